@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NEXT_VERSION = process.env.AMP_VALIDATOR_NEXT_VERSION ?? '15.5.29';
 const INNER = 'package/dist/compiled/amphtml-validator/validator_wasm.js';
 const target = join(root, '.cache', 'amp-validator', 'validator_wasm.js');
