@@ -1,0 +1,124 @@
+import type { Executor } from './database-schema.ts';
+import { isoNow } from './timestamps.ts';
+
+export interface CartItem {
+  sku: string;
+  size: string;
+  quantity: number;
+}
+
+/**
+ * One cart per customer, shared by every channel: an item added from an email is in the cart
+ * the WhatsApp conversation shows.
+ */
+export interface Cart {
+  customerId: string;
+  /** In the order they were first added. */
+  items: CartItem[];
+  /** null when the customer never had a cart. */
+  updatedAt: string | null;
+}
+
+export interface CartsRepository {
+  /** Always a cart; an empty one for a customer who never added anything. */
+  get(customerId: string, executor?: Executor): Promise<Cart>;
+  /** Sets the quantity of one line; 0 removes it. */
+  setItem(customerId: string, sku: string, size: string, quantity: number): Promise<Cart>;
+  /**
+   * Adds to the quantity already in the cart in one statement, so two channels adding at the
+   * same moment both count.
+   */
+  addItem(customerId: string, sku: string, size: string, quantity: number): Promise<Cart>;
+  /** Empties the cart; pass the transaction to clear it together with placing an order. */
+  clear(customerId: string, executor?: Executor): Promise<void>;
+}
+
+const MAX_QUANTITY = 10_000;
+
+export function createCartsRepository(db: Executor): CartsRepository {
+  async function get(customerId: string, executor: Executor = db): Promise<Cart> {
+    const cart = await executor
+      .selectFrom('carts')
+      .select('updated_at')
+      .where('customer_id', '=', customerId)
+      .executeTakeFirst();
+    if (!cart) return { customerId, items: [], updatedAt: null };
+    const items = await executor
+      .selectFrom('cart_items')
+      .select(['sku', 'size', 'quantity'])
+      .where('customer_id', '=', customerId)
+      .orderBy('added_at')
+      .orderBy('sku')
+      .orderBy('size')
+      .execute();
+    return { customerId, items, updatedAt: cart.updated_at };
+  }
+
+  async function touch(trx: Executor, customerId: string, now: string): Promise<void> {
+    await trx
+      .insertInto('carts')
+      .values({ customer_id: customerId, updated_at: now })
+      .onConflict((oc) => oc.column('customer_id').doUpdateSet({ updated_at: now }))
+      .execute();
+  }
+
+  return {
+    get,
+
+    async setItem(customerId, sku, size, quantity) {
+      checkQuantity(quantity, 0);
+      return db.transaction().execute(async (trx) => {
+        const now = isoNow();
+        await touch(trx, customerId, now);
+        if (quantity === 0) {
+          await trx
+            .deleteFrom('cart_items')
+            .where('customer_id', '=', customerId)
+            .where('sku', '=', sku)
+            .where('size', '=', size)
+            .execute();
+        } else {
+          await trx
+            .insertInto('cart_items')
+            .values({ customer_id: customerId, sku, size, quantity, added_at: now })
+            .onConflict((oc) => oc.columns(['customer_id', 'sku', 'size']).doUpdateSet({ quantity }))
+            .execute();
+        }
+        return get(customerId, trx);
+      });
+    },
+
+    async addItem(customerId, sku, size, quantity) {
+      checkQuantity(quantity, 1);
+      return db.transaction().execute(async (trx) => {
+        const now = isoNow();
+        await touch(trx, customerId, now);
+        await trx
+          .insertInto('cart_items')
+          .values({ customer_id: customerId, sku, size, quantity, added_at: now })
+          .onConflict((oc) =>
+            oc.columns(['customer_id', 'sku', 'size']).doUpdateSet((eb) => ({
+              quantity: eb('cart_items.quantity', '+', eb.ref('excluded.quantity')),
+            })),
+          )
+          .execute();
+        return get(customerId, trx);
+      });
+    },
+
+    async clear(customerId, executor = db) {
+      await executor.deleteFrom('cart_items').where('customer_id', '=', customerId).execute();
+      await executor
+        .updateTable('carts')
+        .set({ updated_at: isoNow() })
+        .where('customer_id', '=', customerId)
+        .execute();
+    },
+  };
+}
+
+function checkQuantity(quantity: number, min: number): void {
+  if (!Number.isSafeInteger(quantity) || quantity < min || quantity > MAX_QUANTITY) {
+    throw new RangeError(`quantity must be an integer from ${min} to ${MAX_QUANTITY}, got ${quantity}`);
+  }
+}

@@ -1,0 +1,161 @@
+import type { Kysely } from 'kysely';
+
+/**
+ * Row types as both dialects return them (see migrations/0001_initial.ts for why each column
+ * has the type it has): money in integer minor units, ids and timestamps as text, JSON as
+ * text, booleans as 0/1.
+ */
+
+export interface ProductsTable {
+  sku: string;
+  title: string;
+  description: string | null;
+  category: string | null;
+  price_minor: number;
+  compare_at_price_minor: number | null;
+  currency: string;
+  image: string | null;
+  url: string;
+  /** JSON array of strings. */
+  tags: string;
+  new_arrival: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductSizesTable {
+  sku: string;
+  size: string;
+  /** Keeps sizes in the order the catalog listed them (XS, S, M… is not alphabetical). */
+  position: number;
+  stock: number;
+}
+
+export interface CustomersTable {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  locale: string;
+  currency: string;
+  timezone: string;
+  /** JSON object. */
+  profile: string;
+  /** JSON object or null. */
+  address: string | null;
+  /** JSON object or null. */
+  payment_method: string | null;
+  last_inbound_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProfilePreferencesTable {
+  customer_id: string;
+  key: string;
+  /** JSON string or array of strings. */
+  value: string;
+  updated_at: string;
+}
+
+export interface CartsTable {
+  customer_id: string;
+  updated_at: string;
+}
+
+export interface CartItemsTable {
+  customer_id: string;
+  sku: string;
+  size: string;
+  quantity: number;
+  added_at: string;
+}
+
+export interface OrdersTable {
+  id: string;
+  number: string;
+  customer_id: string;
+  channel: string;
+  campaign_id: string | null;
+  message_id: string | null;
+  template: string | null;
+  status: string;
+  currency: string;
+  total_minor: number;
+  payment_link: string | null;
+  /** JSON object. */
+  shipping_address: string;
+  idempotency_key: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrderLinesTable {
+  order_id: string;
+  line_no: number;
+  sku: string;
+  size: string;
+  quantity: number;
+  unit_price_minor: number;
+  title: string;
+}
+
+export interface WhatsappConversationsTable {
+  customer_id: string;
+  phone: string;
+  /** JSON object. */
+  state: string;
+  step: string;
+  locale: string;
+  updated_at: string;
+  expires_at: string;
+  version: number;
+}
+
+export interface WhatsappMessagesTable {
+  sid: string;
+  customer_id: string | null;
+  to_address: string | null;
+  kind: string | null;
+  template: string | null;
+  status: string;
+  error_code: string | null;
+  status_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProcessedEventsTable {
+  key: string;
+  kind: string;
+  status: string;
+  /** JSON or null while pending. */
+  result: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface ConsentsTable {
+  customer_id: string;
+  channel: string;
+  granted: number;
+  source: string;
+  updated_at: string;
+}
+
+export interface Database {
+  products: ProductsTable;
+  product_sizes: ProductSizesTable;
+  customers: CustomersTable;
+  profile_preferences: ProfilePreferencesTable;
+  carts: CartsTable;
+  cart_items: CartItemsTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  whatsapp_conversations: WhatsappConversationsTable;
+  whatsapp_messages: WhatsappMessagesTable;
+  processed_events: ProcessedEventsTable;
+  consents: ConsentsTable;
+}
+
+/** Either the store's `db` or a transaction opened on it; repositories accept both. */
+export type Executor = Kysely<Database>;

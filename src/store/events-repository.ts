@@ -1,0 +1,70 @@
+import type { Executor } from './database-schema.ts';
+import { fromNullableJsonText, toJsonText, type JsonValue } from './json-column.ts';
+import { isoNow } from './timestamps.ts';
+
+/**
+ * Webhook idempotency. Providers retry (Twilio on timeouts, mail clients on flaky networks),
+ * so each delivery is claimed by its key before it has effects.
+ */
+export interface ProcessedEvent {
+  key: string;
+  kind: string;
+  status: 'pending' | 'completed';
+  result?: JsonValue;
+  createdAt: string;
+  completedAt?: string;
+}
+
+export interface EventsRepository {
+  /** True for the first claim of `key`; false if anyone (any instance) claimed it before. */
+  claim(key: string, kind: string): Promise<boolean>;
+  /** Stores what the handler produced, so a retry can answer the same way. */
+  complete(key: string, result: JsonValue): Promise<void>;
+  /**
+   * Gives up a claim whose handling failed before completing, so the provider's retry is
+   * processed instead of being dropped as a duplicate. Completed events stay.
+   */
+  release(key: string): Promise<void>;
+  get(key: string): Promise<ProcessedEvent | undefined>;
+}
+
+export function createEventsRepository(db: Executor): EventsRepository {
+  return {
+    async claim(key, kind) {
+      const inserted = await db
+        .insertInto('processed_events')
+        .values({ key, kind, status: 'pending', result: null, created_at: isoNow(), completed_at: null })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .returning('key')
+        .executeTakeFirst();
+      return inserted !== undefined;
+    },
+
+    async complete(key, result) {
+      const updated = await db
+        .updateTable('processed_events')
+        .set({ status: 'completed', result: toJsonText(result), completed_at: isoNow() })
+        .where('key', '=', key)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) throw new Error(`event ${key} was never claimed`);
+    },
+
+    async release(key) {
+      await db.deleteFrom('processed_events').where('key', '=', key).where('status', '=', 'pending').execute();
+    },
+
+    async get(key) {
+      const row = await db.selectFrom('processed_events').selectAll().where('key', '=', key).executeTakeFirst();
+      if (!row) return undefined;
+      const result = fromNullableJsonText<JsonValue>(row.result);
+      return {
+        key: row.key,
+        kind: row.kind,
+        status: row.status as ProcessedEvent['status'],
+        ...(result === undefined ? {} : { result }),
+        createdAt: row.created_at,
+        ...(row.completed_at === null ? {} : { completedAt: row.completed_at }),
+      };
+    },
+  };
+}

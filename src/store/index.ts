@@ -1,0 +1,20 @@
+export { openStore, type OpenStoreOptions, type Store } from './open-store.ts';
+export { placeOrder, newOrderNumber, type PlaceOrderInput, type PlaceOrderResult } from './place-order.ts';
+export { toMinor, fromMinor, minorDigits, fractionDigits } from './money.ts';
+export { productSchema, productBatchSchema, type Product, type ProductInput } from './product-schema.ts';
+export type { Database, Executor } from './database-schema.ts';
+export type { ProductsRepository } from './products-repository.ts';
+export type { Address, Customer, CustomersRepository, PaymentMethod, PreferenceValue } from './customers-repository.ts';
+export type { Cart, CartItem, CartsRepository } from './carts-repository.ts';
+export type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';
+export type { Conversation, ConversationInput, ConversationsRepository } from './conversations-repository.ts';
+export {
+  MESSAGE_STATUSES,
+  type MessageStatus,
+  type MessagesRepository,
+  type OutboundMessage,
+  type StoredMessage,
+} from './messages-repository.ts';
+export type { EventsRepository, ProcessedEvent } from './events-repository.ts';
+export type { Consent, ConsentChannel, ConsentsRepository } from './consents-repository.ts';
+export type { JsonObject, JsonValue } from './json-column.ts';

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial.ts';
+
+/**
+ * Migrations are listed here rather than read from the folder, so they work the same under
+ * tsx, vitest and a bundled build. Names sort in the order they must run; never rename or edit
+ * one that has shipped, add the next number instead.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

@@ -1,0 +1,65 @@
+/**
+ * Money is stored as integer minor units (cents, öre, kuruş; yen have none) so that sums and
+ * comparisons are exact in both SQLite and PostgreSQL. The number of minor digits comes from
+ * ICU, the same source `Intl.NumberFormat` uses when the amount is printed.
+ */
+
+const digitsCache = new Map<string, number>();
+
+const CURRENCY_CODE = /^[A-Z]{3}$/;
+
+/** Minor digits of an ISO 4217 currency: 2 for EUR, 0 for JPY, 3 for KWD. */
+export function minorDigits(currency: string): number {
+  const cached = digitsCache.get(currency);
+  if (cached !== undefined) return cached;
+  if (!CURRENCY_CODE.test(currency)) {
+    throw new RangeError(`currency must be an ISO 4217 code such as EUR, got ${JSON.stringify(currency)}`);
+  }
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+    .maximumFractionDigits;
+  if (digits === undefined) throw new RangeError(`no minor unit known for ${currency}`);
+  digitsCache.set(currency, digits);
+  return digits;
+}
+
+/** Number of digits after the decimal point in the shortest decimal form of `amount`. */
+export function fractionDigits(amount: number): number {
+  if (!Number.isFinite(amount)) return Number.POSITIVE_INFINITY;
+  const text = String(Math.abs(amount));
+  const exp = /e([+-]\d+)$/.exec(text);
+  const mantissa = exp ? text.slice(0, exp.index) : text;
+  const dot = mantissa.indexOf('.');
+  const mantissaDigits = dot < 0 ? 0 : mantissa.length - dot - 1;
+  return Math.max(0, mantissaDigits - (exp ? Number(exp[1]) : 0));
+}
+
+/**
+ * 49.95 EUR → 4995. Works on the shortest decimal text of the number (what the sender wrote)
+ * rather than multiplying, because 1.005 * 100 is 100.49999999999999 in binary floating point
+ * and would round the wrong way. Amounts finer than the currency allows round half away from
+ * zero; use `fractionDigits` first where excess precision should be rejected instead.
+ */
+export function toMinor(amount: number, currency: string): number {
+  const digits = minorDigits(currency);
+  if (!Number.isFinite(amount)) throw new RangeError(`amount must be a finite number, got ${amount}`);
+  const text = String(Math.abs(amount));
+  let minor: number;
+  if (text.includes('e')) {
+    // Exponent form means >= 1e21 (beyond any safe integer) or < 1e-6 (below every minor unit).
+    if (Math.abs(amount) >= 1) throw new RangeError(`amount ${amount} ${currency} is too large`);
+    minor = 0;
+  } else {
+    const [whole = '0', frac = ''] = text.split('.');
+    minor = Number(whole + frac.slice(0, digits).padEnd(digits, '0'));
+    if (frac.length > digits && Number(frac.charAt(digits)) >= 5) minor += 1;
+  }
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`amount ${amount} ${currency} is too large`);
+  return amount < 0 && minor !== 0 ? -minor : minor;
+}
+
+/** 4995 EUR → 49.95. Integer division by a power of ten is correctly rounded, so this is exact. */
+export function fromMinor(minor: number, currency: string): number {
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`minor units must be a safe integer, got ${minor}`);
+  const digits = minorDigits(currency);
+  return digits === 0 ? minor : minor / 10 ** digits;
+}

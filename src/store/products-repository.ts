@@ -1,0 +1,173 @@
+import type { Selectable } from 'kysely';
+import { chunks } from './chunks.ts';
+import type { Executor, ProductSizesTable, ProductsTable } from './database-schema.ts';
+import { fromJsonText, toJsonText } from './json-column.ts';
+import { fromMinor, toMinor } from './money.ts';
+import { productBatchSchema, type Product, type ProductInput } from './product-schema.ts';
+import { isoNow } from './timestamps.ts';
+
+export interface ProductsRepository {
+  /**
+   * Inserts or fully replaces each product (absent optional fields are cleared, sizes are
+   * replaced by the given list). Validates the whole batch first and writes it in one
+   * transaction: either every product is stored or none is. Throws a ZodError on bad input.
+   */
+  upsertMany(products: readonly ProductInput[]): Promise<Product[]>;
+  get(sku: string, executor?: Executor): Promise<Product | undefined>;
+  /** Products for the given skus in the order asked, unknown skus left out. */
+  getMany(skus: readonly string[], executor?: Executor): Promise<Product[]>;
+  /** The whole catalog ordered by sku. */
+  list(): Promise<Product[]>;
+  /**
+   * Takes `quantity` units of one size if that many are in stock; false (and no change)
+   * otherwise. A single conditional UPDATE, so concurrent callers can never oversell: on
+   * PostgreSQL the row lock makes each re-check the stock after the previous commit.
+   */
+  decrementStock(executor: Executor | undefined, sku: string, size: string, quantity: number): Promise<boolean>;
+}
+
+const PRODUCTS_PER_STATEMENT = 200;
+const SIZES_PER_STATEMENT = 1000;
+const SKUS_PER_LOOKUP = 500;
+
+export function createProductsRepository(db: Executor): ProductsRepository {
+  async function load(executor: Executor, skus: readonly string[]): Promise<Map<string, Product>> {
+    const found = new Map<string, Product>();
+    for (const slice of chunks([...new Set(skus)], SKUS_PER_LOOKUP)) {
+      const rows = await executor.selectFrom('products').selectAll().where('sku', 'in', slice).execute();
+      if (rows.length === 0) continue;
+      const sizes = await executor
+        .selectFrom('product_sizes')
+        .selectAll()
+        .where('sku', 'in', rows.map((r) => r.sku))
+        .orderBy('sku')
+        .orderBy('position')
+        .execute();
+      const bySku = groupSizes(sizes);
+      for (const row of rows) found.set(row.sku, toProduct(row, bySku.get(row.sku) ?? []));
+    }
+    return found;
+  }
+
+  return {
+    async upsertMany(input) {
+      const products = productBatchSchema.parse(input);
+      if (products.length === 0) return [];
+      const now = isoNow();
+      await db.transaction().execute(async (trx) => {
+        for (const slice of chunks(products, PRODUCTS_PER_STATEMENT)) {
+          await trx
+            .insertInto('products')
+            .values(slice.map((p) => toRow(p, now)))
+            .onConflict((oc) =>
+              oc.column('sku').doUpdateSet((eb) => ({
+                title: eb.ref('excluded.title'),
+                description: eb.ref('excluded.description'),
+                category: eb.ref('excluded.category'),
+                price_minor: eb.ref('excluded.price_minor'),
+                compare_at_price_minor: eb.ref('excluded.compare_at_price_minor'),
+                currency: eb.ref('excluded.currency'),
+                image: eb.ref('excluded.image'),
+                url: eb.ref('excluded.url'),
+                tags: eb.ref('excluded.tags'),
+                new_arrival: eb.ref('excluded.new_arrival'),
+                updated_at: eb.ref('excluded.updated_at'),
+              })),
+            )
+            .execute();
+          await trx
+            .deleteFrom('product_sizes')
+            .where('sku', 'in', slice.map((p) => p.sku))
+            .execute();
+          const sizeRows = slice.flatMap((p) =>
+            p.sizes.map((s, position) => ({ sku: p.sku, size: s.size, position, stock: s.stock })),
+          );
+          for (const sizeSlice of chunks(sizeRows, SIZES_PER_STATEMENT)) {
+            await trx.insertInto('product_sizes').values(sizeSlice).execute();
+          }
+        }
+      });
+      return products;
+    },
+
+    async get(sku, executor = db) {
+      return (await load(executor, [sku])).get(sku);
+    },
+
+    async getMany(skus, executor = db) {
+      const found = await load(executor, skus);
+      return [...new Set(skus)].flatMap((sku) => {
+        const p = found.get(sku);
+        return p ? [p] : [];
+      });
+    },
+
+    async list() {
+      const rows = await db.selectFrom('products').selectAll().orderBy('sku').execute();
+      const sizes = await db.selectFrom('product_sizes').selectAll().orderBy('sku').orderBy('position').execute();
+      const bySku = groupSizes(sizes);
+      return rows.map((row) => toProduct(row, bySku.get(row.sku) ?? []));
+    },
+
+    async decrementStock(executor = db, sku, size, quantity) {
+      if (!Number.isSafeInteger(quantity) || quantity <= 0) {
+        throw new RangeError(`quantity must be a positive integer, got ${quantity}`);
+      }
+      const result = await executor
+        .updateTable('product_sizes')
+        .set((eb) => ({ stock: eb('stock', '-', quantity) }))
+        .where('sku', '=', sku)
+        .where('size', '=', size)
+        .where('stock', '>=', quantity)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+}
+
+function toRow(p: Product, now: string): ProductsTable {
+  return {
+    sku: p.sku,
+    title: p.title,
+    description: p.description ?? null,
+    category: p.category ?? null,
+    price_minor: toMinor(p.price, p.currency),
+    compare_at_price_minor: p.compareAtPrice === undefined ? null : toMinor(p.compareAtPrice, p.currency),
+    currency: p.currency,
+    image: p.image ?? null,
+    url: p.url,
+    tags: toJsonText(p.tags),
+    new_arrival: p.newArrival ? 1 : 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+function groupSizes(rows: Selectable<ProductSizesTable>[]): Map<string, Product['sizes']> {
+  const bySku = new Map<string, Product['sizes']>();
+  for (const r of rows) {
+    let list = bySku.get(r.sku);
+    if (!list) bySku.set(r.sku, (list = []));
+    list.push({ size: r.size, stock: r.stock });
+  }
+  return bySku;
+}
+
+function toProduct(row: Selectable<ProductsTable>, sizes: Product['sizes']): Product {
+  return {
+    sku: row.sku,
+    title: row.title,
+    ...(row.description === null ? {} : { description: row.description }),
+    ...(row.category === null ? {} : { category: row.category }),
+    price: fromMinor(row.price_minor, row.currency),
+    ...(row.compare_at_price_minor === null
+      ? {}
+      : { compareAtPrice: fromMinor(row.compare_at_price_minor, row.currency) }),
+    currency: row.currency,
+    ...(row.image === null ? {} : { image: row.image }),
+    url: row.url,
+    sizes,
+    tags: fromJsonText<string[]>(row.tags),
+    newArrival: row.new_arrival === 1,
+  };
+}
