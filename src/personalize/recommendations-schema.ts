@@ -11,6 +11,12 @@ export const productSchema = z.object({
   price: z.number().min(0),
   compareAtPrice: z.number().min(0).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/),
+  /**
+   * Market prices in other currencies ({ TRY: 1899, SEK: 549 }). Retailers set these per
+   * market rather than converting at a daily rate, so a Turkish customer sees (and pays) the
+   * lira price the shop sets.
+   */
+  prices: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().min(0)).optional(),
   image: httpUrl.optional(),
   url: httpUrl,
   sizes: z

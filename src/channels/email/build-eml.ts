@@ -1,0 +1,29 @@
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { EmailParts } from '../../render/render-message.ts';
+
+export interface EmlOptions {
+  from: string;
+  to: string;
+  messageId?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Builds the RFC 5322 message. multipart/alternative in the order text/plain, text/x-amp-html,
+ * text/html: clients show the last part they understand, so AMP must come before HTML
+ * (amp-email-structure spec; Apple Mail renders the last alternative).
+ */
+export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<Buffer> {
+  const mail = new MailComposer({
+    from: options.from,
+    to: options.to,
+    subject: parts.subject,
+    messageId: options.messageId,
+    text: parts.text,
+    amp: parts.amp,
+    html: parts.html,
+    headers: options.headers,
+    textEncoding: 'quoted-printable',
+  });
+  return mail.compile().build();
+}

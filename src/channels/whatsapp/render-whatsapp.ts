@@ -1,0 +1,225 @@
+import type { CompiledMessage, CompiledWhatsApp } from '../../templates/compile-template.ts';
+import type { RenderView } from '../../render/build-view.ts';
+import { plainView, templateVariable } from '../../render/plain-text.ts';
+import { truncate } from '../../render/handlebars-env.ts';
+import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
+
+/** The parameters of twilio `client.messages.create` that a render decides (To/From are filled by the sender). */
+export interface MessageCreateParams {
+  to: string;
+  body?: string;
+  mediaUrl?: string[];
+  contentSid?: string;
+  contentVariables?: string;
+}
+
+export interface WhatsAppPreview {
+  type: string;
+  body: string;
+  title?: string;
+  subtitle?: string;
+  media?: string[];
+  buttons?: { id?: string; title: string; type: string; url?: string }[];
+  list?: { button: string; items: { id: string; item: string; description?: string }[] };
+}
+
+export type WhatsAppRender =
+  | {
+      suppressed: false;
+      window: 'open' | 'closed';
+      kind: 'session' | 'template';
+      /** The Content API definition key this message needs (see `inboxcart twilio sync`). */
+      contentKey?: string;
+      message: MessageCreateParams;
+      preview: WhatsAppPreview;
+    }
+  | { suppressed: true; reason: 'no_consent' | 'opted_out' | 'no_phone'; window: 'open' | 'closed' };
+
+export interface WhatsAppDeps {
+  now: Date;
+  /** Content SIDs recorded by `inboxcart twilio sync`, by content key. */
+  contentSid: (key: string) => string | undefined;
+  optedOut: boolean;
+}
+
+const WINDOW_MS = 24 * 3_600_000;
+
+export function whatsappWindow(lastInboundAt: string | undefined, now: Date): 'open' | 'closed' {
+  if (!lastInboundAt) return 'closed';
+  const age = now.getTime() - Date.parse(lastInboundAt);
+  return age >= 0 && age < WINDOW_MS ? 'open' : 'closed';
+}
+
+function renderContent(template: string, m: CompiledMessage, data: unknown, warnings: string[], forTemplate: boolean): WhatsAppPreview {
+  const body = m.body(data).trim();
+  const preview: WhatsAppPreview = { type: m.type, body };
+  if (m.title) preview.title = m.title(data).trim();
+  if (m.subtitle) preview.subtitle = truncateWarn(m.subtitle(data).trim(), WHATSAPP_LIMITS.cardSubtitle, 'card subtitle', warnings);
+  if (m.media) preview.media = m.media.map((f) => f(data).trim()).filter(Boolean);
+  if (m.actions) {
+    preview.buttons = m.actions.map((a) => {
+      const title = a.title(data).trim();
+      if (charLength(title) > WHATSAPP_LIMITS.buttonTitle) throw new WhatsAppLimitError(template, `button '${title}'`, WHATSAPP_LIMITS.buttonTitle, charLength(title));
+      const id = a.id?.(data).trim();
+      if (id && id.length > WHATSAPP_LIMITS.buttonId) throw new WhatsAppLimitError(template, `button id of '${title}'`, WHATSAPP_LIMITS.buttonId, id.length);
+      return { type: a.type, title, id, url: a.url?.(data).trim() };
+    });
+  }
+  if (m.button && m.item && m.itemsFrom) {
+    const source = lookup(data, m.itemsFrom);
+    const rows = Array.isArray(source) ? source.slice(0, WHATSAPP_LIMITS.listItems) : [];
+    if (Array.isArray(source) && source.length > WHATSAPP_LIMITS.listItems) warnings.push(`list-picker shows the first ${WHATSAPP_LIMITS.listItems} of ${source.length} items`);
+    const root = data as Record<string, unknown>;
+    preview.list = {
+      button: m.button(data).trim(),
+      items: rows.map((row: unknown) => {
+        // Each row renders with the row as context and the view's helpers' root intact.
+        const ctx = { ...root, ...(row as object) };
+        return {
+          id: m.item!.id(ctx).trim(),
+          item: truncateWarn(m.item!.item(ctx).trim(), WHATSAPP_LIMITS.listItemTitle, 'list item', warnings),
+          description: m.item!.description ? truncateWarn(m.item!.description(ctx).trim(), WHATSAPP_LIMITS.listItemDescription, 'list description', warnings) : undefined,
+        };
+      }),
+    };
+    if (charLength(preview.list.button) > WHATSAPP_LIMITS.listButton) throw new WhatsAppLimitError(template, 'list button', WHATSAPP_LIMITS.listButton, charLength(preview.list.button));
+  }
+  const max = m.type === 'twilio/text' || m.type === 'twilio/media' ? WHATSAPP_LIMITS.textBody : WHATSAPP_LIMITS.richBody;
+  if (!forTemplate && charLength(body) > max) throw new WhatsAppLimitError(template, 'body', max, charLength(body));
+  return preview;
+}
+
+function truncateWarn(text: string, max: number, what: string, warnings: string[]): string {
+  if (charLength(text) <= max) return text;
+  warnings.push(`${what} shortened to WhatsApp's ${max} characters`);
+  return truncate(text, max);
+}
+
+function lookup(data: unknown, path: string): unknown {
+  let v: unknown = data;
+  for (const key of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}
+
+/**
+ * Session content is sent through generic Content API definitions whose every field is a
+ * variable, one definition per shape (type, number of buttons or rows). Twilio sends rich
+ * WhatsApp messages only via contentSid, and session content needs no approval, so a handful
+ * of shapes serve every template.
+ */
+export function sessionShape(preview: WhatsAppPreview): { key: string; variables: Record<string, string> } {
+  const vars: string[] = [];
+  const v = (s: string | undefined) => {
+    vars.push(s ?? '');
+  };
+  v(preview.body);
+  switch (preview.type) {
+    case 'twilio/quick-reply':
+      for (const b of preview.buttons ?? []) {
+        v(b.id);
+        v(b.title);
+      }
+      return { key: `session:quick-reply:${preview.buttons?.length ?? 0}`, variables: numbered(vars) };
+    case 'twilio/list-picker':
+      v(preview.list?.button);
+      for (const r of preview.list?.items ?? []) {
+        v(r.id);
+        v(r.item);
+        v(r.description);
+      }
+      return { key: `session:list-picker:${preview.list?.items.length ?? 0}`, variables: numbered(vars) };
+    case 'twilio/card':
+      v(preview.title);
+      v(preview.subtitle);
+      v(preview.media?.[0]);
+      for (const b of preview.buttons ?? []) {
+        v(b.title);
+        v(b.id ?? b.url);
+      }
+      return { key: `session:card:${preview.media?.length ? 'media' : 'text'}:${(preview.buttons ?? []).map((b) => b.type).join('-')}`, variables: numbered(vars) };
+    default:
+      return { key: `session:${preview.type.replace('twilio/', '')}`, variables: numbered(vars) };
+  }
+}
+
+function numbered(values: string[]): Record<string, string> {
+  return Object.fromEntries(values.map((value, i) => [String(i + 1), value]));
+}
+
+/** Plain-text rendering of rich content for when its Content definition is not synced yet. */
+function asText(preview: WhatsAppPreview): string {
+  const lines = [preview.body];
+  preview.buttons?.forEach((b, i) => lines.push(`${i + 1}. ${b.title}${b.url ? ` ${b.url}` : ''}`));
+  preview.list?.items.forEach((r, i) => lines.push(`${i + 1}. ${r.item}${r.description ? ` — ${r.description}` : ''}`));
+  return lines.join('\n');
+}
+
+/**
+ * Renders the WhatsApp part: inside the 24-hour customer-service window a session message,
+ * outside it the approved template (contentSid + contentVariables). Consent and opt-outs
+ * suppress marketing messages entirely.
+ */
+export function renderWhatsApp(
+  template: string,
+  category: 'marketing' | 'transactional',
+  wa: CompiledWhatsApp,
+  view: RenderView,
+  profile: { phone?: string; consent: { whatsapp: boolean }; whatsapp?: { lastInboundAt?: string } },
+  locale: string,
+  deps: WhatsAppDeps,
+): WhatsAppRender {
+  const window = whatsappWindow(profile.whatsapp?.lastInboundAt, deps.now);
+  if (!profile.phone) return { suppressed: true, reason: 'no_phone', window };
+  if (deps.optedOut) return { suppressed: true, reason: 'opted_out', window };
+  if (category === 'marketing' && !profile.consent.whatsapp) return { suppressed: true, reason: 'no_consent', window };
+
+  const data = { ...plainView(view), warnings: view.warnings, strings: view.strings, fallbackStrings: view.fallbackStrings };
+  const to = `whatsapp:${profile.phone}`;
+
+  if (window === 'open') {
+    const preview = renderContent(template, wa.session, data, view.warnings, false);
+    if (preview.type === 'twilio/text') return { suppressed: false, window, kind: 'session', message: { to, body: preview.body }, preview };
+    if (preview.type === 'twilio/media') {
+      return { suppressed: false, window, kind: 'session', message: { to, body: preview.body, mediaUrl: preview.media }, preview };
+    }
+    const shape = sessionShape(preview);
+    const sid = deps.contentSid(shape.key);
+    if (!sid) {
+      view.warnings.push(`WhatsApp content '${shape.key}' is not synced (run: npx inboxcart twilio sync); sent as plain text`);
+      return { suppressed: false, window, kind: 'session', contentKey: shape.key, message: { to, body: asText(preview) }, preview };
+    }
+    return {
+      suppressed: false,
+      window,
+      kind: 'session',
+      contentKey: shape.key,
+      message: { to, contentSid: sid, contentVariables: JSON.stringify(shape.variables) },
+      preview,
+    };
+  }
+
+  const variables: Record<string, string> = {};
+  for (const [k, fn] of wa.approved.variables) variables[k] = templateVariable(fn(data));
+  const content = renderContent(template, wa.approved.content, data, view.warnings, true);
+  const fill = (s: string) => s.replace(/\{\{(\d+)\}\}/g, (w, n: string) => variables[n] ?? w);
+  const preview: WhatsAppPreview = {
+    ...content,
+    body: fill(content.body),
+    title: content.title && fill(content.title),
+    subtitle: content.subtitle && fill(content.subtitle),
+    media: content.media?.map(fill),
+    buttons: content.buttons?.map((b) => ({ ...b, id: b.id && fill(b.id), title: fill(b.title), url: b.url && fill(b.url) })),
+  };
+  if (charLength(preview.body) > WHATSAPP_LIMITS.richBody) throw new WhatsAppLimitError(template, 'approved template body', WHATSAPP_LIMITS.richBody, charLength(preview.body));
+  const key = `template:${wa.approved.name}:${locale}`;
+  const sid = deps.contentSid(key);
+  if (!sid) view.warnings.push(`approved WhatsApp template '${key}' has no contentSid (run: npx inboxcart twilio sync)`);
+  return {
+    suppressed: false,
+    window,
+    kind: 'template',
+    contentKey: key,
+    message: { to, contentSid: sid, contentVariables: JSON.stringify(variables) },
+    preview,
+  };
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { SigningKey } from './commerce/signed-token.ts';
+import { segmentThresholdsSchema, type SegmentThresholds } from './personalize/segment-thresholds.ts';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const csv = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const optionalNumber = z.preprocess((v) => (v === undefined || v === '' ? undefined : Number(v)), z.number().finite().optional());
+
+/**
+ * Every setting with its environment variable. Validated once at start; a bad value stops the
+ * process with a message naming the variable and what it expects.
+ */
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
+    .optional(),
+  DATA_DIR: z.string().default(join(PROJECT_ROOT, 'data')),
+  TEMPLATES_DIR: z.string().default(join(PROJECT_ROOT, 'templates')),
+  FIXTURES_DIR: z.string().default(join(PROJECT_ROOT, 'fixtures')),
+  API_KEYS: z.string().optional(),
+  PUBLIC_BASE_URL: z.url({ message: 'PUBLIC_BASE_URL must be an absolute URL such as https://mail.example.com' }).optional(),
+  TOKEN_SECRETS: z
+    .string()
+    .regex(/^[\w-]+:[^,]{32,}(,[\w-]+:[^,]{32,})*$/, 'TOKEN_SECRETS is a comma-separated list of keyId:secret, each secret at least 32 characters')
+    .optional(),
+  TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  AMP_ALLOWED_SENDERS: z.string().optional(),
+  JSON_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'JSON_BODY_LIMIT is a size such as 1mb or 512kb').default('1mb'),
+  BATCH_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)$/i).default('512mb'),
+  PREVIEW: z.enum(['on', 'off']).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'TWILIO_ACCOUNT_SID starts with AC and has 34 characters').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'TWILIO_WHATSAPP_FROM is whatsapp:+E164').optional(),
+  TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+  SEGMENT_VIP_TIERS: z.string().optional(),
+  SEGMENT_VIP_MIN_ORDERS: optionalNumber,
+  SEGMENT_VIP_MIN_SPENT: optionalNumber,
+  SEGMENT_DISCOUNT_SEEKER_MIN: optionalNumber,
+  SEGMENT_NEW_SUBSCRIBER_DAYS: optionalNumber,
+  SEGMENT_AT_RISK_DAYS: optionalNumber,
+});
+
+export interface Config {
+  env: string;
+  production: boolean;
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  templatesDir: string;
+  fixturesDir: string;
+  templateCacheDir: string;
+  apiKeys: string[];
+  publicBaseUrl: string;
+  tokenKeys: SigningKey[];
+  tokenTtlDays: number;
+  ampAllowedSenders: string[];
+  jsonBodyLimit: string;
+  batchBodyLimit: string;
+  previewEnabled: boolean;
+  logLevel: string;
+  twilio: { accountSid?: string; authToken?: string; whatsappFrom?: string; messagingServiceSid?: string };
+  thresholds: SegmentThresholds;
+  /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
+  notices: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads configuration from the environment. Outside production, missing secrets get safe
+ * local defaults (a token secret generated once into DATA_DIR) so `npm start` works on a
+ * fresh clone; in production they are required.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const notices: string[] = [];
+
+  const thresholds = segmentThresholdsSchema.safeParse({
+    vipTiers: e.SEGMENT_VIP_TIERS ? csv(e.SEGMENT_VIP_TIERS) : undefined,
+    vipMinOrders: e.SEGMENT_VIP_MIN_ORDERS,
+    vipMinSpent: e.SEGMENT_VIP_MIN_SPENT,
+    discountSeekerMinPromoSensitivity: e.SEGMENT_DISCOUNT_SEEKER_MIN,
+    newSubscriberDays: e.SEGMENT_NEW_SUBSCRIBER_DAYS,
+    atRiskDays: e.SEGMENT_AT_RISK_DAYS,
+  });
+  if (!thresholds.success) problems.push(...thresholds.error.issues.map((i) => `SEGMENT_* (${i.path.join('.')}): ${i.message}`));
+
+  const apiKeys = csv(e.API_KEYS);
+  if (apiKeys.some((k) => k.length < 16)) problems.push('API_KEYS: each key must be at least 16 characters');
+  if (apiKeys.length === 0) {
+    if (production) problems.push('API_KEYS: required when NODE_ENV=production');
+    else notices.push('API_KEYS is not set: the /v1 API is open (embedded demo mode). Set API_KEYS to require a bearer key.');
+  }
+
+  let tokenKeys: SigningKey[];
+  if (e.TOKEN_SECRETS) {
+    tokenKeys = csv(e.TOKEN_SECRETS).map((pair) => {
+      const at = pair.indexOf(':');
+      return { id: pair.slice(0, at), secret: pair.slice(at + 1) };
+    });
+  } else if (production) {
+    problems.push('TOKEN_SECRETS: required when NODE_ENV=production (keyId:secret with at least 32 characters)');
+    tokenKeys = [];
+  } else {
+    tokenKeys = [{ id: 'dev', secret: localSecret(e.DATA_DIR) }];
+    notices.push(`TOKEN_SECRETS is not set: using a local development secret stored in ${e.DATA_DIR}.`);
+  }
+
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (production && !publicBaseUrl.startsWith('https://')) problems.push('PUBLIC_BASE_URL: must be https in production (AMP endpoints are https only)');
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    templatesDir: e.TEMPLATES_DIR,
+    fixturesDir: e.FIXTURES_DIR,
+    templateCacheDir: join(PROJECT_ROOT, '.cache', 'templates'),
+    apiKeys,
+    publicBaseUrl,
+    tokenKeys,
+    tokenTtlDays: e.TOKEN_TTL_DAYS,
+    ampAllowedSenders: csv(e.AMP_ALLOWED_SENDERS).map((s) => s.toLowerCase()),
+    jsonBodyLimit: e.JSON_BODY_LIMIT,
+    batchBodyLimit: e.BATCH_BODY_LIMIT,
+    previewEnabled: e.PREVIEW ? e.PREVIEW === 'on' : !production,
+    logLevel: e.LOG_LEVEL,
+    twilio: {
+      accountSid: e.TWILIO_ACCOUNT_SID,
+      authToken: e.TWILIO_AUTH_TOKEN,
+      whatsappFrom: e.TWILIO_WHATSAPP_FROM,
+      messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+    },
+    thresholds: thresholds.data!,
+    notices,
+  };
+}
+
+function localSecret(dataDir: string): string {
+  const file = join(dataDir, 'dev-token-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,31 @@
+import type { Config } from '../config.ts';
+import type { Product } from '../personalize/recommendations-schema.ts';
+import { signPayload, signToken } from '../commerce/signed-token.ts';
+import type { TemplateSet } from '../templates/template-registry.ts';
+import type { RenderDeps } from './render-message.ts';
+
+export interface RendererOptions {
+  config: Pick<Config, 'publicBaseUrl' | 'tokenKeys' | 'tokenTtlDays' | 'thresholds'>;
+  templates: TemplateSet;
+  catalog: (sku: string) => Product | undefined;
+  contentSid?: (key: string) => string | undefined;
+  whatsappOptedOut?: (customerId: string) => boolean;
+  now?: () => Date;
+}
+
+/** Wires configuration (keys, base URL, thresholds) into the render core's dependencies. */
+export function createRenderDeps(o: RendererOptions): RenderDeps {
+  const now = o.now ?? (() => new Date());
+  const ttlSeconds = o.config.tokenTtlDays * 86_400;
+  return {
+    templates: o.templates,
+    thresholds: o.config.thresholds,
+    catalog: o.catalog,
+    publicBaseUrl: o.config.publicBaseUrl,
+    signAmpToken: (claims) => signToken({ ...claims, exp: Math.floor(now().getTime() / 1000) + ttlSeconds }, o.config.tokenKeys),
+    signPayload: (data) => signPayload(data, o.config.tokenKeys),
+    contentSid: o.contentSid,
+    whatsappOptedOut: o.whatsappOptedOut,
+    now,
+  };
+}

@@ -1,0 +1,44 @@
+import { SUPPORTED_LOCALES } from '../personalize/profile-schema.ts';
+
+export type LocaleTable = ReadonlyMap<string, string>;
+export type LocaleTables = ReadonlyMap<string, LocaleTable>;
+
+export const FALLBACK_LOCALE = 'en';
+
+/** Flattens `{ cart: { title: "…" } }` to `cart.title`. */
+export function flattenStrings(tree: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (typeof tree === 'string') {
+    out.set(prefix, tree);
+  } else if (tree && typeof tree === 'object') {
+    for (const [k, v] of Object.entries(tree)) flattenStrings(v, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
+
+/**
+ * The locale whose strings a profile reads: `sv-SE` → `sv`; anything without strings falls
+ * back to English, and the caller records a warning.
+ */
+export function resolveLocale(requested: string, tables: LocaleTables): { locale: string; fellBack: boolean } {
+  const lower = requested.toLowerCase();
+  if (tables.has(lower)) return { locale: lower, fellBack: false };
+  const lang = lower.split(/[-_]/)[0] ?? '';
+  if (tables.has(lang)) return { locale: lang, fellBack: false };
+  return { locale: FALLBACK_LOCALE, fellBack: true };
+}
+
+/** Replaces `{name}` placeholders with values; unknown names are left visible so a designer spots them. */
+export function interpolate(text: string, values: Record<string, unknown>): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const v = values[name];
+    return v === undefined || v === null ? whole : String(v);
+  });
+}
+
+export const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
+
+export function textDirection(locale: string): 'ltr' | 'rtl' {
+  return RTL_LANGUAGES.has(locale.split(/[-_]/)[0]!.toLowerCase()) ? 'rtl' : 'ltr';
+}
+
+export { SUPPORTED_LOCALES };

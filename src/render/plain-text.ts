@@ -1,0 +1,27 @@
+/**
+ * WhatsApp text is plain: no HTML escaping, but data must not smuggle in control characters
+ * or bidirectional overrides (U+202E can make "gpj.exe" read as "exe.jpg").
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+
+export function plainText(value: string): string {
+  return value.replace(UNSAFE, '');
+}
+
+/** A deep copy of the view with every string made plain; functions and non-plain objects are kept. */
+export function plainView<T>(value: T): T {
+  if (typeof value === 'string') return plainText(value) as T;
+  if (Array.isArray(value)) return value.map(plainView) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = plainView(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** Meta rejects template variables with newlines, tabs or more than four consecutive spaces. */
+export function templateVariable(value: string): string {
+  return plainText(value).replace(/[\r\n\t]+/g, ' ').replace(/ {5,}/g, '    ').trim();
+}

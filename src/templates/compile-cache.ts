@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What compiling one template version produced: MJML's output and Handlebars' precompiled specs. */
+export interface CompiledArtifacts {
+  hash: string;
+  mjmlDocument?: string;
+  skeleton?: string;
+  mjmlWarnings: string[];
+  /** Handlebars.precompile output per compile unit ("html", "amp", "wa.session.body", …). */
+  specs: Record<string, string>;
+}
+
+/**
+ * Compiled templates by content hash, in memory and on disk. The disk copy lets a restart (or
+ * the next CLI run) skip MJML, which costs tens of milliseconds per template. Writes go
+ * through a temp file and a rename so a crash never leaves a torn entry.
+ */
+export class CompileCache {
+  private readonly memory = new Map<string, CompiledArtifacts>();
+
+  constructor(private readonly dir: string | undefined) {}
+
+  get(key: string): CompiledArtifacts | undefined {
+    const hit = this.memory.get(key);
+    if (hit || !this.dir) return hit;
+    try {
+      const entry = JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CompiledArtifacts;
+      if (entry.hash !== key) return undefined;
+      this.memory.set(key, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  set(entry: CompiledArtifacts): void {
+    this.memory.set(entry.hash, entry);
+    if (!this.dir) return;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const tmp = join(this.dir, `${entry.hash}.${process.pid}.tmp`);
+      writeFileSync(tmp, JSON.stringify(entry));
+      renameSync(tmp, join(this.dir, `${entry.hash}.json`));
+    } catch {
+      // A read-only disk only costs the next start a recompile.
+    }
+  }
+}

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import Handlebars from 'handlebars';
+import mjml2html from 'mjml';
+import { createRequire } from 'node:module';
+import { checkWhatsAppSpec } from '../channels/whatsapp/whatsapp-limits.ts';
+import type { CompileCache, CompiledArtifacts } from './compile-cache.ts';
+import { expandMjml } from './expand-mjml.ts';
+import { lintHandlebars, lintMjml } from './lint-template.ts';
+import type { SharedSources, TemplateSources } from './read-template-sources.ts';
+import { substituteBrandTokens } from './brand.ts';
+import { lineAt, TemplateError } from './template-error.ts';
+import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './template-manifest.ts';
+
+const require = createRequire(import.meta.url);
+/** Bumped when the compile pipeline changes, so old disk-cache entries are not reused. */
+const PIPELINE_VERSION = [
+  'inboxcart-compile-1',
+  (require('handlebars/package.json') as { version: string }).version,
+  (require('mjml/package.json') as { version: string }).version,
+].join('|');
+
+export type Render = (data: unknown) => string;
+
+export interface CompiledMessage {
+  type: WhatsAppMessageSpec['type'];
+  body: Render;
+  title?: Render;
+  subtitle?: Render;
+  media?: Render[];
+  actions?: { type: 'QUICK_REPLY' | 'URL' | 'PHONE_NUMBER'; id?: Render; title: Render; url?: Render; phone?: Render }[];
+  button?: Render;
+  itemsFrom?: string;
+  item?: { id: Render; item: Render; description?: Render };
+}
+
+export interface CompiledWhatsApp {
+  manifest: WhatsAppManifest;
+  session: CompiledMessage;
+  approved: { name: string; category: 'MARKETING' | 'UTILITY'; content: CompiledMessage; variables: Map<string, Render> };
+}
+
+export interface CompiledTemplate {
+  name: string;
+  manifest: TemplateManifest;
+  hash: string;
+  /** The full MJML document (layout + partials + brand) before MJML: the naive path's input. */
+  mjmlDocument?: string;
+  mjmlWarnings: string[];
+  subject: Render;
+  preheader: Render;
+  variants: Map<string, { subject?: Render; preheader?: Render }>;
+  html?: Render;
+  amp?: Render;
+  text?: Render;
+  whatsapp?: CompiledWhatsApp;
+}
+
+interface Unit {
+  source: string;
+  noEscape: boolean;
+  file: string;
+}
+
+/** Twilio's numbered content variables ({{1}}) must survive Handlebars untouched. */
+function keepTwilioVariables(text: string): string {
+  return text.replace(/\{\{(\d+)\}\}/g, '\\{{$1}}');
+}
+
+function messageUnits(prefix: string, m: WhatsAppMessageSpec, file: string, units: Map<string, Unit>, twilioVars: boolean): void {
+  const add = (key: string, source: string | undefined) => {
+    if (source !== undefined) units.set(`${prefix}.${key}`, { source: twilioVars ? keepTwilioVariables(source) : source, noEscape: true, file });
+  };
+  add('body', m.body);
+  add('title', m.title);
+  add('subtitle', m.subtitle);
+  m.media?.forEach((s, i) => add(`media.${i}`, s));
+  m.actions?.forEach((a, i) => {
+    add(`actions.${i}.id`, a.id);
+    add(`actions.${i}.title`, a.title);
+    add(`actions.${i}.url`, a.url);
+    add(`actions.${i}.phone`, a.phone);
+  });
+  add('button', m.button);
+  if (m.item) {
+    add('item.id', m.item.id);
+    add('item.item', m.item.item);
+    add('item.description', m.item.description);
+  }
+}
+
+function collectUnits(sources: TemplateSources, shared: SharedSources, skeleton: string | undefined): Map<string, Unit> {
+  const units = new Map<string, Unit>();
+  const manifestPath = sources.manifestFile.path;
+  const m = sources.manifest;
+  units.set('subject', { source: m.subject, noEscape: true, file: manifestPath });
+  units.set('preheader', { source: m.preheader, noEscape: true, file: manifestPath });
+  for (const v of m.variants) {
+    if (v.subject) units.set(`variant.${v.id}.subject`, { source: v.subject, noEscape: true, file: manifestPath });
+    if (v.preheader) units.set(`variant.${v.id}.preheader`, { source: v.preheader, noEscape: true, file: manifestPath });
+  }
+  if (skeleton !== undefined) units.set('html', { source: skeleton, noEscape: false, file: sources.mjml!.path });
+  const brandOnly = (file: { path: string; text: string }) =>
+    substituteBrandTokens(file.text, shared.brand, (token, offset) => {
+      throw new TemplateError(file.path, lineAt(file.text, offset), `unknown brand token ${token}.`);
+    });
+  if (sources.amp) units.set('amp', { source: brandOnly(sources.amp), noEscape: false, file: sources.amp.path });
+  if (sources.text) units.set('text', { source: brandOnly(sources.text), noEscape: true, file: sources.text.path });
+  if (sources.whatsapp && sources.whatsappFile) {
+    const file = sources.whatsappFile.path;
+    messageUnits('wa.session', sources.whatsapp.session, file, units, false);
+    messageUnits('wa.approved.content', sources.whatsapp.approved.content, file, units, true);
+    for (const [k, v] of Object.entries(sources.whatsapp.approved.variables)) {
+      units.set(`wa.approved.variables.${k}`, { source: v, noEscape: true, file });
+    }
+  }
+  return units;
+}
+
+export function templateHash(sources: TemplateSources, shared: SharedSources): string {
+  const h = createHash('sha256').update(PIPELINE_VERSION);
+  const feed = (label: string, text: string | undefined) => h.update(`\u0000${label}\u0000${text ?? ''}`);
+  feed('manifest', sources.manifestFile.text);
+  feed('mjml', sources.mjml?.text);
+  feed('amp', sources.amp?.text);
+  feed('text', sources.text?.text);
+  feed('whatsapp', sources.whatsappFile?.text);
+  feed('brand', shared.brandSource);
+  for (const [n, f] of [...shared.mjmlPartials, ...shared.mjmlLayouts, ...shared.hbsPartials]) feed(n, f.text);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Lint every file of a template; throws the first problems together. */
+export function lintTemplate(sources: TemplateSources, shared: SharedSources): TemplateError[] {
+  const errors: TemplateError[] = [];
+  // Follow the include graph from the layout: a partial is linted as MJML structure where it is
+  // placed between components, and only for Handlebars rules where it is text inside mj-text.
+  const seen = new Set<string>();
+  const visit = (file: { path: string; text: string } | undefined, mode: 'document' | 'fragment') => {
+    if (!file || seen.has(`${mode}:${file.path}`)) return;
+    seen.add(`${mode}:${file.path}`);
+    const includes = { inline: new Set<string>(), structural: new Set<string>() };
+    const found = lintMjml(file.path, file.text, mode, includes);
+    errors.push(...found);
+    for (const name of includes.structural) visit(name === 'content' ? sources.mjml : shared.mjmlPartials.get(name), 'fragment');
+    for (const name of includes.inline) {
+      const partial = shared.mjmlPartials.get(name);
+      if (partial) errors.push(...lintHandlebars(partial.path, partial.text));
+    }
+  };
+  if (sources.mjml) visit(shared.mjmlLayouts.get(sources.manifest.layout), 'document');
+  for (const f of [sources.amp, sources.text, sources.mjml, sources.whatsappFile]) {
+    if (f) errors.push(...lintHandlebars(f.path, f.text));
+  }
+  if (sources.whatsapp && sources.whatsappFile) errors.push(...checkWhatsAppSpec(sources.whatsappFile.path, sources.whatsapp));
+  return errors;
+}
+
+export class TemplateCompileError extends Error {
+  constructor(readonly errors: TemplateError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'TemplateCompileError';
+  }
+}
+
+async function runMjml(document: string, file: string): Promise<{ html: string; warnings: string[] }> {
+  // MJML 5 returns a promise; `strict` turns invalid markup into errors instead of output.
+  const result = await mjml2html(document, { validationLevel: 'soft', keepComments: false });
+  const warnings = (result.errors ?? []).map((e: { line?: number; message?: string; formattedMessage?: string }) =>
+    `${file}: MJML line ${e.line ?? '?'} of the expanded document: ${e.message ?? e.formattedMessage}`);
+  return { html: result.html, warnings };
+}
+
+/**
+ * Compiles one template version: lint, MJML once (with the Handlebars placeholders kept),
+ * then Handlebars precompilation of every part. Results are cached by content hash.
+ */
+export async function compileTemplate(
+  sources: TemplateSources,
+  shared: SharedSources,
+  hb: typeof Handlebars,
+  cache: CompileCache,
+): Promise<CompiledTemplate> {
+  const lintErrors = lintTemplate(sources, shared);
+  if (lintErrors.length > 0) throw new TemplateCompileError(lintErrors);
+
+  const hash = templateHash(sources, shared);
+  let artifacts = cache.get(hash);
+  if (!artifacts) {
+    const mjmlDocument = sources.mjml ? expandMjml(sources.mjml, sources.manifest.layout, shared) : undefined;
+    const mj = mjmlDocument ? await runMjml(mjmlDocument, sources.mjml!.path) : undefined;
+    const units = collectUnits(sources, shared, mj?.html);
+    const specs: Record<string, string> = {};
+    for (const [key, unit] of units) {
+      try {
+        specs[key] = hb.precompile(unit.source, { noEscape: unit.noEscape, preventIndent: true }) as string;
+      } catch (err) {
+        const e = err as Error & { lineNumber?: number };
+        throw new TemplateCompileError([new TemplateError(unit.file, e.lineNumber, `Handlebars: ${e.message.split('\n')[0]}`)]);
+      }
+    }
+    artifacts = { hash, mjmlDocument, skeleton: mj?.html, mjmlWarnings: mj?.warnings ?? [], specs } satisfies CompiledArtifacts;
+    cache.set(artifacts);
+  }
+  return instantiate(sources, artifacts, hb);
+}
+
+/**
+ * MJML merges adjacent Outlook conditional comments (`<![endif]--><!--[if mso | IE]>`) as its
+ * last step. A block helper between two sections keeps them apart at compile time; when the
+ * block renders empty for a recipient they meet again, so the same merge runs after Handlebars.
+ * Without it the output differs from MJML's own (the byte-equality test catches it).
+ */
+const ADJACENT_CONDITIONALS = /(<!\[endif]-->\s*?<!--\[if mso \| IE]>)/gm;
+
+function needsConditionalMerge(skeleton: string): boolean {
+  return /<!\[endif]-->\s*\{\{|\}\}\s*<!--\[if mso/.test(skeleton);
+}
+
+function instantiate(sources: TemplateSources, a: CompiledArtifacts, hb: typeof Handlebars): CompiledTemplate {
+  const fns = new Map<string, Render>();
+  for (const [key, spec] of Object.entries(a.specs)) {
+    // Specs are Handlebars' own precompiled output, produced above or read back from our cache.
+    const templateSpec = new Function(`return ${spec}`)() as TemplateSpecification;
+    const fn = hb.template(templateSpec);
+    fns.set(key, (data: unknown) => fn(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false }));
+  }
+  const get = (key: string) => fns.get(key);
+  const must = (key: string) => fns.get(key)!;
+  const message = (prefix: string, spec: WhatsAppMessageSpec): CompiledMessage => ({
+    type: spec.type,
+    body: must(`${prefix}.body`),
+    title: get(`${prefix}.title`),
+    subtitle: get(`${prefix}.subtitle`),
+    media: spec.media?.map((_, i) => must(`${prefix}.media.${i}`)),
+    actions: spec.actions?.map((act, i) => ({
+      type: act.type,
+      id: get(`${prefix}.actions.${i}.id`),
+      title: must(`${prefix}.actions.${i}.title`),
+      url: get(`${prefix}.actions.${i}.url`),
+      phone: get(`${prefix}.actions.${i}.phone`),
+    })),
+    button: get(`${prefix}.button`),
+    itemsFrom: spec.itemsFrom,
+    item: spec.item
+      ? { id: must(`${prefix}.item.id`), item: must(`${prefix}.item.item`), description: get(`${prefix}.item.description`) }
+      : undefined,
+  });
+
+  const wa = sources.whatsapp;
+  return {
+    name: sources.name,
+    manifest: sources.manifest,
+    hash: a.hash,
+    mjmlDocument: a.mjmlDocument,
+    mjmlWarnings: a.mjmlWarnings,
+    subject: must('subject'),
+    preheader: must('preheader'),
+    variants: new Map(
+      sources.manifest.variants.map((v) => [v.id, { subject: get(`variant.${v.id}.subject`), preheader: get(`variant.${v.id}.preheader`) }]),
+    ),
+    html: wrapHtml(get('html'), a.skeleton),
+    amp: get('amp'),
+    text: get('text'),
+    whatsapp: wa
+      ? {
+          manifest: wa,
+          session: message('wa.session', wa.session),
+          approved: {
+            name: wa.approved.name,
+            category: wa.approved.category,
+            content: message('wa.approved.content', wa.approved.content),
+            variables: new Map(Object.keys(wa.approved.variables).map((k) => [k, must(`wa.approved.variables.${k}`)])),
+          },
+        }
+      : undefined,
+  };
+}
+
+function wrapHtml(render: Render | undefined, skeleton: string | undefined): Render | undefined {
+  if (!render || !skeleton || !needsConditionalMerge(skeleton)) return render;
+  return (data) => render(data).replace(ADJACENT_CONDITIONALS, '');
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { renderMessage, UnknownTemplateError } from '../../src/render/render-message.ts';
+import { TemplateDataError } from '../../src/render/build-view.ts';
+import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { NOW, renderKit } from '../support/render-kit.ts';
+
+const { templates, fixtures, deps } = await renderKit();
+const manifest = (name: string) => templates.templates.get(name)!.manifest;
+const render = (template: string, profile: string, extra: Record<string, unknown> = {}) =>
+  renderMessage({ ...sampleRequest(manifest(template), fixtures, profile, { now: NOW }), ...extra }, deps);
+
+describe('segment-specific content', () => {
+  it('a VIP sees early access and no discount, even when the campaign carries one', () => {
+    const r = render('price-drop', 'sophie');
+    expect(r.segments).toEqual(['vip']);
+    expect(r.email!.html).toContain('Early access for Gold members');
+    expect(r.email!.html).not.toContain('15% off for you');
+    expect(r.email!.text).not.toContain('DROP15');
+    expect(r.warnings).toContain('offer withheld: VIP customers get early access, not discounts');
+  });
+
+  it('a discount seeker sees the discount first, with the offer price and code', () => {
+    const r = render('price-drop', 'rachel');
+    const html = r.email!.html.slice(r.email!.html.indexOf('<body'));
+    expect(html).toContain('15% off for you');
+    expect(html).toContain('Use code DROP15 at checkout');
+    expect(html.indexOf('15% off for you')).toBeLessThan(html.indexOf('heading">Merino Rib Knit Top'));
+    expect(r.email!.text).toContain('Merino Rib Knit Top: €59.46 (€69.95)');
+  });
+
+  it('a lapsed customer gets the win-back block with the usual size pre-selected, in Swedish and kronor', () => {
+    const r = render('recommendations', 'ingrid', { recommendations: fixtures.recommendations.get('winback') });
+    expect(r.locale).toBe('sv');
+    expect(r.email!.html).toContain('Vi saknar dig');
+    expect(r.email!.html).toContain('20 % rabatt för dig');
+    expect(r.email!.amp).toMatch(/<span class="size" option="28" selected>28<\/span>/);
+    expect(r.email!.text).toMatch(/kr/);
+  });
+
+  it('a new Turkish subscriber reads Turkish with lira and the offer expiry', () => {
+    const r = render('recommendations', 'emre', { recommendations: fixtures.recommendations.get('welcome') });
+    expect(r.segments).toEqual(['new_subscriber']);
+    expect(r.email!.subject).toBe('Emre, sizin için seçtik');
+    expect(r.email!.html).toContain('Size özel %10 indirim');
+    expect(r.email!.html).toMatch(/Son gün: 24 Kasım 2026/);
+    expect(r.email!.text).toMatch(/₺/);
+    expect(r.email!.html).toContain('<html lang="tr" dir="ltr"');
+  });
+
+  it('sold-out sizes are disabled and never pre-selected, even when they are the preferred size', () => {
+    const r = render('recommendations', 'sophie');
+    // Sophie buys dresses in S; the wrap dress has only XL left.
+    const card = cardFor(r.email!.amp!, 'NL-DRS-003');
+    expect(card).toContain('<span class="size" option="S" disabled>S</span>');
+    expect(card).toContain('<span class="size" option="XL" selected>XL</span>');
+    expect(card).not.toMatch(/option="S" selected/);
+    expect(cardFor(r.email!.amp!, 'NL-DRS-001')).toContain('<span class="size" option="S" selected>S</span>');
+  });
+
+  it('falls back to English strings for a locale without strings, and says so', () => {
+    const r = render('recommendations', 'sophie', { locale: 'de-DE' });
+    expect(r.locale).toBe('en');
+    expect(r.warnings).toContain("locale 'de-DE' has no strings; rendered in English");
+    expect(r.email!.html).toContain('<html lang="en"');
+  });
+
+  it('assigns the same variant to the same profile every time, and honours an explicit one', () => {
+    expect(render('recommendations', 'sophie').variant).toBe(render('recommendations', 'sophie').variant);
+    expect(render('recommendations', 'sophie', { variant: 'B' }).email!.preheader).toBe('Fjord Linen Shirt · €49.95');
+  });
+
+  it('rejects data the template needs: an abandoned cart without a cart', () => {
+    const base = sampleRequest(manifest('abandoned-cart'), fixtures, 'sophie', { now: NOW });
+    expect(() => renderMessage({ ...base, cart: undefined }, deps)).toThrowError(TemplateDataError);
+    try {
+      renderMessage({ ...base, cart: undefined }, deps);
+    } catch (e) {
+      expect((e as TemplateDataError).fields).toEqual([{ path: 'cart', message: "template 'abandoned-cart' needs a cart with at least one available item" }]);
+    }
+  });
+
+  it('names an unknown template', () => {
+    const base = sampleRequest(manifest('recommendations'), fixtures, 'sophie', { now: NOW });
+    expect(() => renderMessage({ ...base, template: 'nope' }, deps)).toThrowError(UnknownTemplateError);
+  });
+
+  it('shows the distance to free shipping on the cart', () => {
+    const r = render('abandoned-cart', 'carl-cart');
+    expect(r.email!.text).toContain('You are €10.10 away from free shipping.');
+    expect(r.email!.html).toContain('width="90%"');
+  });
+
+  it('embeds a signed AMP token bound to customer, message and template in every endpoint URL', () => {
+    const r = render('recommendations', 'sophie', { context: { now: NOW, messageId: 'msg-42', campaignId: 'xmas' } });
+    const m = /action-xhr="https:\/\/mail\.nordlys\.example\/amp\/v1\/checkout\?token=([^"]+)"/.exec(r.email!.amp!.replaceAll('&#x3D;', '='));
+    expect(m).not.toBeNull();
+    const token = decodeURIComponent(m![1]!);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'cust-sophie', msg: 'msg-42', cmp: 'xmas', tpl: 'recommendations' });
+    expect(claims.exp).toBe(Date.parse(NOW) / 1000 + 30 * 86_400);
+  });
+});
+
+function cardFor(amp: string, sku: string): string {
+  const cards = amp.split('<div class="card">');
+  const card = cards.find((c) => c.includes(`name="sku" value="${sku}"`));
+  if (!card) throw new Error(`no card for ${sku}`);
+  return card;
+}
