@@ -14,6 +14,8 @@ export interface ProductsTable {
   price_minor: number;
   compare_at_price_minor: number | null;
   currency: string;
+  /** JSON object: market currency → price in that currency's minor units. */
+  market_prices: string;
   image: string | null;
   url: string;
   /** JSON array of strings. */

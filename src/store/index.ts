@@ -1,7 +1,7 @@
 export { openStore, type OpenStoreOptions, type Store } from './open-store.ts';
 export { placeOrder, newOrderNumber, type PlaceOrderInput, type PlaceOrderResult } from './place-order.ts';
 export { toMinor, fromMinor, minorDigits, fractionDigits } from './money.ts';
-export { productSchema, productBatchSchema, type Product, type ProductInput } from './product-schema.ts';
+export { productSchema, productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 export type { Database, Executor } from './database-schema.ts';
 export type { ProductsRepository } from './products-repository.ts';
 export type { Address, Customer, CustomersRepository, PaymentMethod, PreferenceValue } from './customers-repository.ts';

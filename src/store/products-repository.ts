@@ -3,7 +3,7 @@ import { chunks } from './chunks.ts';
 import type { Executor, ProductSizesTable, ProductsTable } from './database-schema.ts';
 import { fromJsonText, toJsonText } from './json-column.ts';
 import { fromMinor, toMinor } from './money.ts';
-import { productBatchSchema, type Product, type ProductInput } from './product-schema.ts';
+import { productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 import { isoNow } from './timestamps.ts';
 
 export interface ProductsRepository {
@@ -67,6 +67,7 @@ export function createProductsRepository(db: Executor): ProductsRepository {
                 price_minor: eb.ref('excluded.price_minor'),
                 compare_at_price_minor: eb.ref('excluded.compare_at_price_minor'),
                 currency: eb.ref('excluded.currency'),
+                market_prices: eb.ref('excluded.market_prices'),
                 image: eb.ref('excluded.image'),
                 url: eb.ref('excluded.url'),
                 tags: eb.ref('excluded.tags'),
@@ -134,6 +135,7 @@ function toRow(p: Product, now: string): ProductsTable {
     price_minor: toMinor(p.price, p.currency),
     compare_at_price_minor: p.compareAtPrice === undefined ? null : toMinor(p.compareAtPrice, p.currency),
     currency: p.currency,
+    market_prices: toJsonText(Object.fromEntries(Object.entries(p.prices ?? {}).map(([c, amount]) => [c, toMinor(amount, c)]))),
     image: p.image ?? null,
     url: p.url,
     tags: toJsonText(p.tags),
@@ -164,10 +166,17 @@ function toProduct(row: Selectable<ProductsTable>, sizes: Product['sizes']): Pro
       ? {}
       : { compareAtPrice: fromMinor(row.compare_at_price_minor, row.currency) }),
     currency: row.currency,
+    ...marketPrices(row.market_prices),
     ...(row.image === null ? {} : { image: row.image }),
     url: row.url,
     sizes,
     tags: fromJsonText<string[]>(row.tags),
     newArrival: row.new_arrival === 1,
   };
+}
+
+function marketPrices(json: string): { prices?: Record<string, number> } {
+  const minor = fromJsonText<Record<string, number>>(json);
+  const entries = Object.entries(minor);
+  return entries.length ? { prices: Object.fromEntries(entries.map(([c, m]) => [c, fromMinor(m, c)])) } : {};
 }

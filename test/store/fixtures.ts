@@ -1,5 +1,5 @@
 import type { Address } from '../../src/store/customers-repository.ts';
-import type { ProductInput } from '../../src/store/product-schema.ts';
+import type { ProductInput } from '../../src/commerce/product-schema.ts';
 
 export function product(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
   return {

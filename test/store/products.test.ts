@@ -21,6 +21,13 @@ async function installFailingTrigger(store: Store): Promise<void> {
 describe.each(BACKENDS)('products on %s', (backendName) => {
   const { store } = useStore(backendName);
 
+  it('keeps market prices per currency and rejects sub-minor-unit market prices', async () => {
+    const sku = uid('market');
+    await store().products.upsertMany([product(sku, { prices: { TRY: 2499, SEK: 549.5, JPY: 8200 } })]);
+    expect((await store().products.get(sku))!.prices).toEqual({ TRY: 2499, SEK: 549.5, JPY: 8200 });
+    await expect(store().products.upsertMany([product(uid('bad'), { prices: { JPY: 8200.5 } })])).rejects.toThrow(/JPY allows at most 0 decimal places/);
+  });
+
   it('round-trips every field exactly, in minor units underneath', async () => {
     const sku = uid('full');
     const full = {

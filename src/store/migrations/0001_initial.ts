@@ -29,6 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('price_minor', 'bigint', (c) => c.notNull())
     .addColumn('compare_at_price_minor', 'bigint')
     .addColumn('currency', 'text', (c) => c.notNull())
+    .addColumn('market_prices', 'text', (c) => c.notNull())
     .addColumn('image', 'text')
     .addColumn('url', 'text', (c) => c.notNull())
     .addColumn('tags', 'text', (c) => c.notNull())

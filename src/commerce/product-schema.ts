@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { fractionDigits, minorDigits } from '../store/money.ts';
+
+const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const price = z.number().finite().min(0);
+const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR');
+
+/**
+ * The product contract, in two strictness levels. `productShape` is what campaign systems may
+ * inline in recommendations: rendered defensively (URLs re-checked per context), so odd data
+ * degrades with a warning. `productSchema` is the catalog, the source of truth for prices and
+ * stock: it refuses anything questionable at the door.
+ */
+export const productShape = z.object({
+  sku: z.string().min(1).max(128),
+  title: z.string().min(1).max(2000),
+  description: z.string().max(10_000).optional(),
+  category: z.string().max(128).optional(),
+  price,
+  compareAtPrice: price.optional(),
+  currency: currencyCode,
+  /**
+   * Market prices in other currencies ({ TRY: 1899, SEK: 549 }). Retailers set these per
+   * market rather than converting at a daily rate, so a Turkish customer sees (and pays) the
+   * lira price the shop sets.
+   */
+  prices: z.record(currencyCode, price).optional(),
+  image: z.string().max(2048).optional(),
+  url: z.string().max(2048),
+  sizes: z.array(z.object({ size: z.string().min(1).max(32), stock: z.number().int().min(0) })).max(200).default([]),
+  tags: z.array(z.string().max(64)).max(100).default([]),
+  newArrival: z.boolean().default(false),
+});
+
+/**
+ * A catalog product as the API accepts it (`PUT /v1/catalog/products`) and the store returns
+ * it. Prices are decimal amounts in `currency`; the store keeps them as minor units.
+ */
+export const productSchema = productShape
+  .extend({
+    sku: z.string().trim().min(1).max(128),
+    title: z.string().trim().min(1).max(500),
+    currency: currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'),
+    prices: z.record(currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'), price).optional(),
+    image: httpUrl.max(2048).optional(),
+    url: httpUrl.max(2048),
+    sizes: z
+      .array(
+        z.object({
+          size: z.string().trim().min(1).max(32),
+          stock: z.number().int().min(0).max(2_147_483_647),
+        }),
+      )
+      .min(1)
+      .max(200),
+    tags: z.array(z.string().min(1).max(64)).max(100).default([]),
+  })
+  .superRefine((p, ctx) => {
+    // Checked here rather than left to rounding: 49.999 EUR is a catalog error, not a price.
+    if (/^[A-Z]{3}$/.test(p.currency)) {
+      const allowed = minorDigits(p.currency);
+      for (const field of ['price', 'compareAtPrice'] as const) {
+        const amount = p[field];
+        if (amount !== undefined && fractionDigits(amount) > allowed) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `${p.currency} allows at most ${allowed} decimal places`,
+          });
+        }
+      }
+    }
+    for (const [currency, amount] of Object.entries(p.prices ?? {})) {
+      if (/^[A-Z]{3}$/.test(currency) && fractionDigits(amount) > minorDigits(currency)) {
+        ctx.addIssue({ code: 'custom', path: ['prices', currency], message: `${currency} allows at most ${minorDigits(currency)} decimal places` });
+      }
+    }
+    const seen = new Set<string>();
+    p.sizes.forEach((s, i) => {
+      if (seen.has(s.size)) {
+        ctx.addIssue({ code: 'custom', path: ['sizes', i, 'size'], message: `duplicate size ${s.size}` });
+      }
+      seen.add(s.size);
+    });
+  });
+
+/** What callers may send (tags and newArrival have defaults). */
+export type ProductInput = z.input<typeof productSchema>;
+/** What the store returns. */
+export type Product = z.output<typeof productSchema>;
+
+/** A batch for `upsertMany`; a sku may appear once so the outcome doesn't depend on order. */
+export const productBatchSchema = z.array(productSchema).superRefine((products, ctx) => {
+  const seen = new Set<string>();
+  products.forEach((p, i) => {
+    if (seen.has(p.sku)) ctx.addIssue({ code: 'custom', path: [i, 'sku'], message: `duplicate sku ${p.sku}` });
+    seen.add(p.sku);
+  });
+});
