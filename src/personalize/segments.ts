@@ -22,13 +22,37 @@ function daysSince(iso: string | undefined, now: Date): number | undefined {
   return (now.getTime() - Date.parse(iso)) / DAY_MS;
 }
 
-/** Month (1–12) of `now` in the customer's own timezone: a birthday month starts at their midnight. */
+const monthFormats = new Map<string, Intl.DateTimeFormat | null>();
+const QUARTER_HOUR = 900_000;
+let monthMemo = { bucket: -1, byZone: new Map<string, number>() };
+
+/**
+ * Month (1–12) of `now` in the customer's own timezone: a birthday month starts at their
+ * midnight. Formatters are cached per zone (constructing one costs ~0.2 ms, per recipient).
+ */
 function monthIn(timezone: string, now: Date): number {
-  try {
-    return Number(new Intl.DateTimeFormat('en', { month: 'numeric', timeZone: timezone }).format(now));
-  } catch {
-    return now.getUTCMonth() + 1;
+  // Every UTC offset is a multiple of 15 minutes, so the local month cannot change inside a
+  // quarter-hour bucket: one Intl call per zone per bucket serves a whole campaign.
+  const bucket = Math.floor(now.getTime() / QUARTER_HOUR);
+  if (bucket !== monthMemo.bucket) monthMemo = { bucket, byZone: new Map() };
+  const memo = monthMemo.byZone.get(timezone);
+  if (memo !== undefined) return memo;
+  const month = monthInUncached(timezone, now);
+  monthMemo.byZone.set(timezone, month);
+  return month;
+}
+
+function monthInUncached(timezone: string, now: Date): number {
+  let f = monthFormats.get(timezone);
+  if (f === undefined) {
+    try {
+      f = new Intl.DateTimeFormat('en', { month: 'numeric', timeZone: timezone });
+    } catch {
+      f = null;
+    }
+    monthFormats.set(timezone, f);
   }
+  return f ? Number(f.format(now)) : now.getUTCMonth() + 1;
 }
 
 /**

@@ -9,6 +9,9 @@ import { formatDate, formatMoney, roundMoney } from './format.ts';
 import type { HelperRoot } from './handlebars-env.ts';
 import { resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
+import { BoundedCache } from './bounded-cache.ts';
+import { truncate } from './handlebars-env.ts';
+import { plainText, plainView } from './plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
 
 export interface SizeView {
@@ -39,7 +42,11 @@ export interface ProductView {
   hasSizes: boolean;
   preferredSize?: string;
   selectedSize?: string;
+  /** The customer's usual size is in stock and pre-selected ("your size M is in stock"). */
+  preferredAvailable: boolean;
   soldOut: boolean;
+  /** Signed WhatsApp payload id for choosing this product (list rows, buy buttons). */
+  payload?: string;
 }
 
 export interface OfferView {
@@ -115,6 +122,79 @@ export interface ViewInput {
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
+interface PricingContext {
+  currency: string;
+  intlLocale: string;
+  percentOff?: number;
+  paramsKey: string;
+  campaignParams: CampaignParams;
+  plain: boolean;
+  shopUrl: string;
+  placeholderImage: string;
+}
+
+/**
+ * Product views by catalog object, then by everything else they depend on. A campaign shows
+ * the same few products to millions of recipients in a handful of locales and sizes, so the
+ * formatting and URL work is done once per combination. Views are shared: callers that add
+ * per-message fields copy first. A catalog update brings new product objects, and the
+ * WeakMap lets the old views go.
+ */
+const productViews = new WeakMap<Product, BoundedCache<ProductView>>();
+
+function productView(product: Product, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
+  let byKey = productViews.get(product);
+  if (!byKey) {
+    byKey = new BoundedCache<ProductView>(2_000);
+    productViews.set(product, byKey);
+  }
+  const key = `${c.intlLocale}|${c.currency}|${preferred ?? ''}|${c.percentOff ?? ''}|${c.paramsKey}|${c.plain ? 1 : 0}|${reason ?? ''}`;
+  return byKey.get(key, () => computeProductView(product, preferred, reason, c));
+}
+
+function computeProductView(product: Product, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
+  const txt = c.plain ? plainText : (s: string) => s;
+  const marketPrice = product.prices?.[c.currency];
+  const priceCurrency = marketPrice !== undefined ? c.currency : product.currency;
+  const price = marketPrice ?? product.price;
+  // Market compare-at prices scale with the market price, so "was" and "now" stay consistent.
+  const compareAt =
+    product.compareAtPrice !== undefined && product.compareAtPrice > product.price
+      ? roundMoney((product.compareAtPrice / product.price) * price, priceCurrency)
+      : undefined;
+  const inStock = product.sizes.filter((s) => s.stock > 0);
+  const selected = preferred && inStock.some((s) => s.size === preferred) ? preferred : inStock[0]?.size;
+  const image = product.image === undefined ? undefined : imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null);
+  const url = linkCache.get(`${product.url}\u0000${c.paramsKey}`, () =>
+    withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams),
+  );
+  return {
+    sku: product.sku,
+    title: txt(product.title),
+    description: product.description === undefined ? undefined : txt(product.description),
+    category: product.category,
+    reason: reason === undefined ? undefined : txt(reason),
+    url,
+    image: image ?? c.placeholderImage,
+    currency: priceCurrency,
+    price,
+    priceText: formatMoney(price, priceCurrency, c.intlLocale),
+    compareAtText: compareAt !== undefined ? formatMoney(compareAt, priceCurrency, c.intlLocale) : undefined,
+    onSale: compareAt !== undefined,
+    offerPriceText: c.percentOff
+      ? formatMoney(roundMoney(price * (1 - c.percentOff / 100), priceCurrency), priceCurrency, c.intlLocale)
+      : undefined,
+    discountPercent: compareAt !== undefined ? Math.round((1 - price / compareAt) * 100) : undefined,
+    newArrival: product.newArrival,
+    sizes: product.sizes.map((s) => ({ size: txt(s.size), inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
+    hasSizes: product.sizes.length > 1,
+    preferredSize: preferred,
+    selectedSize: selected,
+    preferredAvailable: preferred !== undefined && selected === preferred,
+    soldOut: inStock.length === 0,
+  };
+}
+
 export class TemplateDataError extends Error {
   constructor(readonly fields: { path: string; message: string }[]) {
     super(fields.map((f) => `${f.path}: ${f.message}`).join('; '));
@@ -124,6 +204,11 @@ export class TemplateDataError extends Error {
 
 const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
 
+// URL parsing costs microseconds per call and product URLs repeat for every recipient.
+const linkCache = new BoundedCache<string>();
+const linkOk = new BoundedCache<boolean>();
+const imageCache = new BoundedCache<string | null>();
+
 /**
  * Builds what templates see for one recipient: segments, products priced for the customer's
  * market with the preferred size selected, the offer the customer is entitled to, cart and
@@ -131,6 +216,11 @@ const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
  */
 export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]): RenderView {
   const { profile, manifest } = input;
+  // WhatsApp text is plain: data strings lose control and bidi-override characters here, once,
+  // instead of a deep copy of the view per message. HTML and AMP escape at output instead.
+  const plain = input.channel === 'whatsapp';
+  const txt = plain ? plainText : (s: string) => s;
+  const opt = (s: string | undefined) => (s === undefined ? undefined : txt(s));
   const { locale, fellBack } = resolveLocale(input.locale ?? profile.locale, deps.locales);
   if (fellBack) warnings.push(`locale '${input.locale ?? profile.locale}' has no strings; rendered in English`);
   const intlLocale = safeIntlLocale(input.locale ?? profile.locale, locale);
@@ -142,10 +232,9 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     campaign: input.campaignId ?? manifest.name,
     content: input.variant ? `${manifest.name}-${input.variant}` : manifest.name,
   };
-  const link = (raw: string, kind: 'link' = 'link') => {
-    const url = checkUrl(raw, kind);
-    return withCampaignParams(url ?? new URL(deps.brand.shopUrl), campaignParams);
-  };
+  const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
+  const link = (raw: string) =>
+    linkCache.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(deps.brand.shopUrl), campaignParams));
 
   // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
   const rawOffer = input.recommendations?.offer;
@@ -162,43 +251,22 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
         }
       : undefined;
 
+  const pricing: PricingContext = {
+    currency,
+    intlLocale,
+    percentOff: offer?.percentOff,
+    paramsKey,
+    campaignParams,
+    plain,
+    shopUrl: deps.brand.shopUrl,
+    placeholderImage: deps.brand.placeholderImage,
+  };
   const toView = (product: Product, reason?: string): ProductView => {
-    const marketPrice = product.prices?.[currency];
-    const priceCurrency = marketPrice !== undefined ? currency : product.currency;
-    const price = marketPrice ?? product.price;
-    // Market compare-at prices scale with the market price, so "was" and "now" stay consistent.
-    const compareAt = product.compareAtPrice !== undefined && product.compareAtPrice > product.price
-      ? roundMoney((product.compareAtPrice / product.price) * price, priceCurrency)
-      : undefined;
-    const preferred = preferredSize(profile, product.category);
-    const inStock = product.sizes.filter((s) => s.stock > 0);
-    const selected = preferred && inStock.some((s) => s.size === preferred) ? preferred : inStock[0]?.size;
-    const percent = offer?.percentOff;
-    const image = checkUrl(product.image, 'image');
-    if (product.image !== undefined && !image) warnings.push(`product ${product.sku}: image rejected (images must be https)`);
-    if (!checkUrl(product.url, 'link')) warnings.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
-    return {
-      sku: product.sku,
-      title: product.title,
-      description: product.description,
-      category: product.category,
-      reason,
-      url: link(product.url),
-      image: image?.href ?? deps.brand.placeholderImage,
-      currency: priceCurrency,
-      price,
-      priceText: formatMoney(price, priceCurrency, intlLocale),
-      compareAtText: compareAt !== undefined ? formatMoney(compareAt, priceCurrency, intlLocale) : undefined,
-      onSale: compareAt !== undefined,
-      offerPriceText: percent ? formatMoney(roundMoney(price * (1 - percent / 100), priceCurrency), priceCurrency, intlLocale) : undefined,
-      discountPercent: compareAt !== undefined ? Math.round((1 - price / compareAt) * 100) : undefined,
-      newArrival: product.newArrival,
-      sizes: product.sizes.map((s) => ({ size: s.size, inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
-      hasSizes: product.sizes.length > 1,
-      preferredSize: preferred,
-      selectedSize: selected,
-      soldOut: inStock.length === 0,
-    };
+    if (product.image !== undefined && imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null) === null) {
+      warnings.push(`product ${product.sku}: image rejected (images must be https)`);
+    }
+    if (!linkOk.get(product.url, () => checkUrl(product.url, 'link') !== undefined)) warnings.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
+    return productView(product, preferredSize(profile, product.category), reason, pricing);
   };
 
   const products: ProductView[] = [];
@@ -236,14 +304,23 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
   const nextTier = TIERS.find((t) => (deps.brand.loyaltyTiers[t] ?? Infinity) > points && TIERS.indexOf(t) > TIERS.indexOf(tier as (typeof TIERS)[number]));
   const nextAt = nextTier ? deps.brand.loyaltyTiers[nextTier] : undefined;
 
-  const payloads: Record<string, string> = {
-    later: deps.signPayload(`later:${input.messageId}`),
-    stop: deps.signPayload(`stop:${input.messageId}`),
-    cart: deps.signPayload(`cart:${input.messageId}`),
-  };
-  products.forEach((p, i) => {
-    payloads[`buy${i}`] = deps.signPayload(`buy:${p.sku}:${p.selectedSize ?? ''}:${input.messageId}`);
-  });
+  // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: they are
+  // computed when a template reads them (a session list reads eight, a template two).
+  const payloads: Record<string, string> = {};
+  if (input.channel === 'whatsapp') {
+    const lazy = (target: object, key: string, data: string) =>
+      Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => deps.signPayload(data) });
+    lazy(payloads, 'later', `later:${input.messageId}`);
+    lazy(payloads, 'stop', `stop:${input.messageId}`);
+    lazy(payloads, 'cart', `cart:${input.messageId}`);
+    lazy(payloads, 'picks', `picks:${input.messageId}`);
+    products.forEach((shared, i) => {
+      const p = { ...shared };
+      products[i] = p;
+      lazy(p, 'payload', `pick:${p.sku}:${input.messageId}`);
+      lazy(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${input.messageId}`);
+    });
+  }
 
   const token = encodeURIComponent(deps.ampToken);
   const endpoint = (path: string) => `${deps.publicBaseUrl}/amp/v1/${path}?token=${token}`;
@@ -264,7 +341,9 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     // The document language is the language of its strings, not merely the formatting locale.
     lang: fellBack ? 'en' : intlLocale,
     dir: textDirection(fellBack ? 'en' : intlLocale),
-    firstName: profile.firstName?.trim() || undefined,
+    // A chat line is not the place for a 2,000-character name: capped so one odd profile
+    // cannot push a WhatsApp template over its body limit.
+    firstName: profile.firstName?.trim() ? (plain ? truncate(txt(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined,
     profileId: profile.id,
     segments,
     segmentList: listSegments(segments),
@@ -276,7 +355,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
       ? {
           ...input.order,
           totalText: formatMoney(input.order.total, input.order.currency, intlLocale),
-          lines: input.order.lines.map((l) => ({ ...l, unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
+          lines: input.order.lines.map((l) => ({ ...l, title: txt(l.title), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,
     loyalty: profile.loyalty
@@ -288,8 +367,8 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
           progress: nextAt ? Math.min(100, Math.round((points / nextAt) * 100)) : 100,
         }
       : undefined,
-    location: { region: profile.location?.region, city: profile.location?.city, nearStore: profile.location?.nearStore },
-    preferences: profile.preferences ?? {},
+    location: { region: profile.location?.region, city: opt(profile.location?.city), nearStore: opt(profile.location?.nearStore) },
+    preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
     links: {
       shop: link(deps.brand.shopUrl),
       preferences: link(deps.brand.preferencesUrl),
@@ -323,7 +402,7 @@ function buildCart(
     lineCurrency = view.currency;
     const total = roundMoney(view.price * line.quantity, view.currency);
     subtotal = roundMoney(subtotal + total, view.currency);
-    items.push({ ...view, quantity: line.quantity, size: line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) });
+    items.push({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) });
   }
   const threshold = deps.brand.freeShippingThreshold[lineCurrency];
   const remaining = threshold !== undefined ? Math.max(0, roundMoney(threshold - subtotal, lineCurrency)) : undefined;
@@ -346,11 +425,16 @@ function buildCart(
   };
 }
 
+const canonicalLocales = new BoundedCache<string | null>(1_000);
+
 /** A BCP 47 tag Intl accepts: the profile's own (sv-SE) when valid, else the strings locale. */
 function safeIntlLocale(requested: string, fallback: string): string {
-  try {
-    return Intl.getCanonicalLocales(requested)[0] ?? fallback;
-  } catch {
-    return fallback;
-  }
+  const canonical = canonicalLocales.get(requested, () => {
+    try {
+      return Intl.getCanonicalLocales(requested)[0] ?? null;
+    } catch {
+      return null;
+    }
+  });
+  return canonical ?? fallback;
 }

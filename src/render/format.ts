@@ -1,3 +1,5 @@
+import { BoundedCache } from './bounded-cache.ts';
+
 /**
  * Money and date formatting through Intl, with formatter instances cached: constructing an
  * Intl.NumberFormat costs ~20 µs, formatting with one ~1 µs, and every recipient formats
@@ -16,8 +18,11 @@ export function moneyFormat(locale: string, currency: string): Intl.NumberFormat
   return f;
 }
 
+const formatted = new BoundedCache<string>();
+
+/** Prices repeat across a campaign's recipients, so formatted strings are memoised too. */
 export function formatMoney(amount: number, currency: string, locale: string): string {
-  return moneyFormat(locale, currency).format(amount);
+  return formatted.get(`${locale}|${currency}|${amount}`, () => moneyFormat(locale, currency).format(amount));
 }
 
 export type DateStyle = 'short' | 'medium' | 'long' | 'full' | 'datetime';
@@ -51,8 +56,15 @@ export function pluralCategory(locale: string, count: number): Intl.LDMLPluralRu
 }
 
 /** Digits after the decimal point for a currency (JPY 0, EUR 2, KWD 3). */
+const digits = new Map<string, number>();
+
 export function currencyDigits(currency: string): number {
-  return moneyFormat('en', currency).resolvedOptions().maximumFractionDigits ?? 2;
+  let d = digits.get(currency);
+  if (d === undefined) {
+    d = moneyFormat('en', currency).resolvedOptions().maximumFractionDigits ?? 2;
+    digits.set(currency, d);
+  }
+  return d;
 }
 
 /** Rounds to the currency's minor unit, avoiding binary drift (0.1 + 0.2). */

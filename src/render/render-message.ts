@@ -109,6 +109,9 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
       warnings,
     );
 
+  if (channels.includes('email') && compiled.ampSource && !deps.publicBaseUrl.startsWith('https://')) {
+    warnings.push(`AMP endpoints use ${deps.publicBaseUrl}; mail clients only call https endpoints, so set PUBLIC_BASE_URL to the public https address`);
+  }
   const result: RenderResult = { id: messageId, template: manifest.name, variant, locale: '', segments: [], warnings };
   if (channels.includes('email')) {
     const view = viewFor('email');
@@ -126,24 +129,28 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
       optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false,
     });
   }
+  // Helpers and views may report the same thing per product or per part; say it once.
+  result.warnings = [...new Set(warnings)];
   return result;
 }
 
 type View = ReturnType<typeof buildView>;
 
 function renderEmail(compiled: CompiledTemplate, view: View, variant: string | undefined): EmailParts {
-  const v = variant ? compiled.variants.get(variant) : undefined;
-  const subject = oneLine((v?.subject ?? compiled.subject)(view));
-  const preheader = oneLine((v?.preheader ?? compiled.preheader)(view));
+  const parts = compiled.email.get(view.locale) ?? compiled.email.get('en')!;
+  for (const w of parts.warnings) view.warnings.push(w);
+  const v = variant ? parts.variants.get(variant) : undefined;
+  const subject = oneLine((v?.subject ?? parts.subject)(view));
+  const preheader = oneLine((v?.preheader ?? parts.preheader)(view));
   // The layout shows the preheader as hidden preview text, so it joins the view before the HTML pass.
   const withHeader = { ...view, subject, preheader };
-  const html = compiled.html!(withHeader);
+  const html = parts.html!(withHeader);
   return {
     subject,
     preheader,
-    amp: compiled.amp?.(withHeader),
+    amp: parts.amp?.(withHeader),
     html,
-    text: compiled.text ? tidyText(compiled.text(withHeader)) : htmlToText(html),
+    text: parts.text ? tidyText(parts.text(withHeader)) : htmlToText(html),
   };
 }
 

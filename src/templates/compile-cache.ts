@@ -9,6 +9,8 @@ export interface CompiledArtifacts {
   mjmlWarnings: string[];
   /** Handlebars.precompile output per compile unit ("html", "amp", "wa.session.body", …). */
   specs: Record<string, string>;
+  /** Per locale: strings it lacks, for which English was baked in. */
+  staticWarnings?: Record<string, string[]>;
 }
 
 /**

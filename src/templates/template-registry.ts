@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createHandlebarsEnv } from '../render/handlebars-env.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { CompileCache } from './compile-cache.ts';
-import { compileTemplate, TemplateCompileError, type CompiledTemplate } from './compile-template.ts';
+import { compileTemplate, localizeSource, TemplateCompileError, type CompiledTemplate, type HandlebarsEnvs } from './compile-template.ts';
 import { lintHandlebars } from './lint-template.ts';
 import { listTemplateNames, readSharedSources, readTemplateSources, type SharedSources } from './read-template-sources.ts';
 import { lineAt, TemplateError } from './template-error.ts';
@@ -32,7 +32,10 @@ export async function loadTemplateSet(options: RegistryOptions, cache = new Comp
   const hb = createHandlebarsEnv();
   const failures = new Map<string, TemplateError[]>();
 
-  // Handlebars partials (AMP and text) are shared by all templates: compiled once per load.
+  const byLocale = new Map([...shared.locales.keys()].map((locale) => [locale, createHandlebarsEnv()]));
+
+  // Handlebars partials (AMP and text) are shared by all templates: compiled once per load,
+  // generically and once per locale with static strings baked in (see localizeSource).
   for (const [name, file] of shared.hbsPartials) {
     const problems = lintHandlebars(file.path, file.text);
     if (problems.length) {
@@ -43,14 +46,20 @@ export async function loadTemplateSet(options: RegistryOptions, cache = new Comp
       throw new TemplateError(file.path, lineAt(file.text, offset), `unknown brand token ${token}.`);
     });
     // txt-* partials feed plain-text parts, which are never HTML-escaped.
-    hb.registerPartial(name, hb.compile(source, { preventIndent: true, noEscape: name.startsWith('txt-') }));
+    const noEscape = name.startsWith('txt-');
+    hb.registerPartial(name, hb.compile(source, { preventIndent: true, noEscape }));
+    for (const [locale, env] of byLocale) {
+      const localized = localizeSource(source, locale, shared.locales, noEscape ? (v) => v : env.Utils.escapeExpression);
+      env.registerPartial(name, env.compile(localized.source, { preventIndent: true, noEscape }));
+    }
   }
+  const envs: HandlebarsEnvs = { generic: hb, byLocale };
 
   const templates = new Map<string, CompiledTemplate>();
   for (const name of listTemplateNames(options.root)) {
     try {
       const sources = readTemplateSources(options.root, name);
-      templates.set(name, await compileTemplate(sources, shared, hb, cache));
+      templates.set(name, await compileTemplate(sources, shared, envs, cache));
     } catch (err) {
       if (err instanceof TemplateCompileError) failures.set(name, err.errors);
       else if (err instanceof TemplateError) failures.set(name, [err]);

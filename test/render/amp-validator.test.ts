@@ -17,7 +17,7 @@ describe('every template × fixture profile × locale', () => {
   });
 
   for (const [name, compiled] of templates.templates) {
-    if (!compiled.amp) continue;
+    if (!compiled.ampSource) continue;
     for (const profile of fixtures.profiles.keys()) {
       it(`${name} / ${profile}: AMP passes the official validator in en, tr and sv and stays within budgets`, async () => {
         for (const locale of LOCALES) {

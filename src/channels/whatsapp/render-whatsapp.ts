@@ -1,6 +1,6 @@
 import type { CompiledMessage, CompiledWhatsApp } from '../../templates/compile-template.ts';
 import type { RenderView } from '../../render/build-view.ts';
-import { plainView, templateVariable } from '../../render/plain-text.ts';
+import { templateVariable } from '../../render/plain-text.ts';
 import { truncate } from '../../render/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
 
@@ -69,18 +69,17 @@ function renderContent(template: string, m: CompiledMessage, data: unknown, warn
     const source = lookup(data, m.itemsFrom);
     const rows = Array.isArray(source) ? source.slice(0, WHATSAPP_LIMITS.listItems) : [];
     if (Array.isArray(source) && source.length > WHATSAPP_LIMITS.listItems) warnings.push(`list-picker shows the first ${WHATSAPP_LIMITS.listItems} of ${source.length} items`);
-    const root = data as Record<string, unknown>;
+    // Each row renders with the row as context and the view as @root (what helpers read).
+    const options = { data: { root: data } };
     preview.list = {
       button: m.button(data).trim(),
-      items: rows.map((row: unknown) => {
-        // Each row renders with the row as context and the view's helpers' root intact.
-        const ctx = { ...root, ...(row as object) };
-        return {
-          id: m.item!.id(ctx).trim(),
-          item: truncateWarn(m.item!.item(ctx).trim(), WHATSAPP_LIMITS.listItemTitle, 'list item', warnings),
-          description: m.item!.description ? truncateWarn(m.item!.description(ctx).trim(), WHATSAPP_LIMITS.listItemDescription, 'list description', warnings) : undefined,
-        };
-      }),
+      items: rows.map((row: unknown) => ({
+        id: m.item!.id(row, options).trim(),
+        item: truncateWarn(m.item!.item(row, options).trim(), WHATSAPP_LIMITS.listItemTitle, 'list item', warnings),
+        description: m.item!.description
+          ? truncateWarn(m.item!.description(row, options).trim(), WHATSAPP_LIMITS.listItemDescription, 'list description', warnings)
+          : undefined,
+      })),
     };
     if (charLength(preview.list.button) > WHATSAPP_LIMITS.listButton) throw new WhatsAppLimitError(template, 'list button', WHATSAPP_LIMITS.listButton, charLength(preview.list.button));
   }
@@ -173,7 +172,8 @@ export function renderWhatsApp(
   if (deps.optedOut) return { suppressed: true, reason: 'opted_out', window };
   if (category === 'marketing' && !profile.consent.whatsapp) return { suppressed: true, reason: 'no_consent', window };
 
-  const data = { ...plainView(view), warnings: view.warnings, strings: view.strings, fallbackStrings: view.fallbackStrings };
+  // buildView made the data strings plain for the whatsapp channel.
+  const data = view;
   const to = `whatsapp:${profile.phone}`;
 
   if (window === 'open') {

@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/config.ts';
+import { FIXTURES_DIR, NOW, TEMPLATES_DIR } from '../support/render-kit.ts';
+
+const run = promisify(execFile);
+const BIN = join(PROJECT_ROOT, 'src', 'cli', 'bin.mjs');
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-cli-'));
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, DATA_DIR: dataDir, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('inboxcart CLI', () => {
+  it('render prints the render result as JSON', async () => {
+    const r = await cli(['render', '--template', 'recommendations', '--profile', join(FIXTURES_DIR, 'profiles', 'ingrid.json'),
+      '--recommendations', join(FIXTURES_DIR, 'recommendations', 'winback.json'), '--now', NOW, '--channels', 'email']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ template: 'recommendations', locale: 'sv', segments: ['at_risk', 'mountains'] });
+    expect(result.email.subject).toBe('Ingrid, utvalt för dig');
+    expect(Object.keys(result.email)).toEqual(['subject', 'preheader', 'amp', 'html', 'text']);
+  });
+
+  it('render names each invalid field and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inboxcart-cli-'));
+    const profile = join(dir, 'p.json');
+    writeFileSync(profile, JSON.stringify({ id: 'x', email: 'not-an-email', currency: 'euro' }));
+    const r = await cli(['render', '--template', 'recommendations', '--profile', profile]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('profile.email: Invalid email address');
+    expect(r.stderr).toContain('profile.currency: currency must be an ISO 4217 code such as EUR');
+  });
+
+  it('render --format eml writes an RFC 5322 message with the AMP part before the HTML part', async () => {
+    const r = await cli(['render', '--template', 'price-drop', '--profile', join(FIXTURES_DIR, 'profiles', 'rachel.json'),
+      '--recommendations', join(FIXTURES_DIR, 'recommendations', 'price-drop.json'), '--format', 'eml', '--now', NOW]);
+    expect(r.code).toBe(0);
+    const types = [...r.stdout.matchAll(/^Content-Type: (text\/[\w-]+)/gm)].map((m) => m[1]);
+    expect(types).toEqual(['text/plain', 'text/x-amp-html', 'text/html']);
+  });
+
+  it('validate passes on the shipped templates', async () => {
+    const r = await cli(['validate']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/✓ \d+ templates × 10 profiles × 3 locales: \d+ renders checked, 0 problems\./);
+  }, 60_000);
+
+  it('validate fails with file and line when a template breaks the AMP rules', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'inboxcart-tpl-'));
+    cpSync(TEMPLATES_DIR, root, { recursive: true });
+    const file = join(root, 'price-drop', 'email.amp.hbs');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('<h1>', '<h1 onclick="x()">'));
+    const r = await cli(['validate', '--template', 'price-drop', '--locales', 'en'], { TEMPLATES_DIR: root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/✗ price-drop\/email\.amp\.hbs:\d+ \(rendered line \d+, column \d+\) \[ayse\/en\]: The attribute 'onclick' may not appear in tag 'h1'\./);
+  }, 60_000);
+});
