@@ -20,20 +20,31 @@ export interface CompiledArtifacts {
  */
 export class CompileCache {
   private readonly memory = new Map<string, CompiledArtifacts>();
+  /** How lookups were served: the preview shows these, and tests prove restarts skip MJML. */
+  readonly stats = { memoryHits: 0, diskHits: 0, misses: 0 };
 
   constructor(private readonly dir: string | undefined) {}
 
   get(key: string): CompiledArtifacts | undefined {
     const hit = this.memory.get(key);
-    if (hit || !this.dir) return hit;
-    try {
-      const entry = JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CompiledArtifacts;
-      if (entry.hash !== key) return undefined;
-      this.memory.set(key, entry);
-      return entry;
-    } catch {
-      return undefined;
+    if (hit) {
+      this.stats.memoryHits++;
+      return hit;
     }
+    if (this.dir) {
+      try {
+        const entry = JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CompiledArtifacts;
+        if (entry.hash === key) {
+          this.memory.set(key, entry);
+          this.stats.diskHits++;
+          return entry;
+        }
+      } catch {
+        // Missing or unreadable entries are simply compiled again.
+      }
+    }
+    this.stats.misses++;
+    return undefined;
   }
 
   set(entry: CompiledArtifacts): void {

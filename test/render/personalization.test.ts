@@ -107,3 +107,25 @@ function cardFor(amp: string, sku: string): string {
   if (!card) throw new Error(`no card for ${sku}`);
   return card;
 }
+
+describe('locale strings baked in at compile time', () => {
+  it('a string missing in Turkish falls back to English with a warning', async () => {
+    const { cpSync, mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadTemplateSet } = await import('../../src/templates/template-registry.ts');
+    const { TEMPLATES_DIR } = await import('../support/render-kit.ts');
+    const root = mkdtempSync(join(tmpdir(), 'inboxcart-tr-'));
+    cpSync(TEMPLATES_DIR, root, { recursive: true });
+    const file = join(root, 'locales', 'tr.json');
+    const tr = JSON.parse(readFileSync(file, 'utf8'));
+    delete tr.product.buyNow;
+    writeFileSync(file, JSON.stringify(tr));
+    const set = await loadTemplateSet({ root });
+    const r = renderMessage({ ...sampleRequest(manifest('price-drop'), fixtures, 'emre', { now: NOW }), channels: ['email'] }, { ...deps, templates: set });
+    expect(r.locale).toBe('tr');
+    expect(r.warnings).toContain("locale string 'product.buyNow' is missing in 'tr'; used English");
+    expect(r.email!.amp).toContain('>Buy now</button>');
+    expect(r.email!.html).toContain('Fiyat düştü');
+  });
+});
