@@ -83,6 +83,8 @@ export interface RenderView extends HelperRoot {
   segmentList: SegmentName[];
   products: ProductView[];
   hero?: ProductView;
+  /** The recommended products together (shop the look), when they share a currency. */
+  productsTotalText?: string;
   offer?: OfferView;
   cart?: CartView;
   order?: OrderInput & { totalText: string; lines: (OrderInput['lines'][number] & { unitPriceText: string })[] };
@@ -349,6 +351,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     segmentList: listSegments(segments),
     products,
     hero: products[0],
+    productsTotalText: totalText(products, intlLocale),
     offer,
     cart: cartView,
     order: input.order
@@ -437,4 +440,10 @@ function safeIntlLocale(requested: string, fallback: string): string {
     }
   });
   return canonical ?? fallback;
+}
+
+function totalText(products: readonly ProductView[], intlLocale: string): string | undefined {
+  const currency = products[0]?.currency;
+  if (!currency || products.some((p) => p.currency !== currency)) return undefined;
+  return formatMoney(roundMoney(products.reduce((sum, p) => sum + p.price, 0), currency), currency, intlLocale);
 }

@@ -130,6 +130,8 @@ export function createHandlebarsEnv(): typeof Handlebars {
   });
   hb.registerHelper('not', (a: unknown) => !a);
   hb.registerHelper('add', (a: number, b: number) => Number(a) + Number(b));
+  /** Builds keys from data: {{t (concat "tiers." loyalty.tier)}}. */
+  hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
   hb.registerHelper('truncate', (value: unknown, max: number) => truncate(String(value ?? ''), Number(max)));
   /** Whole-number percentage for progress bars, clamped so bad data cannot break the layout. */
   hb.registerHelper('percent', (value: number, max: number) => {

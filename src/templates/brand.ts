@@ -18,6 +18,8 @@ export const brandSchema = z.object({
   address: z.string().min(1),
   /** Points at which each loyalty tier starts, for progress bars ("150 points to Gold"). */
   loyaltyTiers: z.partialRecord(z.enum(['bronze', 'silver', 'gold', 'platinum']), z.number().int().min(0)).default({}),
+  /** Extra loyalty points a customer gets in their birthday month. */
+  birthdayPoints: z.number().int().min(0).default(200),
   freeShippingThreshold: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().min(0)).default({}),
   colors: z.object({
     primary: colour,
