@@ -1,0 +1,52 @@
+import mjml2html from 'mjml';
+import { buildView } from '../../src/render/build-view.ts';
+import type { RenderRequest } from '../../src/render/render-input.ts';
+import type { RenderResult } from '../../src/render/render-message.ts';
+import type { RenderKit } from './render-kit.ts';
+
+/**
+ * The naive reference render of the HTML part: the same view the compiled path used,
+ * Handlebars over the whole MJML document, then MJML — per recipient. The byte-equality test
+ * and the benchmark both compare the compiled output with this.
+ */
+export function createNaiveHtml(kit: RenderKit, now: string) {
+  const { templates, deps } = kit;
+  const documents = new Map<string, (view: object) => string>();
+  return async (request: RenderRequest, compiledResult: RenderResult): Promise<string> => {
+    const compiled = templates.templates.get(request.template)!;
+    let document = documents.get(request.template);
+    if (!document) {
+      document = templates.hb.compile(compiled.mjmlDocument!, { preventIndent: true });
+      documents.set(request.template, document);
+    }
+    const messageId = compiledResult.id;
+    const view = buildView(
+      {
+        manifest: compiled.manifest,
+        profile: request.profile,
+        recommendations: request.recommendations,
+        cart: request.cart,
+        order: request.order,
+        locale: request.locale,
+        variant: compiledResult.variant,
+        campaignId: request.context.campaignId,
+        messageId,
+        channel: 'email',
+      },
+      {
+        brand: templates.shared.brand,
+        locales: templates.shared.locales,
+        thresholds: deps.thresholds,
+        catalog: deps.catalog,
+        now: new Date(now),
+        publicBaseUrl: deps.publicBaseUrl,
+        ampToken: deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: request.template }),
+        signPayload: deps.signPayload,
+      },
+      [],
+    );
+    const email = compiledResult.email!;
+    const personalised = document({ ...view, subject: email.subject, preheader: email.preheader });
+    return (await mjml2html(personalised, { validationLevel: 'soft', keepComments: false })).html;
+  };
+}
