@@ -9,6 +9,7 @@ import { loadFixtures } from '../templates/template-fixtures.ts';
 import { loadTemplateSet } from '../templates/template-registry.ts';
 import { validateTemplates } from '../templates/validate-templates.ts';
 import { parseArgs } from './parse-args.ts';
+import { commandTwilioSync } from './twilio-sync.ts';
 
 const USAGE = `inboxcart — commerce inside messages
 
@@ -18,6 +19,8 @@ Usage:
                    [--campaign ID] [--now ISO-DATE] [--format json|eml]
   inboxcart validate [--template T] [--locales en,tr,sv]
   inboxcart demo [--out DIR]
+  inboxcart twilio sync [--locales en,tr,sv] [--dry-run]
+                   create/update the WhatsApp Content API definitions and record their sids
 
 Environment: see README.md (TEMPLATES_DIR, FIXTURES_DIR, TOKEN_SECRETS, PUBLIC_BASE_URL…).`;
 
@@ -139,6 +142,13 @@ export async function main(argv: string[]): Promise<number> {
         return await commandValidate(flags);
       case 'demo':
         return await commandDemo(flags);
+      case 'twilio':
+        if (positional[1] !== 'sync') throw new UsageError(`Unknown twilio command '${positional[1] ?? ''}'. Use: inboxcart twilio sync`);
+        return await commandTwilioSync({
+          config: loadConfig(),
+          locales: typeof flags.get('locales') === 'string' ? (flags.get('locales') as string).split(',').map((l) => l.trim()) : undefined,
+          dryRun: flags.get('dry-run') === true,
+        });
       case undefined:
       case 'help':
         console.log(USAGE);

@@ -1,3 +1,4 @@
+import type { AmpMessageContent } from '../commerce/amp-claims.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Product, Recommendations } from '../personalize/recommendations-schema.ts';
 import { preferredSize } from '../personalize/preferred-size.ts';
@@ -106,7 +107,12 @@ export interface ViewDeps {
   now: Date;
   /** Absolute https base of the AMP endpoints. */
   publicBaseUrl: string;
-  ampToken: string;
+  /**
+   * The AMP access token baked into the endpoint URLs: a fixed one (previews, tests), or a
+   * signer called once with what the message shows, so the token binds its products, offer,
+   * market and cart (the endpoints answer for exactly this message).
+   */
+  ampToken: string | ((content: AmpMessageContent) => string);
   signPayload: (data: string) => string;
 }
 
@@ -124,6 +130,42 @@ export interface ViewInput {
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
+// Module-level on purpose: closures created per recipient cost an allocation each (and a
+// name-keeping call under tsx), and buildView runs once per message.
+function plainIf(plain: boolean, s: string): string {
+  return plain ? plainText(s) : s;
+}
+
+function optionalPlainIf(plain: boolean, s: string | undefined): string | undefined {
+  return s === undefined ? undefined : plainIf(plain, s);
+}
+
+function campaignLink(raw: string, paramsKey: string, params: CampaignParams, shopUrl: string): string {
+  return linkCache.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(shopUrl), params));
+}
+
+function checkedProductView(product: Product, reason: string | undefined, profile: Profile, pricing: PricingContext, warnings: string[]): ProductView {
+  if (product.image !== undefined && imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null) === null) {
+    warnings.push(`product ${product.sku}: image rejected (images must be https)`);
+  }
+  if (!linkOk.get(product.url, () => checkUrl(product.url, 'link') !== undefined)) warnings.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
+  return productView(product, preferredSize(profile, product.category), reason, pricing);
+}
+
+function nextLoyaltyTier(tier: string, points: number, thresholds: Partial<Record<(typeof TIERS)[number], number>>): (typeof TIERS)[number] | undefined {
+  const current = TIERS.indexOf(tier as (typeof TIERS)[number]);
+  for (let i = current + 1; i < TIERS.length; i++) {
+    const t = TIERS[i]!;
+    if ((thresholds[t] ?? Infinity) > points) return t;
+  }
+  return undefined;
+}
+
+/** Signed WhatsApp payloads cost an HMAC each; they are computed when a template reads them. */
+function lazySigned(target: object, key: string, data: string, sign: (data: string) => string): void {
+  Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => sign(data) });
+}
+
 interface PricingContext {
   currency: string;
   intlLocale: string;
@@ -221,8 +263,6 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
   // WhatsApp text is plain: data strings lose control and bidi-override characters here, once,
   // instead of a deep copy of the view per message. HTML and AMP escape at output instead.
   const plain = input.channel === 'whatsapp';
-  const txt = plain ? plainText : (s: string) => s;
-  const opt = (s: string | undefined) => (s === undefined ? undefined : txt(s));
   const { locale, fellBack } = resolveLocale(input.locale ?? profile.locale, deps.locales);
   if (fellBack) warnings.push(`locale '${input.locale ?? profile.locale}' has no strings; rendered in English`);
   const intlLocale = safeIntlLocale(input.locale ?? profile.locale, locale);
@@ -235,8 +275,6 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     content: input.variant ? `${manifest.name}-${input.variant}` : manifest.name,
   };
   const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
-  const link = (raw: string) =>
-    linkCache.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(deps.brand.shopUrl), campaignParams));
 
   // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
   const rawOffer = input.recommendations?.offer;
@@ -263,13 +301,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     shopUrl: deps.brand.shopUrl,
     placeholderImage: deps.brand.placeholderImage,
   };
-  const toView = (product: Product, reason?: string): ProductView => {
-    if (product.image !== undefined && imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null) === null) {
-      warnings.push(`product ${product.sku}: image rejected (images must be https)`);
-    }
-    if (!linkOk.get(product.url, () => checkUrl(product.url, 'link') !== undefined)) warnings.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
-    return productView(product, preferredSize(profile, product.category), reason, pricing);
-  };
+  const toView = (product: Product, reason?: string): ProductView => checkedProductView(product, reason, profile, pricing, warnings);
 
   const products: ProductView[] = [];
   const maxItems = manifest.data.recommendations?.maxItems ?? 8;
@@ -303,29 +335,41 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
 
   const tier = profile.loyalty?.tier ?? 'none';
   const points = profile.loyalty?.points ?? 0;
-  const nextTier = TIERS.find((t) => (deps.brand.loyaltyTiers[t] ?? Infinity) > points && TIERS.indexOf(t) > TIERS.indexOf(tier as (typeof TIERS)[number]));
+  const nextTier = nextLoyaltyTier(tier, points, deps.brand.loyaltyTiers);
   const nextAt = nextTier ? deps.brand.loyaltyTiers[nextTier] : undefined;
 
   // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: they are
   // computed when a template reads them (a session list reads eight, a template two).
   const payloads: Record<string, string> = {};
   if (input.channel === 'whatsapp') {
-    const lazy = (target: object, key: string, data: string) =>
-      Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => deps.signPayload(data) });
-    lazy(payloads, 'later', `later:${input.messageId}`);
-    lazy(payloads, 'stop', `stop:${input.messageId}`);
-    lazy(payloads, 'cart', `cart:${input.messageId}`);
-    lazy(payloads, 'picks', `picks:${input.messageId}`);
-    products.forEach((shared, i) => {
-      const p = { ...shared };
+    const sign = deps.signPayload;
+    lazySigned(payloads, 'later', `later:${input.messageId}`, sign);
+    lazySigned(payloads, 'stop', `stop:${input.messageId}`, sign);
+    lazySigned(payloads, 'cart', `cart:${input.messageId}`, sign);
+    // "See picks" outside the window must know which products the message offered: the
+    // signed payload carries them (as many as fit WhatsApp's 200-character button id).
+    lazySigned(payloads, 'picks', `picks:${input.messageId}${picksSuffix(products)}`, sign);
+    for (let i = 0; i < products.length; i++) {
+      const p = { ...products[i]! };
       products[i] = p;
-      lazy(p, 'payload', `pick:${p.sku}:${input.messageId}`);
-      lazy(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${input.messageId}`);
-    });
+      lazySigned(p, 'payload', `pick:${p.sku}:${input.messageId}`, sign);
+      lazySigned(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${input.messageId}`, sign);
+    }
   }
 
-  const token = encodeURIComponent(deps.ampToken);
-  const endpoint = (path: string) => `${deps.publicBaseUrl}/amp/v1/${path}?token=${token}`;
+  const token = encodeURIComponent(
+    typeof deps.ampToken === 'string'
+      ? deps.ampToken
+      : deps.ampToken({
+          skus: products.map((p) => p.sku),
+          percentOff: offer?.percentOff,
+          offerExpiresAt: offer?.percentOff ? offer.expiresAt : undefined,
+          currency,
+          locale: intlLocale,
+          cart: cartView?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
+        }),
+  );
+  const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
   const strings = deps.locales.get(locale)!;
 
   return {
@@ -345,7 +389,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     dir: textDirection(fellBack ? 'en' : intlLocale),
     // A chat line is not the place for a 2,000-character name: capped so one odd profile
     // cannot push a WhatsApp template over its body limit.
-    firstName: profile.firstName?.trim() ? (plain ? truncate(txt(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined,
+    firstName: profile.firstName?.trim() ? (plain ? truncate(plainText(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined,
     profileId: profile.id,
     segments,
     segmentList: listSegments(segments),
@@ -358,7 +402,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
       ? {
           ...input.order,
           totalText: formatMoney(input.order.total, input.order.currency, intlLocale),
-          lines: input.order.lines.map((l) => ({ ...l, title: txt(l.title), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
+          lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,
     loyalty: profile.loyalty
@@ -370,14 +414,19 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
           progress: nextAt ? Math.min(100, Math.round((points / nextAt) * 100)) : 100,
         }
       : undefined,
-    location: { region: profile.location?.region, city: opt(profile.location?.city), nearStore: opt(profile.location?.nearStore) },
+    location: { region: profile.location?.region, city: optionalPlainIf(plain, profile.location?.city), nearStore: optionalPlainIf(plain, profile.location?.nearStore) },
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
     links: {
-      shop: link(deps.brand.shopUrl),
-      preferences: link(deps.brand.preferencesUrl),
+      shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
+      preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
       unsubscribe: deps.brand.unsubscribeUrl,
     },
-    amp: { offers: endpoint('offers'), cart: endpoint('cart'), checkout: endpoint('checkout'), survey: endpoint('survey') },
+    amp: {
+      offers: `${ampBase}offers?token=${token}`,
+      cart: `${ampBase}cart?token=${token}`,
+      checkout: `${ampBase}checkout?token=${token}`,
+      survey: `${ampBase}survey?token=${token}`,
+    },
     payloads,
     message: { id: input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
@@ -446,4 +495,14 @@ function totalText(products: readonly ProductView[], intlLocale: string): string
   const currency = products[0]?.currency;
   if (!currency || products.some((p) => p.currency !== currency)) return undefined;
   return formatMoney(roundMoney(products.reduce((sum, p) => sum + p.price, 0), currency), currency, intlLocale);
+}
+
+/** `|SKU|SKU…` for the picks payload, up to 120 characters; SKUs containing `|` are left out. */
+function picksSuffix(products: readonly ProductView[]): string {
+  let out = '';
+  for (const p of products) {
+    if (p.sku.includes('|') || out.length + p.sku.length + 1 > 120) continue;
+    out += `|${p.sku}`;
+  }
+  return out;
 }

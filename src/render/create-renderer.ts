@@ -1,7 +1,9 @@
 import type { Config } from '../config.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
+import { compactAmpClaims } from '../commerce/amp-claims.ts';
 import { signPayload, signToken } from '../commerce/signed-token.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
+import { CohortCache } from './cohort-cache.ts';
 import type { RenderDeps } from './render-message.ts';
 
 export interface RendererOptions {
@@ -22,10 +24,11 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     thresholds: o.config.thresholds,
     catalog: o.catalog,
     publicBaseUrl: o.config.publicBaseUrl,
-    signAmpToken: (claims) => signToken({ ...claims, exp: Math.floor(now().getTime() / 1000) + ttlSeconds }, o.config.tokenKeys),
+    signAmpToken: (claims) => signToken({ ...compactAmpClaims(claims), exp: Math.floor(now().getTime() / 1000) + ttlSeconds }, o.config.tokenKeys),
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
     contentSid: o.contentSid,
     whatsappOptedOut: o.whatsappOptedOut,
     now,
+    cohorts: new CohortCache(),
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
-import { CHANNELS } from '../templates/template-manifest.ts';
+import { CHANNELS, type TemplateManifest } from '../templates/template-manifest.ts';
 
 export const cartInputSchema = z.object({
   items: z
@@ -49,3 +49,38 @@ export type RenderRequest = z.infer<typeof renderRequestSchema>;
 export type RenderRequestInput = z.input<typeof renderRequestSchema>;
 export type CartInput = z.infer<typeof cartInputSchema>;
 export type OrderInput = z.infer<typeof orderInputSchema>;
+
+/**
+ * The render request for one template: `renderRequestSchema` narrowed by what the template's
+ * manifest declares (template.json `data`, `channels`, `variants`). It documents the contract
+ * per template (GET /v1/templates/:name); the render core enforces the same rules and those a
+ * schema cannot see (stock, catalog lookups) with TemplateDataError.
+ */
+export function templateRequestSchema(manifest: TemplateManifest) {
+  const need = manifest.data;
+  const minItems = need.recommendations?.minItems ?? 0;
+  const maxItems = need.recommendations?.maxItems ?? 8;
+  const offer = recommendationsSchema.shape.offer.unwrap();
+  const recommendations = recommendationsSchema.extend({
+    items: z
+      .array(recommendationsSchema.shape.items.unwrap().element)
+      .min(minItems)
+      .max(20)
+      .describe(`The first ${maxItems} products in stock are shown; at least ${minItems} must be in stock.`),
+    offer: need.offer === 'required' ? offer : offer.optional(),
+  });
+  const variantIds = manifest.variants.map((v) => v.id);
+  const base = renderRequestSchema.extend({
+    template: z.literal(manifest.name),
+    recommendations: minItems > 0 || need.offer === 'required' ? recommendations : recommendations.optional(),
+    order: need.order === 'required' ? orderInputSchema : orderInputSchema.optional(),
+    channels: z.array(z.enum(manifest.channels)).min(1).optional(),
+    variant: variantIds.length
+      ? z.enum(variantIds as [string, ...string[]]).optional().describe('A/B variant; when omitted, assigned by a stable hash of profile.id.')
+      : z.never().optional().describe('This template has no variants; omit it.'),
+  });
+  if (need.cart !== 'required') return base;
+  // A cart may come in the request or with the profile; either satisfies the template.
+  const cart = cartInputSchema.extend({ items: cartInputSchema.shape.items.min(1) });
+  return z.union([base.extend({ cart }), base.extend({ profile: profileSchema.extend({ cart }) })]);
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { convert } from 'html-to-text';
+import type { AmpMessageContent, AmpTokenRequest } from '../commerce/amp-claims.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
@@ -8,6 +9,8 @@ import type { CompiledTemplate } from '../templates/compile-template.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import type { Channel } from '../templates/template-manifest.ts';
 import { renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
+import Handlebars from 'handlebars';
+import { CohortCache, countMarks, fillMarkers, MARK, MARKERS, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
 import { buildView, TemplateDataError } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
 
@@ -35,14 +38,16 @@ export interface RenderDeps {
   thresholds: SegmentThresholds;
   catalog: (sku: string) => Product | undefined;
   publicBaseUrl: string;
-  /** Signs the AMP access token for one message (customer, campaign, message, template). */
-  signAmpToken: (claims: { sub: string; msg: string; cmp?: string; tpl: string }) => string;
+  /** Signs the AMP access token for one message: who, which message, and what it shows. */
+  signAmpToken: (claims: AmpTokenRequest) => string;
   signPayload: (data: string) => string;
   contentSid?: (key: string) => string | undefined;
   /** Customers who sent STOP on WhatsApp (from the consent store). */
   whatsappOptedOut?: (customerId: string) => boolean;
   now?: () => Date;
   newId?: () => string;
+  /** Shares email renders between recipients whose views differ only in name, ids and token. */
+  cohorts?: CohortCache;
 }
 
 export class UnknownTemplateError extends Error {
@@ -81,7 +86,11 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   const warnings: string[] = [];
   for (const c of request.channels ?? []) if (!manifest.channels.includes(c)) warnings.push(`template '${manifest.name}' has no ${c} part`);
 
-  const ampToken = deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name });
+  // Signed at most once per message, with what the first view built shows; the email and
+  // WhatsApp views of one message show the same products.
+  let signed: string | undefined;
+  const ampToken = (content: AmpMessageContent) =>
+    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, ...content }));
   const viewFor = (channel: 'email' | 'whatsapp') =>
     buildView(
       {
@@ -117,7 +126,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     const view = viewFor('email');
     result.locale = view.locale;
     result.segments = view.segmentList;
-    result.email = renderEmail(compiled, view, variant);
+    result.email = renderEmail(compiled, view, variant, deps.cohorts);
   }
   if (channels.includes('whatsapp') && compiled.whatsapp) {
     const view = viewFor('whatsapp');
@@ -136,12 +145,48 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
 
 type View = ReturnType<typeof buildView>;
 
-function renderEmail(compiled: CompiledTemplate, view: View, variant: string | undefined): EmailParts {
+function renderEmail(compiled: CompiledTemplate, view: View, variant: string | undefined, cohorts: CohortCache | undefined): EmailParts {
   const parts = compiled.email.get(view.locale) ?? compiled.email.get('en')!;
   for (const w of parts.warnings) view.warnings.push(w);
   const v = variant ? parts.variants.get(variant) : undefined;
-  const subject = oneLine((v?.subject ?? parts.subject)(view));
-  const preheader = oneLine((v?.preheader ?? parts.preheader)(view));
+  const subjectFn = v?.subject ?? parts.subject;
+  const preheaderFn = v?.preheader ?? parts.preheader;
+
+  // A derived text part is wrapped by width, which a marker would change: render those in full.
+  const cohort = cohorts && parts.text ? cohortOf(compiled, view) : undefined;
+  if (cohorts && cohort) {
+    let entry = cohorts.get(cohort.key);
+    if (!entry) {
+      const helperWarnings: string[] = [];
+      const cv = { ...cohort.view, warnings: helperWarnings };
+      const subject = oneLine(subjectFn(cv));
+      const preheader = oneLine(preheaderFn(cv));
+      const withHeader = { ...cv, subject, preheader };
+      const html = parts.html!(withHeader);
+      const text = parts.text!(withHeader);
+      entry = {
+        subject: splitAtMarkers(subject),
+        preheader: splitAtMarkers(preheader),
+        html: splitAtMarkers(html),
+        amp: parts.amp ? splitAtMarkers(parts.amp(withHeader)) : undefined,
+        text: splitAtMarkers(text),
+        warnings: helperWarnings,
+      };
+      cohorts.set(cohort.key, entry);
+    }
+    for (const w of entry.warnings) view.warnings.push(w);
+    const escaped = cohort.escaped;
+    return {
+      subject: oneLine(fillMarkers(entry.subject, cohort.raw)),
+      preheader: oneLine(fillMarkers(entry.preheader, cohort.raw)),
+      amp: entry.amp ? fillMarkers(entry.amp, escaped) : undefined,
+      html: fillMarkers(entry.html, escaped),
+      text: tidyText(fillMarkers(entry.text, cohort.raw)),
+    };
+  }
+
+  const subject = oneLine(subjectFn(view));
+  const preheader = oneLine(preheaderFn(view));
   // The layout shows the preheader as hidden preview text, so it joins the view before the HTML pass.
   const withHeader = { ...view, subject, preheader };
   const html = parts.html!(withHeader);
@@ -152,6 +197,55 @@ function renderEmail(compiled: CompiledTemplate, view: View, variant: string | u
     html,
     text: parts.text ? tidyText(parts.text(withHeader)) : htmlToText(html),
   };
+}
+
+/**
+ * The cohort a recipient's email belongs to (see cohort-cache.ts): the view with the
+ * per-recipient values as markers, and those values for filling in. Undefined when this view
+ * cannot be shared safely: a value that a part would transform differently in place (runs of
+ * white space collapse in the subject) or data that already contains the marker character.
+ */
+function cohortOf(compiled: CompiledTemplate, view: View): { key: string; view: View; raw: MarkerValues; escaped: MarkerValues } | undefined {
+  const firstName = view.firstName;
+  const at = view.amp.offers.indexOf('?token=');
+  const token = at === -1 ? '' : view.amp.offers.slice(at + 7);
+  if (firstName !== undefined && (/\s\s|[\r\n\t]/.test(firstName) || firstName.includes(MARK))) return undefined;
+  if (view.profileId.includes(MARK) || view.message.id.includes(MARK)) return undefined;
+  const url = (u: string) => (token && u.endsWith(token) ? u.slice(0, u.length - token.length) + MARKERS.token : u);
+  const cohortView: View = {
+    ...view,
+    firstName: firstName === undefined ? undefined : MARKERS.firstName,
+    profileId: MARKERS.profileId,
+    message: { ...view.message, id: MARKERS.messageId },
+    amp: { offers: url(view.amp.offers), cart: url(view.amp.cart), checkout: url(view.amp.checkout), survey: url(view.amp.survey) },
+  };
+  // Brand and strings are fixed by the template hash and the locale; warnings are output.
+  const { brand: _brand, strings: _strings, fallbackStrings: _fallback, warnings: _warnings, products, hero, ...keyed } = cohortView;
+  // Product views are immutable and memoised (build-view.ts), so their identity stands for their
+  // content in the key: a serial instead of ~30 fields each keeps the JSON small.
+  const json = JSON.stringify([keyed, products.map(serialOf), hero && serialOf(hero)]);
+  const expectedMarks = (firstName === undefined ? 0 : 1) + 2 + (token ? 4 : 0);
+  if (countMarks(json) !== expectedMarks) return undefined;
+  const raw: MarkerValues = { n: firstName ?? '', p: view.profileId, m: view.message.id, t: token };
+  const esc = Handlebars.Utils.escapeExpression;
+  return {
+    key: `${compiled.hash}\u0000${json}`,
+    view: cohortView,
+    raw,
+    escaped: { n: esc(raw.n), p: esc(raw.p), m: esc(raw.m), t: esc(raw.t) },
+  };
+}
+
+const serials = new WeakMap<object, number>();
+let nextSerial = 0;
+
+function serialOf(product: object): number {
+  let n = serials.get(product);
+  if (n === undefined) {
+    n = ++nextSerial;
+    serials.set(product, n);
+  }
+  return n;
 }
 
 /** Header-safe: a subject is one line however the data is shaped. */

@@ -144,6 +144,16 @@ export interface ConsentsTable {
   updated_at: string;
 }
 
+export interface WhatsappContentsTable {
+  key: string;
+  sid: string;
+  friendly_name: string;
+  fingerprint: string;
+  approval_status: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   products: ProductsTable;
   product_sizes: ProductSizesTable;
@@ -157,6 +167,7 @@ export interface Database {
   whatsapp_messages: WhatsappMessagesTable;
   processed_events: ProcessedEventsTable;
   consents: ConsentsTable;
+  whatsapp_contents: WhatsappContentsTable;
 }
 
 /** Either the store's `db` or a transaction opened on it; repositories accept both. */

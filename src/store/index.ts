@@ -17,4 +17,5 @@ export {
 } from './messages-repository.ts';
 export type { EventsRepository, ProcessedEvent } from './events-repository.ts';
 export type { Consent, ConsentChannel, ConsentsRepository } from './consents-repository.ts';
+export type { WhatsappContent, WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 export type { JsonObject, JsonValue } from './json-column.ts';

@@ -13,6 +13,7 @@ import { createMessagesRepository, type MessagesRepository } from './messages-re
 import { migrateToLatest } from './migrate.ts';
 import { createOrdersRepository, type OrdersRepository } from './orders-repository.ts';
 import { createProductsRepository, type ProductsRepository } from './products-repository.ts';
+import { createWhatsappContentsRepository, type WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 
 export interface OpenStoreOptions {
   /** PostgreSQL connection string (DATABASE_URL). Without it the store is a SQLite file. */
@@ -46,6 +47,8 @@ export interface Store {
   messages: MessagesRepository;
   events: EventsRepository;
   consents: ConsentsRepository;
+  /** Content API sids recorded by `inboxcart twilio sync`. */
+  whatsappContents: WhatsappContentsRepository;
   /** True when the database answers; for /readyz. */
   ping(): Promise<boolean>;
   /** Closes the SQLite file or drains the pool. Safe to call twice. */
@@ -78,6 +81,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     messages: createMessagesRepository(db),
     events: createEventsRepository(db),
     consents: createConsentsRepository(db),
+    whatsappContents: createWhatsappContentsRepository(db),
     async ping() {
       try {
         await sql`select 1`.execute(db);

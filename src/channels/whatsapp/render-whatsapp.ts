@@ -1,5 +1,6 @@
 import type { CompiledMessage, CompiledWhatsApp } from '../../templates/compile-template.ts';
 import type { RenderView } from '../../render/build-view.ts';
+import type { HelperRoot } from '../../render/handlebars-env.ts';
 import { templateVariable } from '../../render/plain-text.ts';
 import { truncate } from '../../render/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
@@ -43,6 +44,13 @@ export interface WhatsAppDeps {
 }
 
 const WINDOW_MS = 24 * 3_600_000;
+
+/** The later of two last-inbound times (the profile's and the one webhooks stored): either opens the window. */
+export function latestInbound(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
+}
 
 export function whatsappWindow(lastInboundAt: string | undefined, now: Date): 'open' | 'closed' {
   if (!lastInboundAt) return 'closed';
@@ -145,6 +153,39 @@ function numbered(values: string[]): Record<string, string> {
   return Object.fromEntries(values.map((value, i) => [String(i + 1), value]));
 }
 
+/**
+ * The Twilio parameters for a session message (inside the 24-hour window). Text and media go
+ * as Body/MediaUrl; rich content only through its generic Content definition, since
+ * `messages.create` silently drops anything else (facts §3). Until `inboxcart twilio sync` has
+ * recorded that definition the content goes out as numbered plain text, which the
+ * conversation engine also understands ("2").
+ */
+export function sessionMessage(
+  to: string,
+  preview: WhatsAppPreview,
+  contentSid: (key: string) => string | undefined,
+  warnings: string[],
+): { message: MessageCreateParams; contentKey?: string } {
+  if (preview.type === 'twilio/text') return { message: { to, body: preview.body } };
+  if (preview.type === 'twilio/media') return { message: { to, body: preview.body, mediaUrl: preview.media } };
+  const shape = sessionShape(preview);
+  const sid = contentSid(shape.key);
+  if (!sid) {
+    warnings.push(`WhatsApp content '${shape.key}' is not synced (run: npx inboxcart twilio sync); sent as plain text`);
+    return { message: { to, body: asText(preview) }, contentKey: shape.key };
+  }
+  return { message: { to, contentSid: sid, contentVariables: JSON.stringify(shape.variables) }, contentKey: shape.key };
+}
+
+/**
+ * The approved template's content for one locale as WhatsApp reviews it: locale strings filled
+ * in, Twilio's numbered `{{1}}` variables kept. Only strings may shape it (the content is fixed
+ * at approval), so it renders against the strings alone, not a recipient's view.
+ */
+export function renderApprovedContent(template: string, wa: CompiledWhatsApp, root: HelperRoot): WhatsAppPreview {
+  return renderContent(template, wa.approved.content, root, root.warnings, true);
+}
+
 /** Plain-text rendering of rich content for when its Content definition is not synced yet. */
 function asText(preview: WhatsAppPreview): string {
   const lines = [preview.body];
@@ -178,24 +219,8 @@ export function renderWhatsApp(
 
   if (window === 'open') {
     const preview = renderContent(template, wa.session, data, view.warnings, false);
-    if (preview.type === 'twilio/text') return { suppressed: false, window, kind: 'session', message: { to, body: preview.body }, preview };
-    if (preview.type === 'twilio/media') {
-      return { suppressed: false, window, kind: 'session', message: { to, body: preview.body, mediaUrl: preview.media }, preview };
-    }
-    const shape = sessionShape(preview);
-    const sid = deps.contentSid(shape.key);
-    if (!sid) {
-      view.warnings.push(`WhatsApp content '${shape.key}' is not synced (run: npx inboxcart twilio sync); sent as plain text`);
-      return { suppressed: false, window, kind: 'session', contentKey: shape.key, message: { to, body: asText(preview) }, preview };
-    }
-    return {
-      suppressed: false,
-      window,
-      kind: 'session',
-      contentKey: shape.key,
-      message: { to, contentSid: sid, contentVariables: JSON.stringify(shape.variables) },
-      preview,
-    };
+    const { message, contentKey } = sessionMessage(to, preview, deps.contentSid, view.warnings);
+    return { suppressed: false, window, kind: 'session', ...(contentKey ? { contentKey } : {}), message, preview };
   }
 
   const variables: Record<string, string> = {};

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.ts';
+import * as m0002 from './0002_whatsapp_contents.ts';
 
 /**
  * Migrations are listed here rather than read from the folder, so they work the same under
@@ -8,6 +9,7 @@ import * as m0001 from './0001_initial.ts';
  */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_whatsapp_contents': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * What one rendered message showed, bound into its AMP access token at render time so the
+ * endpoints the email calls can answer for exactly that message: the products in display
+ * order, the offer the customer was promised, the market it was priced for, and the cart it
+ * displayed. The token is the only thing a mail client sends back (no cookies: Gmail proxies
+ * and strips them), so anything the endpoints must trust travels here, signed.
+ */
+export interface AmpMessageContent {
+  /** SKUs of the products the message shows, in display order. */
+  skus: string[];
+  /** The campaign discount the message shows for those products (withheld for VIPs at render). */
+  percentOff?: number;
+  /** ISO date-time after which the discount no longer applies. */
+  offerExpiresAt?: string;
+  currency: string;
+  /** BCP 47 locale the message was written in; server messages answer in it. */
+  locale: string;
+  /** The cart lines the message displayed (abandoned-cart); seeds a customer's first store cart. */
+  cart?: { sku: string; size?: string; quantity: number }[];
+}
+
+/** What the render core asks to be signed for one message. */
+export interface AmpTokenRequest extends Partial<AmpMessageContent> {
+  sub: string;
+  msg: string;
+  cmp?: string;
+  tpl: string;
+}
+
+// Every AMP URL of a message repeats the token (one per form), so claim names are short.
+// Beyond these limits a claim is left out rather than growing every URL of the email.
+const MAX_SKUS = 20;
+const MAX_CART_LINES = 20;
+
+export const ampClaimsSchema = z.object({
+  /** Customer id. */
+  sub: z.string().min(1).max(128),
+  /** Message id. */
+  msg: z.string().min(1).max(128),
+  /** Campaign id. */
+  cmp: z.string().max(128).optional(),
+  /** Template name. */
+  tpl: z.string().min(1).max(64),
+  skus: z.array(z.string().min(1).max(128)).max(MAX_SKUS).default([]),
+  /** Percent off for `skus`. */
+  off: z.number().min(1).max(90).optional(),
+  /** Offer expiry, seconds since the epoch. */
+  offx: z.number().int().optional(),
+  cur: z.string().regex(/^[A-Z]{3}$/).optional(),
+  loc: z.string().min(2).max(35).optional(),
+  /** Cart lines as [sku, size, quantity]; size '' when the message did not know it. */
+  cart: z
+    .array(z.tuple([z.string().min(1).max(128), z.string().max(32), z.number().int().min(1).max(99)]))
+    .max(MAX_CART_LINES)
+    .optional(),
+  exp: z.number().int(),
+});
+
+export type AmpClaims = z.infer<typeof ampClaimsSchema>;
+
+/**
+ * The compact claims for a message, without `exp` (the signer adds it).
+ *
+ * @example
+ * compactAmpClaims({ sub: 'cust-sophie', msg: 'm-1', tpl: 'price-drop', skus: ['NL-TOP-002'], percentOff: 15, currency: 'EUR', locale: 'en' })
+ * // { sub: 'cust-sophie', msg: 'm-1', tpl: 'price-drop', skus: ['NL-TOP-002'], off: 15, cur: 'EUR', loc: 'en' }
+ */
+export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 'skus'> & { skus?: string[] } {
+  const expiresAt = r.offerExpiresAt === undefined ? undefined : Date.parse(r.offerExpiresAt);
+  const cart = r.cart?.length && r.cart.length <= MAX_CART_LINES ? r.cart.map((l): [string, string, number] => [l.sku, l.size ?? '', l.quantity]) : undefined;
+  return {
+    sub: r.sub,
+    msg: r.msg,
+    ...(r.cmp === undefined ? {} : { cmp: r.cmp }),
+    tpl: r.tpl,
+    ...(r.skus?.length ? { skus: r.skus.slice(0, MAX_SKUS) } : {}),
+    ...(r.percentOff ? { off: r.percentOff } : {}),
+    ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { offx: Math.floor(expiresAt / 1000) } : {}),
+    ...(r.currency ? { cur: r.currency } : {}),
+    ...(r.locale ? { loc: r.locale } : {}),
+    ...(cart ? { cart } : {}),
+  };
+}
+
+/** The discount a token grants, if it still applies at `now`. */
+export interface MessageOffer {
+  percentOff: number;
+  skus: ReadonlySet<string>;
+}
+
+export function messageOffer(claims: Pick<AmpClaims, 'off' | 'offx' | 'skus'>, now: Date): MessageOffer | undefined {
+  if (!claims.off) return undefined;
+  if (claims.offx !== undefined && claims.offx * 1000 <= now.getTime()) return undefined;
+  return { percentOff: claims.off, skus: new Set(claims.skus) };
+}

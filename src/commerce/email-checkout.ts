@@ -1,0 +1,131 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
+import { placeOrder, type Order, type Store } from '../store/index.ts';
+import type { Customer } from '../store/customers-repository.ts';
+import { messageOffer, type AmpClaims } from './amp-claims.ts';
+import { customerPrice } from './customer-pricing.ts';
+import { messageCart } from './message-cart.ts';
+import { paymentLink } from './payment-link.ts';
+import { priceOrder, type RequestedLine } from './price-order.ts';
+import type { SigningKey } from './signed-token.ts';
+
+/** What the checkout form asked for: the whole cart, or one product ("buy now"). */
+export type CheckoutRequest = { from: 'cart' } | { from: 'item'; sku: string; size: string; quantity: number };
+
+export interface EmailCheckoutDeps {
+  store: Store;
+  keys: readonly SigningKey[];
+  publicBaseUrl: string;
+  shopUrl: string;
+  now: () => Date;
+}
+
+export type CheckoutOutcome =
+  | { kind: 'order'; order: Order; created: boolean }
+  /** No delivery address on file: the items wait in the cart and the customer finishes in the shop. */
+  | { kind: 'continue_in_shop'; checkoutUrl: string; currency: string; totalMinor: number }
+  | { kind: 'refused'; code: 'out_of_stock' | 'unknown_product' | 'unknown_size' | 'empty' | 'mixed_currency'; title?: string; sku?: string; size?: string };
+
+/**
+ * How long an empty cart still counts as "the order this email just placed from it". The
+ * first submission of a cart checkout empties the cart in the same transaction, so a double
+ * click that arrives after it commits finds no lines to derive the key from.
+ */
+const CART_REPLAY_WINDOW_MS = 10 * 60_000;
+
+/**
+ * The idempotency key of a checkout form: customer and message from the token, plus the form
+ * content that decides the order (normalised). The same form submitted twice makes one order;
+ * another size, product, quantity or cart content makes a new one. The prefix tells cart
+ * orders from "buy now" orders for the replay check above.
+ */
+export function checkoutKey(claims: Pick<AmpClaims, 'sub' | 'msg'>, kind: 'cart' | 'buy', lines: readonly RequestedLine[]): string {
+  const normalised = lines
+    .map((l) => [l.sku, l.size, l.quantity] as const)
+    .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
+  const digest = createHash('sha256').update(JSON.stringify(['amp-checkout-v1', claims.sub, claims.msg, normalised])).digest('hex');
+  return `amp-${kind}:${digest}`;
+}
+
+/**
+ * Turns an AMP checkout form into an order: lines from the cart or the form (never prices),
+ * priced from the catalog for the customer's market with the discount the message promised,
+ * stock taken atomically by placeOrder. With an address and a saved payment method the order
+ * is placed; with an address only it awaits payment through a signed hosted payment link.
+ */
+export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, request: CheckoutRequest): Promise<CheckoutOutcome> {
+  const { store } = deps;
+  const customer = await store.customers.get(claims.sub);
+  const kind = request.from === 'cart' ? 'cart' : 'buy';
+  let lines: RequestedLine[];
+  if (request.from === 'cart') {
+    lines = (await messageCart(store, claims, { seed: true })).map(({ sku, size, quantity }) => ({ sku, size, quantity }));
+    if (lines.length === 0) {
+      const replay = await recentCartOrder(store, claims, deps.now());
+      return replay ? { kind: 'order', order: replay, created: false } : { kind: 'refused', code: 'empty' };
+    }
+  } else {
+    lines = [{ sku: request.sku, size: request.size, quantity: request.quantity }];
+  }
+
+  const products = await store.products.getMany(lines.map((l) => l.sku));
+  const currency = customer?.currency ?? claims.cur ?? products[0]?.currency ?? 'EUR';
+  const priced = priceOrder(products, lines, currency);
+  if (!priced.ok) {
+    const title = priced.sku ? products.find((p) => p.sku === priced.sku)?.title : undefined;
+    return { kind: 'refused', code: priced.code, ...(title ? { title } : {}), ...(priced.sku ? { sku: priced.sku } : {}), ...(priced.size ? { size: priced.size } : {}) };
+  }
+  const pricing = { currency, offer: messageOffer(claims, deps.now()) };
+  const bySku = new Map(products.map((p) => [p.sku, p]));
+  const orderLines = priced.lines.map((l) => ({ ...l, unitPriceMinor: customerPrice(bySku.get(l.sku)!, pricing).minor }));
+  const totalMinor = orderLines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0);
+
+  if (!customer?.address) {
+    await keepInCart(store, claims.sub, request);
+    return { kind: 'continue_in_shop', checkoutUrl: shopCheckoutUrl(deps.shopUrl, claims), currency: priced.currency, totalMinor };
+  }
+
+  const id = randomUUID();
+  const awaitingPayment = customer.paymentMethod === undefined;
+  const result = await placeOrder(store, {
+    id,
+    idempotencyKey: checkoutKey(claims, kind, lines),
+    customerId: claims.sub,
+    channel: 'email',
+    ...(claims.cmp === undefined ? {} : { campaignId: claims.cmp }),
+    messageId: claims.msg,
+    template: claims.tpl,
+    status: awaitingPayment ? 'awaiting_payment' : 'placed',
+    currency: priced.currency,
+    lines: orderLines,
+    totalMinor,
+    ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),
+    shippingAddress: customer.address,
+    clearCart: request.from === 'cart',
+  });
+  if ('order' in result) return { kind: 'order', order: result.order, created: result.created };
+  if (result.error === 'out_of_stock') {
+    return { kind: 'refused', code: 'out_of_stock', title: bySku.get(result.sku)?.title, sku: result.sku, size: result.size };
+  }
+  // The key hashes the customer id, so only a SHA-256 collision could land here.
+  throw new Error(`idempotency key of message ${claims.msg} is held by another customer's order`);
+}
+
+async function recentCartOrder(store: Store, claims: AmpClaims, now: Date): Promise<Order | undefined> {
+  const orders = await store.orders.listByCustomer(claims.sub);
+  return orders.find(
+    (o) => o.messageId === claims.msg && o.idempotencyKey.startsWith('amp-cart:') && now.getTime() - Date.parse(o.createdAt) < CART_REPLAY_WINDOW_MS,
+  );
+}
+
+/** "Buy now" without an address: the item goes to the cart the shop's checkout shows (not twice on a double click). */
+async function keepInCart(store: Store, customerId: Customer['id'], request: CheckoutRequest): Promise<void> {
+  if (request.from === 'cart') return;
+  const existing = (await store.carts.get(customerId)).items.find((i) => i.sku === request.sku && i.size === request.size);
+  if (!existing || existing.quantity < request.quantity) await store.carts.setItem(customerId, request.sku, request.size, request.quantity);
+}
+
+function shopCheckoutUrl(shopUrl: string, claims: AmpClaims): string {
+  const params: CampaignParams = { source: 'inboxcart', medium: 'email', campaign: claims.cmp ?? claims.tpl, content: claims.tpl };
+  return withCampaignParams(new URL('checkout', shopUrl), params);
+}

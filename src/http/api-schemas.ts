@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { SEGMENT_NAMES } from '../personalize/segments.ts';
+import type { RenderResult } from '../render/render-message.ts';
+import { CHANNELS } from '../templates/template-manifest.ts';
+
+/**
+ * Schemas of what the API sends back. Requests are validated by the render and store schemas
+ * themselves; these exist for the OpenAPI document and for tests that check real responses
+ * against it. `.strict()` so a field added to a response without being documented fails them.
+ */
+
+export const fieldProblemSchema = z
+  .object({
+    path: z.string().describe("Dotted path into the body, e.g. 'profile.email'; '(root)' for the body itself."),
+    message: z.string(),
+  })
+  .strict();
+
+const errorDetailSchema = z
+  .object({
+    code: z.string().describe('Stable machine-readable code: invalid_json, invalid_request, unauthorized, unknown_template, …'),
+    message: z.string().describe('What failed and how to fix it.'),
+    fields: z.array(fieldProblemSchema).optional(),
+  })
+  .strict();
+
+export const errorBodySchema = z.object({ error: errorDetailSchema }).strict();
+
+const emailPartsSchema = z
+  .object({
+    subject: z.string(),
+    preheader: z.string(),
+    amp: z.string().optional().describe('The AMP4EMAIL document (text/x-amp-html); absent when the template has none.'),
+    html: z.string(),
+    text: z.string(),
+  })
+  .strict();
+
+const whatsAppPreviewSchema = z
+  .object({
+    type: z.string(),
+    body: z.string(),
+    title: z.string().optional(),
+    subtitle: z.string().optional(),
+    media: z.array(z.string()).optional(),
+    buttons: z.array(z.object({ id: z.string().optional(), title: z.string(), type: z.string(), url: z.string().optional() }).strict()).optional(),
+    list: z
+      .object({
+        button: z.string(),
+        items: z.array(z.object({ id: z.string(), item: z.string(), description: z.string().optional() }).strict()),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const windowSchema = z.enum(['open', 'closed']).describe("WhatsApp's 24-hour customer-service window at render time.");
+
+const whatsAppRenderSchema = z.discriminatedUnion('suppressed', [
+  z
+    .object({
+      suppressed: z.literal(false),
+      window: windowSchema,
+      kind: z.enum(['session', 'template']),
+      contentKey: z.string().optional(),
+      message: z
+        .object({
+          to: z.string(),
+          body: z.string().optional(),
+          mediaUrl: z.array(z.string()).optional(),
+          contentSid: z.string().optional(),
+          contentVariables: z.string().optional(),
+        })
+        .strict()
+        .describe('Parameters for twilio messages.create (from is added by the sender).'),
+      preview: whatsAppPreviewSchema,
+    })
+    .strict(),
+  z
+    .object({ suppressed: z.literal(true), reason: z.enum(['no_consent', 'opted_out', 'no_phone']), window: windowSchema })
+    .strict(),
+]);
+
+export const renderResultSchema = z
+  .object({
+    id: z.string().describe('Message id; also in AMP tokens and WhatsApp payloads.'),
+    template: z.string(),
+    variant: z.string().optional(),
+    locale: z.string(),
+    segments: z.array(z.enum(SEGMENT_NAMES)),
+    email: emailPartsSchema.optional(),
+    whatsapp: whatsAppRenderSchema.optional(),
+    warnings: z.array(z.string()),
+  })
+  .strict();
+
+// Fails to compile when RenderResult gains a field the schema (and so the document) lacks.
+type Conforms<T extends U, U> = T;
+export type RenderResultDocumented = Conforms<RenderResult, z.output<typeof renderResultSchema>>;
+
+export const batchLineSchema = z.discriminatedUnion('ok', [
+  z.object({ line: z.int().min(1), ok: z.literal(true), result: renderResultSchema }).strict(),
+  z.object({ line: z.int().min(1), ok: z.literal(false), error: errorDetailSchema }).strict(),
+]);
+
+const variantSummarySchema = z.object({ id: z.string(), weight: z.number() }).strict();
+
+export const templateSummarySchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    channels: z.array(z.enum(CHANNELS)),
+    variants: z.array(variantSummarySchema),
+    category: z.enum(['marketing', 'transactional']),
+  })
+  .strict();
+
+export const templateListSchema = z.object({ templates: z.array(templateSummarySchema) }).strict();
+
+export const templateDetailSchema = templateSummarySchema
+  .extend({
+    data: z.record(z.string(), z.unknown()).describe('JSON Schema (2020-12) of a render request for this template.'),
+  })
+  .strict();
+
+export const upsertResultSchema = z.object({ count: z.int().min(0), skus: z.array(z.string()) }).strict();
+
+export const healthSchema = z.object({ status: z.literal('ok') }).strict();
+
+export const readinessSchema = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    reasons: z.array(z.string()).optional().describe('Why the instance should not receive traffic.'),
+  })
+  .strict();

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import { PROJECT_ROOT, type Config } from '../config.ts';
+import type { Store } from '../store/index.ts';
+import type { TemplateSet } from '../templates/template-registry.ts';
+import { apiKeyAuth } from './api-key-auth.ts';
+import { parseByteSize } from './byte-size.ts';
+import { CatalogCache } from './catalog-cache.ts';
+import { errorMiddleware, notFound } from './error-middleware.ts';
+import { jsonBody } from './json-body.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { createRenderFn } from './render-service.ts';
+import { requestLogging } from './request-logging.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { healthRoutes } from './routes/health.ts';
+import { renderBatchRoute } from './routes/render-batch.ts';
+import { renderRoute } from './routes/render.ts';
+import { templateRoutes } from './routes/templates.ts';
+import { ampRoutes } from './amp/amp-routes.ts';
+import { customerRoutes } from './routes/customers.ts';
+import { loadContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
+import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
+import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  templates: TemplateSet;
+  logger?: Logger;
+  /** True once shutdown has begun: /readyz turns 503 so load balancers stop sending traffic. */
+  draining?: () => boolean;
+  /** twilio-node transport override for the WhatsApp routes (tests point it at a local fake API). */
+  twilioHttpClient?: TwilioHttpClient;
+}
+
+const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * The HTTP API (see shared/DESIGN.md, "HTTP API for campaign systems"). Everything that does
+ * not depend on the request — catalog cache, render dependencies, template schemas, the
+ * OpenAPI document — is built here, once.
+ *
+ * @example
+ * const app = await createApp({ config, store, templates });
+ * await request(app).post('/v1/render').send(body); // supertest
+ */
+export async function createApp(deps: AppDeps): Promise<Express> {
+  const { config, store, templates } = deps;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const catalog = new CatalogCache(store.products);
+  await catalog.reload();
+  const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => logger.warn({ err }, 'could not refresh WhatsApp content sids; using the previous copy') });
+  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  const json = jsonBody(config.jsonBodyLimit);
+  const shop = new URL(templates.shared.brand.shopUrl).hostname;
+  const eml = { from: `"${templates.shared.brand.name.replace(/["\\]/g, '')}" <noreply@${shop}>`, domain: shop };
+  const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
+  const health = healthRoutes({ store, templates, draining: deps.draining });
+  const tpl = templateRoutes(templates);
+  const products = catalogRoutes({ store, catalog });
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Render responses are unique per call (message ids, tokens): hashing 80 kB bodies for an ETag is wasted work.
+  app.set('etag', false);
+  app.use(requestLogging(logger));
+  app.get('/healthz', health.health);
+  app.get('/readyz', health.ready);
+
+  const v1 = express.Router();
+  const auth = apiKeyAuth(config.apiKeys);
+  if (auth) v1.use(auth);
+  v1.post('/render', ...json, renderRoute({ render, templates, eml }));
+  v1.post(
+    '/render/batch',
+    renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: parseByteSize(config.jsonBodyLimit) }),
+  );
+  v1.get('/templates', tpl.list);
+  v1.get('/templates/:name', tpl.get);
+  v1.put('/catalog/products', ...json, products.upsert);
+  v1.get('/catalog/products/:sku', products.get);
+  const customers = customerRoutes({ store });
+  v1.put('/customers', ...json, customers.upsert);
+  v1.get('/customers/:id', customers.get);
+  v1.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.use('/v1', v1);
+
+  // The AMP endpoints authenticate with the message token, not the API key.
+  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger }));
+
+  // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
+  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });
+  app.use('/whatsapp/v1', whatsapp.router);
+  // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.
+  app.locals.whatsapp = whatsapp;
+
+  app.use(notFound);
+  app.use(errorMiddleware);
+  return app;
+}

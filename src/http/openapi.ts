@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { profileSchema } from '../personalize/profile-schema.ts';
+import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
+import { renderRequestSchema } from '../render/render-input.ts';
+import { productBatchSchema, productSchema } from '../store/index.ts';
+import {
+  batchLineSchema,
+  errorBodySchema,
+  healthSchema,
+  readinessSchema,
+  renderResultSchema,
+  templateDetailSchema,
+  templateListSchema,
+  upsertResultSchema,
+} from './api-schemas.ts';
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Component names of the schemas the document shares. Requests are described as callers may
+ * send them (zod `io: 'input'`: fields with defaults optional), responses as the server sends
+ * them (`io: 'output'`), which is why the catalog product appears twice.
+ */
+const REQUEST_SCHEMAS = {
+  RenderRequest: renderRequestSchema,
+  Profile: profileSchema,
+  Recommendations: recommendationsSchema,
+  ProductInput: productSchema,
+  ProductBatch: productBatchSchema,
+};
+
+const RESPONSE_SCHEMAS = {
+  RenderResult: renderResultSchema,
+  BatchLine: batchLineSchema,
+  Error: errorBodySchema,
+  TemplateList: templateListSchema,
+  TemplateDetail: templateDetailSchema,
+  UpsertResult: upsertResultSchema,
+  Product: productSchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
+};
+
+function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonObject> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const { schemas: out } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  // OpenAPI 3.1 declares the dialect once (jsonSchemaDialect); a fragment-only $id is not a valid
+  // base URI in 2020-12, so both per-schema keywords go.
+  return Object.fromEntries(
+    Object.entries(out).map(([id, { $schema: _dialect, $id: _id, ...schema }]) => [id, schema as JsonObject]),
+  );
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const errorResponse = (description: string) => ({ description, content: json('Error') });
+
+const ERRORS = {
+  400: errorResponse('Malformed JSON (invalid_json) or a schema violation (invalid_request, every wrong field named in `fields`).'),
+  401: errorResponse('Missing or wrong API key (unauthorized). Send Authorization: Bearer <key>.'),
+  404: errorResponse('Unknown template, sku or route.'),
+  413: errorResponse('Body larger than the configured limit (payload_too_large).'),
+  415: errorResponse('Wrong Content-Type (unsupported_media_type).'),
+  422: errorResponse('The request is valid but cannot be rendered as asked (no email part for format=eml, WhatsApp limits).'),
+};
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate
+ * requests, so the document cannot drift from what the server accepts.
+ */
+export function buildOpenApiDocument(options: { serverUrl: string; version: string }): JsonObject {
+  const secured = { security: [{ bearerAuth: [] }] };
+  const open = { security: [] };
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'inboxcart',
+      version: options.version,
+      description:
+        'Renders personalized AMP email, HTML, text and WhatsApp messages for campaign systems. Errors share one shape: { error: { code, message, fields? } }.',
+    },
+    servers: [{ url: options.serverUrl }],
+    ...secured,
+    paths: {
+      '/v1/render': {
+        post: {
+          operationId: 'render',
+          summary: 'Render one message for one recipient',
+          parameters: [
+            {
+              name: 'format',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['json', 'eml'] },
+              description: 'eml: the RFC 5322 message (multipart/alternative: text/plain, text/x-amp-html, text/html) instead of JSON.',
+            },
+          ],
+          requestBody: { required: true, content: json('RenderRequest') },
+          responses: {
+            200: {
+              description: 'The rendered message.',
+              content: { ...json('RenderResult'), 'message/rfc822': { schema: { type: 'string' } } },
+            },
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: ERRORS[404],
+            413: ERRORS[413],
+            415: ERRORS[415],
+            422: ERRORS[422],
+          },
+        },
+      },
+      '/v1/render/batch': {
+        post: {
+          operationId: 'renderBatch',
+          summary: 'Render many recipients: NDJSON in, NDJSON out, streamed',
+          description:
+            'One RenderRequest per line. Each output line reports one input line by number, in order: { line, ok: true, result } or { line, ok: false, error }. A bad line never stops the batch; a body over the batch limit ends it with a payload_too_large line.',
+          requestBody: { required: true, content: { 'application/x-ndjson': { schema: ref('RenderRequest') } } },
+          responses: {
+            200: { description: 'One BatchLine per non-blank input line.', content: { 'application/x-ndjson': { schema: ref('BatchLine') } } },
+            401: ERRORS[401],
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/templates': {
+        get: {
+          operationId: 'listTemplates',
+          summary: 'Templates with their channels, variants and category',
+          responses: { 200: { description: 'The templates that compiled.', content: json('TemplateList') }, 401: ERRORS[401] },
+        },
+      },
+      '/v1/templates/{name}': {
+        get: {
+          operationId: 'getTemplate',
+          summary: 'One template with the JSON Schema of its render request',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The template.', content: json('TemplateDetail') }, 401: ERRORS[401], 404: ERRORS[404] },
+        },
+      },
+      '/v1/catalog/products': {
+        put: {
+          operationId: 'upsertProducts',
+          summary: 'Insert or replace products, all or nothing',
+          requestBody: { required: true, content: json('ProductBatch') },
+          responses: {
+            200: { description: 'Every product was stored.', content: json('UpsertResult') },
+            400: ERRORS[400],
+            401: ERRORS[401],
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/catalog/products/{sku}': {
+        get: {
+          operationId: 'getProduct',
+          summary: 'One catalog product',
+          parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The product.', content: json('Product') }, 401: ERRORS[401], 404: ERRORS[404] },
+        },
+      },
+      '/v1/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 401: ERRORS[401] },
+        },
+      },
+      '/healthz': {
+        get: { operationId: 'health', summary: 'The process is up', ...open, responses: { 200: { description: 'Up.', content: json('Health') } } },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          summary: 'The database answers and every template compiled',
+          ...open,
+          responses: {
+            200: { description: 'Ready for traffic.', content: json('Readiness') },
+            503: { description: 'Not ready; `reasons` says why.', content: json('Readiness') },
+          },
+        },
+      },
+    },
+    components: {
+      schemas: { ...componentSchemas(REQUEST_SCHEMAS, 'input'), ...componentSchemas(RESPONSE_SCHEMAS, 'output') },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key from the API_KEYS setting. When the server runs without API_KEYS (embedded demo) the API is open.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../config.ts';
+import { latestInbound } from '../channels/whatsapp/render-whatsapp.ts';
+import { createRenderDeps } from '../render/create-renderer.ts';
+import type { RenderRequest } from '../render/render-input.ts';
+import { renderMessage, type RenderResult } from '../render/render-message.ts';
+import type { ConsentsRepository, CustomersRepository } from '../store/index.ts';
+import type { TemplateSet } from '../templates/template-registry.ts';
+import type { CatalogCache } from './catalog-cache.ts';
+
+export type RenderFn = (request: RenderRequest) => Promise<RenderResult>;
+
+/**
+ * The render core wired for the service. Dependencies are built once; per request the only
+ * extra work is the WhatsApp opt-out lookup (a STOP recorded in the consent store overrides
+ * the campaign system's profile), and only when a WhatsApp part will actually be rendered.
+ */
+export function createRenderFn(o: {
+  config: Config;
+  templates: TemplateSet;
+  catalog: CatalogCache;
+  consents: Pick<ConsentsRepository, 'isOptedOut'>;
+  /** Content API sids recorded by `inboxcart twilio sync` (channels/whatsapp/content-sid-cache.ts). */
+  contentSid?: (key: string) => string | undefined;
+  /** Where inbound WhatsApp messages record the 24-hour window the campaign system cannot know. */
+  customers?: Pick<CustomersRepository, 'get'>;
+}): RenderFn {
+  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid });
+  const optedOutDeps = { ...deps, whatsappOptedOut: () => true };
+  return async (request) => {
+    const compiled = o.templates.templates.get(request.template);
+    const whatsapp =
+      compiled?.whatsapp !== undefined &&
+      request.profile.phone !== undefined &&
+      (request.channels ?? compiled.manifest.channels).includes('whatsapp');
+    if (!whatsapp) return renderMessage(request, deps);
+    // A STOP withholds marketing; an order confirmation the customer caused still goes (Meta's
+    // marketing opt-out leaves utility messages alone, facts §5).
+    const marketing = compiled.manifest.category === 'marketing';
+    const [optedOut, stored] = await Promise.all([
+      marketing ? o.consents.isOptedOut(request.profile.id, 'whatsapp') : false,
+      o.customers?.get(request.profile.id),
+    ]);
+    const windowed = withStoredWindow(request, stored?.lastInboundAt);
+    return renderMessage(windowed, optedOut ? optedOutDeps : deps);
+  };
+}
+
+/** The window opens on the profile's or the stored last inbound time, whichever is later. */
+function withStoredWindow(request: RenderRequest, stored: string | undefined): RenderRequest {
+  const lastInboundAt = latestInbound(request.profile.whatsapp?.lastInboundAt, stored);
+  if (lastInboundAt === request.profile.whatsapp?.lastInboundAt) return request;
+  return { ...request, profile: { ...request.profile, whatsapp: { ...request.profile.whatsapp, lastInboundAt } } };
+}

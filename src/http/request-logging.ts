@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from './logger.ts';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request id: the caller's x-request-id when it is sane, otherwise generated. */
+    id: string;
+    /** Logger bound to this request's id. */
+    log: Logger;
+  }
+}
+
+/** Ids a caller may choose: enough for UUIDs, ULIDs and trace ids, nothing that could forge a log line. */
+const CALLER_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Gives every request an id (echoed in `x-request-id`, so a caller can quote it in a support
+ * ticket) and writes one access-log line when the response finishes or the client goes away.
+ */
+export function requestLogging(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const given = req.headers['x-request-id'];
+    req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', req.id);
+    req.log = logger.child({ reqId: req.id });
+    const started = process.hrtime.bigint();
+    let logged = false;
+    const done = () => {
+      if (logged) return;
+      logged = true;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const aborted = !res.writableFinished;
+      const level = res.statusCode >= 500 ? 'error' : aborted ? 'warn' : 'info';
+      const error = res.locals.errorCode as string | undefined;
+      req.log[level]({ req, res, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}), ...(aborted ? { aborted } : {}) }, aborted ? 'request aborted' : 'request completed');
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    next();
+  };
+}

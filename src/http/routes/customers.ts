@@ -1,0 +1,38 @@
+import type { Request, Response } from 'express';
+import { customerBatchSchema, customerOutput, toCustomer } from '../../commerce/customer-schema.ts';
+import { createCustomersRepository } from '../../store/customers-repository.ts';
+import type { Store } from '../../store/index.ts';
+import { fieldsFromZod, HttpError } from '../http-error.ts';
+
+/**
+ * PUT /v1/customers and GET /v1/customers/:id: campaign systems register who may buy from an
+ * email or a chat — delivery address, a payment provider's token, market and the profile.
+ */
+export function customerRoutes(o: { store: Store }) {
+  return {
+    /**
+     * Validates the whole list, then writes it in one transaction: a bad customer anywhere
+     * stores nothing, and the 400 names its index and field (`2.phone`). Each customer is
+     * replaced as sent; preferences from quizzes and WhatsApp timestamps are kept.
+     */
+    upsert: async (req: Request, res: Response) => {
+      const parsed = customerBatchSchema.safeParse(req.body);
+      if (!parsed.success) throw HttpError.invalidRequest(fieldsFromZod(parsed.error), 'The customer list');
+      const customers = parsed.data.map(toCustomer);
+      await o.store.db.transaction().execute(async (trx) => {
+        const repo = createCustomersRepository(trx);
+        for (const c of customers) await repo.upsert(c);
+      });
+      res.json({ count: customers.length, ids: customers.map((c) => c.id) });
+    },
+
+    /** The payment token is write-only: the answer names the method (type, last 4) but never returns it. */
+    get: async (req: Request<{ id: string }>, res: Response) => {
+      const customer = await o.store.customers.get(req.params.id);
+      if (!customer) {
+        throw new HttpError(404, 'unknown_customer', `No customer with id '${req.params.id}'. PUT /v1/customers registers it.`);
+      }
+      res.json(customerOutput(customer, await o.store.customers.getPreferences(customer.id)));
+    },
+  };
+}

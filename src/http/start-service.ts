@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { seedFixtureCustomers } from '../commerce/seed-customers.ts';
+import { openStore, type ProductInput, type Store } from '../store/index.ts';
+import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
+import { createApp } from './create-app.ts';
+import type { Logger } from './logger.ts';
+import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
+
+export interface RunningService {
+  server: Server;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:3000. */
+  url: string;
+  store: Store;
+  templates: TemplateSet;
+  /**
+   * Graceful stop: /readyz turns 503, the listener closes, in-flight requests finish (connections
+   * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, then the
+   * database closes.
+   */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * Idle sockets are dropped after this long. The per-request timeout is off instead, because a
+ * batch legitimately streams for as long as it has lines (with backpressure the upload takes
+ * as long as the rendering); a stalled connection still trips the idle timeout.
+ */
+const SOCKET_IDLE_MS = 120_000;
+
+/** Opens the store, seeds a fresh catalog, compiles templates and listens: what `npm start` runs. */
+export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    logger.info({ dialect: store.dialect, dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined }, 'database open and migrated');
+    await seedCatalog(store, config, logger);
+    // Like the catalog: sample customers (addresses, payment tokens) so demo emails can be bought from, never in production.
+    if (!config.production) {
+      const customers = await seedFixtureCustomers(store, config.fixturesDir);
+      if (customers) logger.info({ count: customers }, 'empty customer table seeded with the sample customers');
+    }
+
+    const started = performance.now();
+    const templates = await loadTemplateSet({ root: config.templatesDir, cacheDir: config.templateCacheDir });
+    for (const [name, errors] of templates.failures) {
+      logger.error({ template: name, errors: errors.map((e) => e.message) }, `template '${name}' failed to compile; /readyz reports not ready until it is fixed`);
+    }
+    logger.info({ templates: [...templates.templates.keys()], ms: Math.round(performance.now() - started) }, 'templates compiled');
+
+    let draining = false;
+    const app = await createApp({ config, store, templates, logger, draining: () => draining });
+    const server = app.listen(config.port, config.host);
+    server.requestTimeout = 0;
+    server.setTimeout(SOCKET_IDLE_MS);
+    // server.close() ends the keep-alive connections idle at that moment; these two hooks end the
+    // rest as soon as their last response is out instead of after the keep-alive timeout.
+    server.on('request', (_req, res: ServerResponse) => {
+      if (draining) res.setHeader('Connection', 'close');
+      res.once('close', () => {
+        if (draining) setImmediate(() => server.closeIdleConnections());
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    logger.info({ url, publicBaseUrl: config.publicBaseUrl }, 'inboxcart listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        draining = true;
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            logger.warn('shutdown timeout: closing connections that are still busy');
+            server.closeAllConnections();
+          }, options.shutdownTimeoutMs ?? 10_000);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+        // WhatsApp replies accepted before the stop still go out; they need the database.
+        await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
+        await store.close();
+      })());
+    return { server, url, store, templates, close };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * A fresh database gets the sample catalog so the demo and preview work out of the box.
+ * Never in production: demo products in a real shop's catalog would be sold.
+ */
+async function seedCatalog(store: Store, config: Config, logger: Logger): Promise<void> {
+  if (config.production) return;
+  const any = await store.db.selectFrom('products').select('sku').limit(1).executeTakeFirst();
+  if (any) return;
+  const file = join(config.fixturesDir, 'catalog.json');
+  let products: unknown;
+  try {
+    products = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    logger.warn({ err, file }, 'catalog is empty and the sample catalog could not be read; PUT /v1/catalog/products to add products');
+    return;
+  }
+  // upsertMany validates every product and names the bad one.
+  const stored = await store.products.upsertMany(products as ProductInput[]);
+  logger.info({ count: stored.length, file }, 'empty catalog seeded with the sample products');
+}

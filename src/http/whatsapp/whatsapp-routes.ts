@@ -1,0 +1,197 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import twilio from 'twilio';
+import type { Config } from '../../config.ts';
+import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
+import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
+import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
+import { createTwilioSender, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
+import { createRenderDeps } from '../../render/create-renderer.ts';
+import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../../store/index.ts';
+import type { TemplateSet } from '../../templates/template-registry.ts';
+import type { CatalogCache } from '../catalog-cache.ts';
+import { HttpError } from '../http-error.ts';
+import type { Logger } from '../logger.ts';
+import { maskPhone } from '../mask-phone.ts';
+
+export interface WhatsAppRouteDeps {
+  config: Config;
+  store: Store;
+  templates: TemplateSet;
+  logger: Logger;
+  catalog: CatalogCache;
+  contentSids: ContentSidCache;
+  /** twilio-node transport override (tests point it at a local fake API). */
+  httpClient?: TwilioHttpClient;
+  /** A sender built elsewhere; otherwise one on the real Twilio API from config. */
+  sender?: WhatsAppSender;
+  now?: () => Date;
+}
+
+export interface WhatsAppRoutes {
+  router: Router;
+  outbox: WhatsAppOutbox;
+  /** The content sids renders and replies use; `reload()` after a sync in this process. */
+  contentSids: ContentSidCache;
+  /** Resolves when every reply accepted so far has been handed to Twilio (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+/** `<?xml …?><Response/>`: Twilio needs TwiML with an XML content type, even when empty (facts §1, error 12300). */
+const EMPTY_TWIML = new twilio.twiml.MessagingResponse().toString();
+
+type Params = Record<string, string | string[] | undefined>;
+
+function param(params: Params, name: string): string | undefined {
+  const v = params[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Rejects requests Twilio did not sign. The URL is the public one from config, never
+ * rebuilt from Host/X-Forwarded-* headers: behind a proxy or TLS terminator those differ from
+ * what Twilio called and every signature would fail (twilio-node issues #321, #505). All
+ * parameters take part, as Twilio adds new ones without notice
+ * (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+ */
+export function verifyTwilioSignature(config: Pick<Config, 'publicBaseUrl' | 'twilio'>, logger: Pick<Logger, 'warn'>) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const token = config.twilio.authToken;
+    if (!token) {
+      next(new HttpError(503, 'whatsapp_not_configured', 'WhatsApp webhooks need TWILIO_AUTH_TOKEN to verify Twilio signatures; set it and restart.'));
+      return;
+    }
+    const signature = req.header('x-twilio-signature');
+    const q = req.originalUrl.indexOf('?');
+    const url = `${config.publicBaseUrl}${req.baseUrl}${req.path}${q >= 0 ? req.originalUrl.slice(q) : ''}`;
+    const params = (req.body ?? {}) as Record<string, unknown>;
+    if (!signature || !twilio.validateRequest(token, signature, url, params)) {
+      logger.warn({ path: req.path, signed: Boolean(signature) }, `rejected a WhatsApp webhook without a valid Twilio signature for ${url}`);
+      next(new HttpError(403, 'invalid_signature', 'The X-Twilio-Signature header is missing or does not match this request. Twilio signs with the account auth token over PUBLIC_BASE_URL + path + all parameters.'));
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * Twilio's WhatsApp webhooks (shared/DESIGN.md, "WhatsApp: two-way commerce"):
+ * `POST /inbound` for customers' messages and `POST /status` for delivery callbacks.
+ *
+ * An inbound message is claimed by its MessageSid first, so a webhook Twilio retries never
+ * advances the conversation or places an order twice. The conversation step is stored before
+ * answering; Twilio gets an empty `<Response/>` at once and the replies go out through
+ * `messages.create` right after (Twilio allows a webhook 15 s, facts §1).
+ */
+export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
+  const { config, store, templates, logger } = deps;
+  const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get });
+  const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient });
+  const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now: deps.now });
+  const engine = createConversationEngine({
+    store,
+    templates,
+    keys: config.tokenKeys,
+    publicBaseUrl: config.publicBaseUrl,
+    contentSid: deps.contentSids.get,
+    renderDeps,
+    logger,
+    now: deps.now,
+  });
+
+  const pending = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
+
+  async function sendReplies(result: HandleResult): Promise<void> {
+    // One after the other: a chat shows messages in the order they arrive.
+    for (const reply of result.replies) {
+      try {
+        const sent = await outbox.reply(reply.message, { customerId: result.customerId, kind: reply.kind, template: reply.template, lastInboundAt: result.lastInboundAt });
+        if (!sent.ok) logger.warn({ to: maskPhone(reply.message.to), code: sent.error.code, kind: reply.kind }, `WhatsApp reply not sent: ${sent.error.message}`);
+      } catch (error) {
+        logger.error({ err: error, kind: reply.kind }, 'WhatsApp reply failed');
+      }
+    }
+  }
+
+  // Expired conversations are only read as "start over"; the rows are swept now and then, by
+  // whichever instance gets a message, so the table does not grow with every customer ever.
+  const SWEEP_EVERY_MS = 3_600_000;
+  let sweptAt = 0;
+  const sweep = () => {
+    const at = deps.now?.() ?? new Date();
+    if (at.getTime() - sweptAt < SWEEP_EVERY_MS) return;
+    sweptAt = at.getTime();
+    track(
+      store.conversations.deleteExpired(at).then(
+        (n) => {
+          if (n) logger.info({ removed: n }, 'expired WhatsApp conversations removed');
+        },
+        (err: unknown) => logger.warn({ err }, 'could not remove expired WhatsApp conversations'),
+      ),
+    );
+  };
+
+  const router = express.Router();
+  // Twilio posts application/x-www-form-urlencoded; repeated fields arrive as arrays and are
+  // signed as such. The signature check needs the parsed body, so parsing comes first.
+  router.use(express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 2_000 }));
+  router.use(verifyTwilioSignature(config, logger));
+
+  router.post('/inbound', async (req, res) => {
+    const params = (req.body ?? {}) as Params;
+    const sid = param(params, 'MessageSid');
+    const from = param(params, 'From');
+    if (!sid || !from) {
+      logger.warn({ hasSid: Boolean(sid), hasFrom: Boolean(from) }, 'signed WhatsApp webhook without MessageSid or From; ignored');
+      res.type('text/xml').send(EMPTY_TWIML);
+      return;
+    }
+    const key = `twilio:inbound:${sid}`;
+    if (!(await store.events.claim(key, 'whatsapp.inbound'))) {
+      logger.info({ messageSid: sid }, 'WhatsApp message already handled (Twilio retry); not processed again');
+      res.type('text/xml').send(EMPTY_TWIML);
+      return;
+    }
+    let result: HandleResult;
+    try {
+      // Quick-reply taps come back as ButtonPayload (the button id). List-picker selections:
+      // ListId carries the row id in public Twilio integrations; some report the id in
+      // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
+      const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
+      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: deps.now?.() ?? new Date() });
+    } catch (error) {
+      // Unclaim, so Twilio's retry (or the customer's next message) is processed.
+      await store.events.release(key).catch(() => undefined);
+      throw error;
+    }
+    await store.events.complete(key, { customerId: result.customerId ?? null, replies: result.replies.length, order: result.order?.number ?? null });
+    res.type('text/xml').send(EMPTY_TWIML);
+    track(sendReplies(result));
+    sweep();
+  });
+
+  router.post('/status', async (req, res) => {
+    const params = (req.body ?? {}) as Params;
+    const sid = param(params, 'MessageSid');
+    const status = param(params, 'MessageStatus');
+    // receiving/received/partially_delivered describe inbound or other channels: nothing to record.
+    if (sid && status && (MESSAGE_STATUSES as readonly string[]).includes(status)) {
+      const errorCode = param(params, 'ErrorCode') || undefined;
+      const applied = await store.messages.updateStatus(sid, status as MessageStatus, errorCode, deps.now?.() ?? new Date());
+      if (!applied) logger.debug({ sid, status }, 'stale WhatsApp status callback ignored (never downgraded)');
+    }
+    res.type('text/xml').send(EMPTY_TWIML);
+  });
+
+  return {
+    router,
+    outbox,
+    contentSids: deps.contentSids,
+    async idle() {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Renders shared by a cohort of recipients.
+ *
+ * A campaign sends the same template to millions of customers, and most of them share
+ * everything the email depends on — locale, segments, offer, products, sizes — except a few
+ * per-recipient values: first name, ids and the signed AMP token. The email parts are
+ * rendered once per cohort with markers in place of those values, split at the markers, and
+ * each recipient costs a view, its JSON and a handful of string joins.
+ *
+ * Correctness rests on the key: it is the JSON of the whole view with the per-recipient
+ * values replaced by markers, so any difference a template could see — including whether a
+ * first name is present — makes a different cohort. Templates can print recipient values but
+ * cannot branch on them (they only see the markers); that is why only values that templates
+ * print (name, ids, token) are markers. A view whose data already contains the marker
+ * character is rendered without the cache.
+ */
+
+/** U+E000 is private-use: never produced by our templates, and checked for in data. */
+export const MARK = '\uE000';
+
+export const MARKERS = {
+  firstName: `${MARK}n`,
+  profileId: `${MARK}p`,
+  messageId: `${MARK}m`,
+  token: `${MARK}t`,
+} as const;
+
+export type MarkerValues = Record<'n' | 'p' | 'm' | 't', string>;
+
+/** A rendered part cut at its markers: segments[0] slot[0] segments[1] … */
+export interface SplitPart {
+  segments: string[];
+  slots: (keyof MarkerValues)[];
+}
+
+export function splitAtMarkers(text: string): SplitPart {
+  const segments: string[] = [];
+  const slots: (keyof MarkerValues)[] = [];
+  let from = 0;
+  for (let at = text.indexOf(MARK); at !== -1; at = text.indexOf(MARK, from)) {
+    segments.push(text.slice(from, at));
+    slots.push(text[at + 1] as keyof MarkerValues);
+    from = at + 2;
+  }
+  segments.push(text.slice(from));
+  return { segments, slots };
+}
+
+export function fillMarkers(part: SplitPart, values: MarkerValues): string {
+  let out = part.segments[0]!;
+  for (let i = 0; i < part.slots.length; i++) out += values[part.slots[i]!] + part.segments[i + 1]!;
+  return out;
+}
+
+export function countMarks(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(MARK); at !== -1; at = text.indexOf(MARK, at + 1)) n++;
+  return n;
+}
+
+export interface CohortEntry {
+  subject: SplitPart;
+  preheader: SplitPart;
+  html: SplitPart;
+  amp?: SplitPart;
+  /** The text part before tidying: tidying runs after the values are in, as in a full render. */
+  text: SplitPart;
+  /** Warnings the templates' helpers raised while rendering the cohort. */
+  warnings: string[];
+}
+
+/**
+ * Bounded by entries, not bytes: an entry holds one message (~100 KB), and 512 cohorts cover a
+ * campaign's locale × segment × offer × size combinations with room to spare. Cleared
+ * wholesale when full (a new campaign's cohorts simply take over).
+ */
+export class CohortCache {
+  private readonly entries = new Map<string, CohortEntry>();
+  readonly stats = { hits: 0, misses: 0, bypassed: 0 };
+
+  constructor(private readonly max = 512) {}
+
+  get(key: string): CohortEntry | undefined {
+    const e = this.entries.get(key);
+    if (e) this.stats.hits++;
+    else this.stats.misses++;
+    return e;
+  }
+
+  set(key: string, entry: CohortEntry): void {
+    if (this.entries.size >= this.max) this.entries.clear();
+    this.entries.set(key, entry);
+  }
+}

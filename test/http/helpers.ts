@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
+import { createApp } from '../../src/http/create-app.ts';
+import type { Logger } from '../../src/http/logger.ts';
+import { openStore, type OpenStoreOptions, type ProductInput, type Store } from '../../src/store/index.ts';
+import { loadTemplateSet, type TemplateSet } from '../../src/templates/template-registry.ts';
+
+export const FIXED_NOW = '2026-11-22T10:00:00Z';
+export const FIXTURES = join(PROJECT_ROOT, 'fixtures');
+
+export const fixture = <T = Record<string, unknown>>(path: string): T => JSON.parse(readFileSync(join(FIXTURES, path), 'utf8')) as T;
+export const profile = (name: string) => fixture(`profiles/${name}.json`);
+export const picks = (name: string) => fixture(`recommendations/${name}.json`);
+export const catalogFixture = () => fixture<ProductInput[]>('catalog.json');
+
+/** A render request body for a fixture profile, on the fixed test clock. */
+export function renderBody(template: string, profileName: string, recommendations: string | undefined, extra: Record<string, unknown> = {}) {
+  return {
+    template,
+    profile: profile(profileName),
+    ...(recommendations ? { recommendations: picks(recommendations) } : {}),
+    context: { now: FIXED_NOW },
+    ...extra,
+  };
+}
+
+let templatesOnce: Promise<TemplateSet> | undefined;
+/** Compiled once per test file (each file runs in its own fork). */
+export function testTemplates(): Promise<TemplateSet> {
+  templatesOnce ??= loadTemplateSet({ root: join(PROJECT_ROOT, 'templates'), cacheDir: join(PROJECT_ROOT, '.cache', 'templates') });
+  return templatesOnce;
+}
+
+export const TOKEN_SECRETS = 'test:0123456789abcdef0123456789abcdef';
+
+export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', TOKEN_SECRETS, PUBLIC_BASE_URL: 'https://mail.example.com', ...env });
+}
+
+export interface TestApp {
+  app: Express;
+  store: Store;
+  config: Config;
+  templates: TemplateSet;
+  dataDir: string;
+  /** Closes the store (the app holds no other resources). */
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
+  dataDir?: string;
+  store?: OpenStoreOptions;
+  /** Load fixtures/catalog.json into an empty store. Default true. */
+  seed?: boolean;
+  templates?: TemplateSet;
+  logger?: Logger;
+}
+
+/** An app on its own SQLite file (or the given store options), seeded with the sample catalog. */
+export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'inboxcart-http-'));
+  const config = testConfig(dataDir, options.env);
+  const store = await openStore(options.store ?? { dataDir });
+  if (options.seed !== false && (await store.products.list()).length === 0) await store.products.upsertMany(catalogFixture());
+  const templates = options.templates ?? (await testTemplates());
+  const app = await createApp({ config, store, templates, logger: options.logger });
+  return { app, store, config, templates, dataDir, close: () => store.close() };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,74 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderRequestSchema } from '../../src/render/render-input.ts';
+import { productSchema } from '../../src/store/index.ts';
+import { openTestApp, removeDir, type TestApp } from './helpers.ts';
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> }; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+  components: { schemas: Record<string, { type?: string; properties?: Record<string, unknown>; required?: string[]; items?: { $ref: string } }> };
+};
+
+let t: TestApp;
+let doc: Doc;
+beforeAll(async () => {
+  t = await openTestApp({ seed: false });
+  const res = await request(t.app).get('/v1/openapi.json').expect(200);
+  doc = res.body as Doc;
+});
+afterAll(async () => {
+  await t.close();
+  removeDir(t.dataDir);
+});
+
+const resolve = (ref: string) => doc.components.schemas[ref.replace('#/components/schemas/', '')]!;
+
+describe('GET /v1/openapi.json', () => {
+  it('is OpenAPI 3.1 with every route', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    expect(routes.sort()).toEqual(
+      [
+        'POST /v1/render',
+        'POST /v1/render/batch',
+        'GET /v1/templates',
+        'GET /v1/templates/{name}',
+        'PUT /v1/catalog/products',
+        'GET /v1/catalog/products/{sku}',
+        'GET /v1/openapi.json',
+        'GET /healthz',
+        'GET /readyz',
+      ].sort(),
+    );
+  });
+
+  it('describes the render request with the schema that validates it', () => {
+    const body = resolve(doc.paths['/v1/render']!.post!.requestBody!.content['application/json']!.schema.$ref);
+    expect(Object.keys(body.properties!).sort()).toEqual(Object.keys(renderRequestSchema.shape).sort());
+    expect(body.properties).toHaveProperty('profile', { $ref: '#/components/schemas/Profile' });
+    expect(body.required).toEqual(['template', 'profile']);
+    expect(resolve('#/components/schemas/Profile').required).toEqual(['id']);
+    expect(doc.paths['/v1/render/batch']!.post!.requestBody!.content['application/x-ndjson']!.schema.$ref).toBe('#/components/schemas/RenderRequest');
+  });
+
+  it('describes the catalog request with the store schema', () => {
+    const batch = resolve(doc.paths['/v1/catalog/products']!.put!.requestBody!.content['application/json']!.schema.$ref);
+    expect(batch.type).toBe('array');
+    const item = resolve(batch.items!.$ref);
+    expect(Object.keys(item.properties!).sort()).toEqual(Object.keys(productSchema.shape).sort());
+  });
+
+  it('documents the error shape on every error response', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (Number(status) >= 400 && status !== '503') {
+            expect(response.content?.['application/json']?.schema.$ref, `${method} ${path} ${status}`).toBe('#/components/schemas/Error');
+          }
+        }
+      }
+    }
+    expect(resolve('#/components/schemas/Error').required).toEqual(['error']);
+  });
+});

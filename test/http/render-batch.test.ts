@@ -1,0 +1,177 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchLineSchema } from '../../src/http/api-schemas.ts';
+import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await openTestApp();
+});
+afterAll(async () => {
+  await t.close();
+  removeDir(t.dataDir);
+});
+
+// The cheapest real render (about 1 kB of WhatsApp output), so 10,000 lines stay quick.
+const cheapLine = (i: number) => JSON.stringify(renderBody('abandoned-cart', 'carl-cart', undefined, { channels: ['whatsapp'], context: { now: '2026-11-22T10:00:00Z', messageId: `m-${i}` } }));
+
+const ndjson = (lines: string[]) => `${lines.join('\n')}\n`;
+const parseLines = (text: string) => text.trimEnd().split('\n').map((l) => batchLineSchema.parse(JSON.parse(l)));
+
+describe('POST /v1/render/batch', () => {
+  it('renders 10,000 lines in order; bad lines in the middle become error lines and the batch goes on', async () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => cheapLine(i + 1));
+    lines[4_999] = '{"template": "abandoned-cart", "profile":'; // line 5000: truncated JSON
+    lines[5_000] = JSON.stringify({ template: 'abandoned-cart', profile: { id: 'p', email: 'nope' } }); // 5001: schema
+    lines[5_001] = JSON.stringify(renderBody('no-such-template', 'carl-cart', undefined)); // 5002: unknown template
+    lines[7_499] = ''; // 7500: blank lines are skipped but still counted
+    const res = await request(t.app).post('/v1/render/batch').set('content-type', 'application/x-ndjson').send(ndjson(lines));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const out = parseLines(res.text);
+    expect(out).toHaveLength(9_999);
+    expect(out.map((l) => l.line)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1).filter((n) => n !== 7_500));
+    const errors = out.filter((l) => !l.ok);
+    expect(errors.map((l) => [l.line, !l.ok && l.error.code])).toEqual([
+      [5_000, 'invalid_json'],
+      [5_001, 'invalid_request'],
+      [5_002, 'unknown_template'],
+    ]);
+    const schemaError = errors[1]!;
+    expect(!schemaError.ok && schemaError.error.fields?.map((f) => f.path)).toEqual(['profile.email']);
+    const last = out.at(-1)!;
+    expect(last.ok && last.result.id).toBe('m-10000');
+    expect(last.ok && last.result.whatsapp).toMatchObject({ suppressed: false });
+  });
+
+  it('415 for a body that is not NDJSON', async () => {
+    const res = await request(t.app).post('/v1/render/batch').send([renderBody('recommendations', 'sophie', 'picks-8')]);
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('unsupported_media_type');
+    expect(res.body.error.message).toContain('application/x-ndjson');
+  });
+
+  it('accepts a gzip-encoded body', async () => {
+    const body = gzipSync(ndjson([cheapLine(1), cheapLine(2)]));
+    const res = await request(t.app).post('/v1/render/batch').set('content-type', 'application/x-ndjson').set('content-encoding', 'gzip').send(body);
+    expect(parseLines(res.text).map((l) => [l.line, l.ok])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
+  });
+
+  it('streams the first results before the request body has ended', async () => {
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/v1/render/batch', headers: { 'content-type': 'application/x-ndjson' } });
+      const response = new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+      req.write(`${cheapLine(1)}\n`);
+      const res = await response;
+      const first = await new Promise<string>((resolve) => res.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      // The body is still open here: the result of line 1 came back before line 2 was sent.
+      expect(JSON.parse(first.split('\n')[0]!)).toMatchObject({ line: 1, ok: true });
+      let rest = '';
+      res.on('data', (chunk: Buffer) => (rest += chunk.toString()));
+      const ended = new Promise((r) => res.once('end', r));
+      req.end(`${cheapLine(2)}\n`);
+      await ended;
+      expect(JSON.parse(rest.trim())).toMatchObject({ line: 2, ok: true });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('stops reading while the client is not reading the results (backpressure)', async () => {
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      // ~26 kB out per line fills a non-reading client's socket buffers quickly. Whitespace pads
+      // each line to 64 kB so the input is far larger than what kernel buffers can hold in flight.
+      const line = `${JSON.stringify(renderBody('price-drop', 'rachel', 'price-drop', { channels: ['email'] }))}${' '.repeat(64 * 1024)}\n`;
+      const total = 1_500;
+      let pulled = 0;
+      const body = new Readable({
+        read() {
+          pulled++;
+          this.push(pulled <= total ? line : null);
+        },
+      });
+      const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/v1/render/batch', headers: { 'content-type': 'application/x-ndjson' } });
+      body.pipe(req);
+      const res = await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+      res.pause();
+      // Wait until the upload stalls: the server has stopped reading because its writes do not drain.
+      let before = -1;
+      while (before !== pulled) {
+        before = pulled;
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      expect(pulled).toBeLessThan(total / 2);
+      let count = 0;
+      let tail = '';
+      res.on('data', (chunk: Buffer) => {
+        const text = tail + chunk.toString();
+        const parts = text.split('\n');
+        tail = parts.pop()!;
+        count += parts.length;
+      });
+      res.resume();
+      await new Promise((r) => res.once('end', r));
+      expect(count).toBe(total);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('POST /v1/render/batch with a small BATCH_BODY_LIMIT', () => {
+  let small: TestApp;
+  beforeAll(async () => {
+    small = await openTestApp({ env: { BATCH_BODY_LIMIT: '20kb' } });
+  });
+  afterAll(async () => {
+    await small.close();
+    removeDir(small.dataDir);
+  });
+
+  it('413 up front when Content-Length says the body is too large', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => cheapLine(i + 1));
+    const res = await request(small.app).post('/v1/render/batch').set('content-type', 'application/x-ndjson').send(ndjson(lines));
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+  });
+
+  it('counts streamed bytes and ends with a payload_too_large line', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => cheapLine(i + 1));
+    const server = small.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      // Written piece by piece without Content-Length (chunked): only counting can enforce the limit.
+      const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/v1/render/batch', headers: { 'content-type': 'application/x-ndjson' } });
+      Readable.from(lines.map((l) => `${l}\n`)).pipe(req);
+      const res = await new Promise<IncomingMessage>((resolve) => req.once('response', resolve));
+      let text = '';
+      for await (const chunk of res) text += String(chunk);
+      expect(res.statusCode).toBe(200);
+      const out = parseLines(text);
+      const last = out.at(-1)!;
+      expect(last.ok).toBe(false);
+      expect(!last.ok && last.error.code).toBe('payload_too_large');
+      const rendered = out.slice(0, -1);
+      expect(rendered.length).toBeGreaterThan(0);
+      expect(rendered.length).toBeLessThan(40);
+      expect(rendered.every((l, i) => l.ok && l.line === i + 1)).toBe(true);
+      expect(last.line).toBe(rendered.length + 1);
+    } finally {
+      server.close();
+    }
+  });
+});

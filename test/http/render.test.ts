@@ -1,0 +1,178 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderResultSchema } from '../../src/http/api-schemas.ts';
+import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await openTestApp();
+});
+afterAll(async () => {
+  await t.close();
+  removeDir(t.dataDir);
+});
+
+const asText = (res: request.Response, cb: (err: Error | null, body: string) => void) => {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  res.on('end', () => cb(null, text));
+};
+
+describe('POST /v1/render', () => {
+  it('renders the email for Sophie as a VIP, catalog SKUs resolved, in the documented shape', async () => {
+    const res = await request(t.app).post('/v1/render').send(renderBody('recommendations', 'sophie', 'picks-8', { channels: ['email'] }));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const result = renderResultSchema.parse(res.body);
+    expect(result.template).toBe('recommendations');
+    expect(result.segments).toContain('vip');
+    expect(result.email?.amp).toMatch(/^<!doctype html>/i);
+    // Titles come from the catalog: the picks only carry SKUs.
+    expect(result.email?.html).toContain('Fjord Linen Shirt');
+    expect(result.email?.text).toContain('Fjord Linen Shirt');
+    expect(result.whatsapp).toBeUndefined();
+  });
+
+  it('renders email and WhatsApp for a template that has both', async () => {
+    const res = await request(t.app).post('/v1/render').send(renderBody('price-drop', 'rachel', 'price-drop'));
+    expect(res.status).toBe(200);
+    const result = renderResultSchema.parse(res.body);
+    expect(result.segments).toEqual(expect.arrayContaining(['discount_seeker']));
+    expect(result.email?.subject).toBeTruthy();
+    expect(result.whatsapp).toMatchObject({ suppressed: false, window: 'closed', kind: 'template' });
+  });
+
+  it('honours a WhatsApp STOP recorded in the consent store over the profile', async () => {
+    await t.store.consents.set('cust-sophie', 'whatsapp', false, 'whatsapp:STOP');
+    try {
+      const res = await request(t.app).post('/v1/render').send(renderBody('price-drop', 'sophie', 'price-drop', { channels: ['whatsapp'] }));
+      expect(res.status).toBe(200);
+      expect(res.body.whatsapp).toEqual({ suppressed: true, reason: 'opted_out', window: 'open' });
+    } finally {
+      await t.store.consents.set('cust-sophie', 'whatsapp', true, 'whatsapp:START');
+    }
+  });
+
+  it('400 names every wrong field by its dotted path', async () => {
+    const body = renderBody('recommendations', 'sophie', 'picks-8');
+    const res = await request(t.app)
+      .post('/v1/render')
+      .send({
+        ...body,
+        profile: { ...body.profile, email: 'not-an-address', phone: '0770 0900', locale: 'x'.repeat(50) },
+        recommendations: { items: [{ reason: 'no sku' }] },
+        context: { now: 'yesterday' },
+        surprise: true,
+      });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    const paths = res.body.error.fields.map((f: { path: string }) => f.path).sort();
+    expect(paths).toEqual(['context.now', 'profile.email', 'profile.locale', 'profile.phone', 'recommendations.items.0.sku', 'surprise']);
+    expect(res.body.error.message).toContain('profile.email');
+    for (const f of res.body.error.fields) expect(f.message).toBeTruthy();
+  });
+
+  it('400 invalid_json for a malformed body', async () => {
+    const res = await request(t.app).post('/v1/render').set('content-type', 'application/json').send('{"template": "recommendations",');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_json');
+    expect(res.body.error.message).toMatch(/not valid JSON/);
+  });
+
+  it('400 when the data does not satisfy the template (no products in stock)', async () => {
+    const res = await request(t.app).post('/v1/render').send(renderBody('recommendations', 'sophie', undefined, { recommendations: { items: [{ sku: 'NO-SUCH-SKU' }] } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ path: 'recommendations.items' })]);
+  });
+
+  it('400 for a variant the template does not have', async () => {
+    const res = await request(t.app).post('/v1/render').send(renderBody('recommendations', 'sophie', 'picks-8', { variant: 'Z' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ path: 'variant' })]);
+  });
+
+  it('404 for an unknown template, listing the known ones', async () => {
+    const res = await request(t.app).post('/v1/render').send(renderBody('no-such-template', 'sophie', 'picks-8'));
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('unknown_template');
+    expect(res.body.error.message).toContain('recommendations');
+  });
+
+  it('413 when the body is over JSON_BODY_LIMIT', async () => {
+    const body = renderBody('recommendations', 'sophie', 'picks-8', { profile: { id: 'x', firstName: 'a'.repeat(1024 * 1024) } });
+    const res = await request(t.app).post('/v1/render').send(body);
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+  });
+
+  it('415 when the body is not JSON', async () => {
+    const res = await request(t.app).post('/v1/render').set('content-type', 'text/plain').send('template=recommendations');
+    expect(res.status).toBe(415);
+    expect(res.body.error).toMatchObject({ code: 'unsupported_media_type' });
+    expect(res.body.error.message).toContain('application/json');
+  });
+
+  it('renders the same message for the same message id and clock', async () => {
+    const body = renderBody('recommendations', 'ingrid', 'winback', { context: { now: '2026-11-22T10:00:00Z', messageId: 'msg-1' } });
+    const [a, b] = await Promise.all([request(t.app).post('/v1/render').send(body), request(t.app).post('/v1/render').send(body)]);
+    expect(a.body.id).toBe('msg-1');
+    expect(a.body.email.html).toBe(b.body.email.html);
+    expect(a.body.segments).toEqual(['at_risk', 'mountains']);
+  });
+});
+
+describe('POST /v1/render?format=eml', () => {
+  it('returns the RFC 5322 message with parts in the order text/plain, text/x-amp-html, text/html', async () => {
+    const res = await request(t.app)
+      .post('/v1/render?format=eml')
+      .send(renderBody('recommendations', 'sophie', 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: 'eml-1' } }))
+      .buffer(true)
+      .parse(asText);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('message/rfc822');
+    const eml = res.body as string;
+    expect(eml).toMatch(/^Content-Type: multipart\/alternative;/im);
+    expect(eml).toMatch(/^To: sophie\.turner@example\.com$/im);
+    expect(eml).toMatch(/^Message-ID: <eml-1@shop\.nordlys\.example>$/im);
+    const order = ['text/plain', 'text/x-amp-html', 'text/html'].map((type) => eml.search(new RegExp(`^Content-Type: ${type.replace('/', '\\/')}`, 'im')));
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('400 naming profile.email when there is no recipient address', async () => {
+    const body = renderBody('recommendations', 'minimal', 'picks-8');
+    const res = await request(t.app).post('/v1/render?format=eml').send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ path: 'profile.email' })]);
+  });
+
+  it('400 when the request asks for WhatsApp only', async () => {
+    const res = await request(t.app).post('/v1/render?format=eml').send(renderBody('price-drop', 'rachel', 'price-drop', { channels: ['whatsapp'] }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ path: 'channels' })]);
+  });
+
+  it('400 for an unknown format', async () => {
+    const res = await request(t.app).post('/v1/render?format=pdf').send(renderBody('recommendations', 'sophie', 'picks-8'));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([expect.objectContaining({ path: 'format' })]);
+  });
+});
+
+describe('POST /v1/render?format=eml for a WhatsApp-only template', () => {
+  it('422 no_email_part', async () => {
+    const templates = t.templates;
+    const priceDrop = templates.templates.get('price-drop')!;
+    const whatsappOnly = { ...priceDrop, manifest: { ...priceDrop.manifest, channels: ['whatsapp' as const] } };
+    const app = await openTestApp({ dataDir: t.dataDir, seed: false, templates: { ...templates, templates: new Map([['price-drop', whatsappOnly]]) } });
+    try {
+      const res = await request(app.app).post('/v1/render?format=eml').send(renderBody('price-drop', 'rachel', 'price-drop'));
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('no_email_part');
+      expect(res.body.error.message).toContain('Drop ?format=eml');
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { CohortCache } from '../../src/render/cohort-cache.ts';
+import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
+import type { RenderRequest } from '../../src/render/render-input.ts';
+import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { NOW, renderKit } from '../support/render-kit.ts';
+
+const { templates, fixtures, deps } = await renderKit();
+const uncached: RenderDeps = { ...deps, cohorts: undefined };
+
+function request(template: string, profile: string, id: string, firstName: string | undefined, locale?: string): RenderRequest {
+  const base = sampleRequest(templates.templates.get(template)!.manifest, fixtures, profile, { now: NOW, locale });
+  return {
+    ...base,
+    channels: ['email'],
+    profile: { ...base.profile, id, firstName },
+    context: { ...base.context, messageId: `msg-${id}` },
+  };
+}
+
+describe('cohort cache: recipients sharing a view share one render', () => {
+  it('every recipient of a cohort gets exactly the email a full render gives them', () => {
+    const cohorts = new CohortCache();
+    const cached = { ...deps, cohorts };
+    const names = ['Ingrid', 'Åsa', '"><img src=x onerror=alert(1)>', 'O\'Brien & Co', 'Zoë 😀', 'שלום'];
+    for (const template of ['recommendations', 'win-back', 'shop-the-look', 'abandoned-cart']) {
+      names.forEach((name, i) => {
+        const r = request(template, 'ingrid', `cust-${template}-${i}`, name);
+        const fast = renderMessage(r, cached);
+        const full = renderMessage(r, uncached);
+        expect(fast.email, `${template}/${name}`).toEqual(full.email);
+        expect(fast.warnings).toEqual(full.warnings);
+      });
+    }
+    // One cohort per template and A/B variant (recommendations splits its recipients in two).
+    const variants = new Set(names.map((_, i) => renderMessage(request('recommendations', 'ingrid', `cust-recommendations-${i}`, 'x'), uncached).variant));
+    expect(cohorts.stats.misses).toBe(3 + variants.size);
+    expect(cohorts.stats.hits).toBe(4 * names.length - cohorts.stats.misses);
+  });
+
+  it('a hostile name lands escaped in HTML and AMP and plain in the text part', () => {
+    const cached = { ...deps, cohorts: new CohortCache() };
+    renderMessage(request('price-drop', 'rachel', 'warm', 'Rachel'), cached);
+    const r = renderMessage(request('price-drop', 'rachel', 'evil', '<script>alert(1)</script>'), cached);
+    expect(r.email!.html).toContain('Hi &lt;script&gt;alert(1)&lt;/script&gt;,');
+    expect(r.email!.amp).toContain('Hi &lt;script&gt;alert(1)&lt;/script&gt;,');
+    expect(r.email!.html).not.toContain('<script>alert(1)');
+    expect(r.email!.text.startsWith('Hi <script>alert(1)</script>,\n')).toBe(true);
+  });
+
+  it('each recipient gets their own AMP token in every endpoint URL', () => {
+    const cached = { ...deps, cohorts: new CohortCache() };
+    const a = renderMessage(request('recommendations', 'sophie', 'a', 'Sophie'), cached);
+    const b = renderMessage(request('recommendations', 'sophie', 'b', 'Sophie'), cached);
+    const tokens = (amp: string) => new Set([...amp.matchAll(/\?token&#x3D;([^"&]+)/g)].map((m) => m[1]));
+    expect(tokens(a.email!.amp!).size).toBe(1);
+    expect(tokens(b.email!.amp!).size).toBe(1);
+    expect([...tokens(a.email!.amp!)][0]).not.toBe([...tokens(b.email!.amp!)][0]);
+    const claims = (t: string) => JSON.parse(Buffer.from(decodeURIComponent(t).split('.')[1]!, 'base64url').toString());
+    expect(claims([...tokens(b.email!.amp!)][0]!)).toMatchObject({ sub: 'b', msg: 'msg-b' });
+  });
+
+  it('presence of a name, segments and locale are part of the cohort', () => {
+    const cohorts = new CohortCache();
+    const cached = { ...deps, cohorts };
+    renderMessage(request('recommendations', 'sophie', 'x1', 'Sophie'), cached);
+    const anonymous = renderMessage(request('recommendations', 'sophie', 'x2', undefined), cached);
+    expect(anonymous.email!.text.startsWith('Hi there,')).toBe(true);
+    renderMessage(request('recommendations', 'sophie', 'x3', 'Sophie', 'sv'), cached);
+    renderMessage(request('recommendations', 'rachel', 'x4', 'Sophie'), cached);
+    expect(cohorts.stats).toMatchObject({ hits: 0, misses: 4 });
+  });
+
+  it('names that the subject would reflow, or data carrying the marker character, render in full', () => {
+    const cohorts = new CohortCache();
+    const cached = { ...deps, cohorts };
+    for (const name of ['Anna  Maria', 'Line\nbreak', 'Tab\there', 'Mark\uE000t']) {
+      const r = request('recommendations', 'sophie', `odd-${name.length}`, name);
+      expect(renderMessage(r, cached).email).toEqual(renderMessage(r, uncached).email);
+    }
+    expect(cohorts.stats.hits + cohorts.stats.misses).toBe(0);
+  });
+});

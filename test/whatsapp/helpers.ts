@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import request from 'supertest';
+import twilio from 'twilio';
+import { sessionDefinitions } from '../../src/channels/whatsapp/content-definitions.ts';
+import { syncContent } from '../../src/channels/whatsapp/content-sync.ts';
+import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts';
+import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
+import type { Config } from '../../src/config.ts';
+import { createApp } from '../../src/http/create-app.ts';
+import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
+import type { TemplateSet } from '../../src/templates/template-registry.ts';
+import { createBackend, type BackendName } from '../store/backends.ts';
+import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
+import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
+
+export const PUBLIC_BASE_URL = 'https://mail.example.com';
+export const WA_FROM = 'whatsapp:+14155238886';
+export const PHONES = { rachel: '+447700900456', sophie: '+447700900123', emre: '+905321234567', ingrid: '+46701234567' } as const;
+
+export interface WhatsAppTestApp {
+  app: Express;
+  store: Store;
+  config: Config;
+  templates: TemplateSet;
+  twilio: FakeTwilio;
+  whatsapp: WhatsAppRoutes;
+  /** POSTs a webhook the way Twilio does: form-encoded and signed by the twilio library. */
+  post(path: '/whatsapp/v1/inbound' | '/whatsapp/v1/status', params: Record<string, string>, options?: { signWith?: string; query?: string }): request.Test;
+  /** An inbound message from `phone`, with a fresh MessageSid unless given; waits for the replies to go out. */
+  say(phone: string, text: string, extra?: Record<string, string>): Promise<request.Response>;
+  /** A tap on a button (ButtonPayload) or list row (ListId). */
+  tap(phone: string, id: string, field?: 'ButtonPayload' | 'ListId'): Promise<request.Response>;
+  close(): Promise<void>;
+}
+
+export const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
+
+/**
+ * The service on SQLite or PostgreSQL (a schema of its own), seeded with the sample catalog and
+ * customers, its Twilio client pointed at a local fake API. With `sync`, the session Content
+ * shapes are synced first, so replies go out by ContentSid.
+ */
+export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean } = {}): Promise<WhatsAppTestApp> {
+  const fake = await startFakeTwilio();
+  const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
+  const b = createBackend(backend);
+  const storeOptions = backend === 'sqlite' ? { dataDir, sqliteFile: 'store.sqlite' } : b.options;
+  const config = testConfig(dataDir, {
+    PUBLIC_BASE_URL,
+    TWILIO_ACCOUNT_SID: fake.accountSid,
+    TWILIO_AUTH_TOKEN: fake.authToken,
+    TWILIO_WHATSAPP_FROM: WA_FROM,
+    ...(backend === 'postgres' ? { DATABASE_URL: b.options.databaseUrl! } : {}),
+  });
+  const store = await openStore(storeOptions);
+  await store.products.upsertMany(catalogFixture());
+  await seedFixtureCustomers(store, FIXTURES);
+  if (options.sync) {
+    const client = createTwilioClient(config, { httpClient: fake.httpClient });
+    await syncContent(client, store.whatsappContents, sessionDefinitions());
+  }
+  const templates = await testTemplates();
+  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient });
+  const whatsapp = app.locals.whatsapp as WhatsAppRoutes;
+
+  const post: WhatsAppTestApp['post'] = (path, params, opts = {}) => {
+    const query = opts.query ? `?${opts.query}` : '';
+    const signature = twilio.getExpectedTwilioSignature(opts.signWith ?? fake.authToken, `${PUBLIC_BASE_URL}${path}${query}`, params);
+    return request(app).post(`${path}${query}`).type('form').set('X-Twilio-Signature', signature).send(params);
+  };
+  const inboundParams = (phone: string, body: string, extra: Record<string, string> = {}) => ({
+    MessageSid: messageSid(),
+    AccountSid: fake.accountSid,
+    From: `whatsapp:${phone}`,
+    To: WA_FROM,
+    Body: body,
+    NumMedia: '0',
+    ProfileName: 'Customer',
+    WaId: phone.slice(1),
+    SmsStatus: 'received',
+    ApiVersion: '2010-04-01',
+    ...extra,
+  });
+  const say: WhatsAppTestApp['say'] = async (phone, text, extra) => {
+    const res = await post('/whatsapp/v1/inbound', inboundParams(phone, text, extra));
+    await whatsapp.idle();
+    return res;
+  };
+  return {
+    app,
+    store,
+    config,
+    templates,
+    twilio: fake,
+    whatsapp,
+    post,
+    say,
+    tap: (phone, id, field = 'ButtonPayload') => say(phone, field === 'ButtonPayload' ? 'tapped' : 'chosen', { [field]: id, MessageType: 'interactive' }),
+    async close() {
+      await whatsapp.idle();
+      await store.close();
+      await fake.close();
+      await b.destroy();
+    },
+  };
+}
+
+/** The ids of the buttons or rows in a sent message, in order (from a session shape's variables). */
+export function choiceIds(message: { ContentSid?: string; ContentVariables?: Record<string, string> }, shape: 'quick-reply' | 'list-picker'): string[] {
+  const vars = message.ContentVariables ?? {};
+  const out: string[] = [];
+  if (shape === 'quick-reply') for (let i = 2; vars[String(i)] !== undefined; i += 2) out.push(vars[String(i)]!);
+  else for (let i = 3; vars[String(i)] !== undefined; i += 3) out.push(vars[String(i)]!);
+  return out;
+}
+
+/** The labels shown next to those ids (button titles or row titles). */
+export function choiceTitles(message: { ContentVariables?: Record<string, string> }, shape: 'quick-reply' | 'list-picker'): string[] {
+  const vars = message.ContentVariables ?? {};
+  const out: string[] = [];
+  if (shape === 'quick-reply') for (let i = 3; vars[String(i)] !== undefined; i += 2) out.push(vars[String(i)]!);
+  else for (let i = 4; vars[String(i)] !== undefined; i += 3) out.push(vars[String(i)]!);
+  return out;
+}
