@@ -1,4 +1,5 @@
 import { validateAmpEmail } from '../channels/email/amp-validator.ts';
+import { approvedDefinitions } from '../channels/whatsapp/content-definitions.ts';
 import { renderRequestSchema } from '../render/render-input.ts';
 import { renderMessage, type RenderDeps } from '../render/render-message.ts';
 import { sampleRequest, type Fixtures } from './template-fixtures.ts';
@@ -89,6 +90,13 @@ export async function validateTemplates(
   let checked = 0;
   for (const [template, errors] of set.failures) {
     for (const e of errors) problems.push({ template, where: e.file + (e.line ? `:${e.line}` : ''), message: e.problem + (e.fix ? ` Fix: ${e.fix}` : '') });
+  }
+  // WhatsApp approves a template only if its body neither starts nor ends with a variable
+  // and has no two variables side by side: checked per locale, before anything is submitted.
+  for (const d of approvedDefinitions(set, options.locales, () => undefined)) {
+    const template = [...set.templates.values()].find((t) => d.key === `template:${t.whatsapp?.approved.name}:${d.language}`)?.name ?? d.key;
+    if (options.templates && !options.templates.includes(template)) continue;
+    for (const w of d.warnings) problems.push({ template, locale: d.language, where: `${template}/whatsapp.json (approved, ${d.language})`, message: w });
   }
   for (const [name, compiled] of set.templates) {
     if (options.templates && !options.templates.includes(name)) continue;

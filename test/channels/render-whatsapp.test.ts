@@ -46,7 +46,7 @@ describe('WhatsApp part', () => {
       contentVariables: expect.any(String),
     });
     const vars = JSON.parse(wa.message.contentVariables!);
-    expect(vars).toMatchObject({ '1': 'Hi Rachel,', '2': 'Merino Rib Knit Top', '3': '€59.46', '4': '€89.95' });
+    expect(vars).toMatchObject({ '1': 'Rachel', '2': 'Merino Rib Knit Top', '3': '€59.46', '4': '€89.95' });
     expect(wa.preview.body).toBe('Hi Rachel, Merino Rib Knit Top is now €59.46 (was €89.95). Want it?');
   });
 

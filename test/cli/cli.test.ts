@@ -66,4 +66,16 @@ describe('inboxcart CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/✗ price-drop\/email\.amp\.hbs:\d+ \(rendered line \d+, column \d+\) \[ayse\/en\]: The attribute 'onclick' may not appear in tag 'h1'\./);
   }, 60_000);
+
+  it('validate refuses an approved WhatsApp body that WhatsApp would reject', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'inboxcart-tpl-'));
+    cpSync(TEMPLATES_DIR, root, { recursive: true });
+    const file = join(root, 'locales', 'sv.json');
+    const sv = JSON.parse(readFileSync(file, 'utf8'));
+    sv.priceDrop.wa.approved = '{{1}} {{2}} kostar nu {{3}}';
+    writeFileSync(file, JSON.stringify(sv));
+    const r = await cli(['validate', '--template', 'price-drop', '--locales', 'sv'], { TEMPLATES_DIR: root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('✗ price-drop/whatsapp.json (approved, sv): the body starts with a variable; WhatsApp rejects such templates');
+  }, 60_000);
 });

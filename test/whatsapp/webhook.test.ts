@@ -135,7 +135,7 @@ describe('the 24-hour window', () => {
     const sent = t.twilio.sent.at(-1)!;
     expect(sent).toMatchObject({ To: 'whatsapp:+353871234567', From: WA_FROM, ContentSid: sid });
     expect(sent.Body).toBeUndefined();
-    expect(sent.ContentVariables).toMatchObject({ '1': 'Hi Carl,', '3': '€49.95' });
+    expect(sent.ContentVariables).toMatchObject({ '1': 'Carl', '3': '€49.95' });
     expect((await t.store.messages.get(result.ok ? result.sid : ''))).toMatchObject({ kind: 'template:marketing', template: 'abandoned-cart' });
   });
 
