@@ -161,6 +161,15 @@ function nextLoyaltyTier(tier: string, points: number, thresholds: Partial<Recor
   return undefined;
 }
 
+/**
+ * `!15!1764633599`: percent off and expiry (epoch seconds, empty when open-ended). `!` cannot
+ * occur in message ids (render-input.ts), so payload parsers split on it unambiguously.
+ */
+export function offerTag(offer: OfferView | undefined): string {
+  if (!offer?.percentOff) return '';
+  return `!${offer.percentOff}!${offer.expiresAt ? Math.floor(Date.parse(offer.expiresAt) / 1000) : ''}`;
+}
+
 /** Signed WhatsApp payloads cost an HMAC each; they are computed when a template reads them. */
 function lazySigned(target: object, key: string, data: string, sign: (data: string) => string): void {
   Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => sign(data) });
@@ -343,17 +352,20 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
   const payloads: Record<string, string> = {};
   if (input.channel === 'whatsapp') {
     const sign = deps.signPayload;
+    // The offer the message shows travels in its signed product payloads, so the chat charges
+    // the discounted price the customer was shown (as the AMP checkout does), until it expires.
+    const msg = `${input.messageId}${offerTag(offer)}`;
     lazySigned(payloads, 'later', `later:${input.messageId}`, sign);
     lazySigned(payloads, 'stop', `stop:${input.messageId}`, sign);
     lazySigned(payloads, 'cart', `cart:${input.messageId}`, sign);
     // "See picks" outside the window must know which products the message offered: the
     // signed payload carries them (as many as fit WhatsApp's 200-character button id).
-    lazySigned(payloads, 'picks', `picks:${input.messageId}${picksSuffix(products)}`, sign);
+    lazySigned(payloads, 'picks', `picks:${msg}${picksSuffix(products)}`, sign);
     for (let i = 0; i < products.length; i++) {
       const p = { ...products[i]! };
       products[i] = p;
-      lazySigned(p, 'payload', `pick:${p.sku}:${input.messageId}`, sign);
-      lazySigned(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${input.messageId}`, sign);
+      lazySigned(p, 'payload', `pick:${p.sku}:${msg}`, sign);
+      lazySigned(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${msg}`, sign);
     }
   }
 

@@ -30,7 +30,8 @@ describe('in Turkish (Emre, TRY)', () => {
     const [buy] = await sessionButtons('price-drop', 'emre', picks('price-drop'));
     expect(buy!.title).toBe('Satın al');
     await t.tap(PHONES.emre, buy!.id);
-    expect(last().Body).toBe('Merino Rib Knit Top: ₺3.499,00. Hangi bedeni istersiniz?\n1. S\n2. M\n3. L');
+    // The price drop's 15% off, as the message showed it.
+    expect(last().Body).toBe('Merino Rib Knit Top: ₺2.974,15. Hangi bedeni istersiniz?\n1. S\n2. M\n3. L');
 
     await t.say(PHONES.emre, 'm');
     expect(last().Body).toBe('Merino Rib Knit Top, M beden. Kaç adet istersiniz?\n1. 1\n2. 2\n3. 3');
@@ -39,12 +40,12 @@ describe('in Turkish (Emre, TRY)', () => {
     expect(last().Body).toMatch(/^Üzgünüm, bunu anlayamadım\.\nMerino Rib Knit Top, M beden\. Kaç adet istersiniz\?/);
 
     await t.say(PHONES.emre, '2');
-    const [unit, total] = [formatMoney(3499, 'TRY', 'tr'), formatMoney(6998, 'TRY', 'tr')];
+    const [unit, total] = [formatMoney(2974.15, 'TRY', 'tr'), formatMoney(5948.3, 'TRY', 'tr')];
     expect(last().Body).toBe(`2 × Merino Rib Knit Top, M beden — ${unit}\nToplam ${total}.\nTeslimat adresi: Emre Y., Bağdat…, İstanbul. Onaylıyor musunuz?\n1. Evet\n2. Adresi değiştir\n3. İptal`);
 
     await t.say(PHONES.emre, 'Evet!');
     const [order] = await t.store.orders.listByCustomer('cust-emre');
-    expect(order).toMatchObject({ channel: 'whatsapp', currency: 'TRY', totalMinor: 699800, messageId: 'msg-emre-price-drop', status: 'awaiting_payment' });
+    expect(order).toMatchObject({ channel: 'whatsapp', currency: 'TRY', totalMinor: 594830, messageId: 'msg-emre-price-drop', status: 'awaiting_payment' });
     expect(last().Body!.startsWith(`Merhaba Emre, ${order!.number} numaralı siparişiniz onaylandı:\n2 × Merino Rib Knit Top, M beden — ${unit}\nToplam ${total}.\nSiparişinizi tamamlamak için buradan ödeyin: https://mail.example.com/pay/`)).toBe(true);
   });
 });

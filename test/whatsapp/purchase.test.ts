@@ -34,7 +34,8 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
     const sizeMsg = sent[0]!;
     expect(sizeMsg).toMatchObject({ To: `whatsapp:${PHONES.rachel}`, From: WA_FROM, ContentSid: sids.get('session:quick-reply:3'), StatusCallback: `${PUBLIC_BASE_URL}/whatsapp/v1/status` });
     expect(sizeMsg.Body).toBeUndefined();
-    expect(sizeMsg.ContentVariables!['1']).toBe('Merino Rib Knit Top costs €69.95. Your size M is in stock. Which size would you like?');
+    // The message showed Rachel (a discount seeker) the campaign's 15% off: the chat charges it.
+    expect(sizeMsg.ContentVariables!['1']).toBe('Merino Rib Knit Top costs €59.46. Your size M is in stock. Which size would you like?');
     expect(choiceTitles(sizeMsg, 'quick-reply')).toEqual(['M', 'S', 'L']);
     const customer = await t.store.customers.get('cust-rachel');
     expect(Date.now() - Date.parse(customer!.lastInboundAt!)).toBeLessThan(60_000);
@@ -51,7 +52,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
     await t.say(PHONES.rachel, '2');
     sent = await t.twilio.waitForSent(3);
     const confirmMsg = sent[2]!;
-    expect(confirmMsg.ContentVariables!['1']).toBe('2 × Merino Rib Knit Top, size M — €69.95\nTotal €139.90.\nDeliver to Rachel H., 22 Mar…, Brighton?');
+    expect(confirmMsg.ContentVariables!['1']).toBe('2 × Merino Rib Knit Top, size M — €59.46\nTotal €118.92.\nDeliver to Rachel H., 22 Mar…, Brighton?');
     expect(choiceTitles(confirmMsg, 'quick-reply')).toEqual(['Yes', 'Change address', 'Cancel']);
 
     // 4. Confirm.
@@ -65,8 +66,8 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
       messageId: 'msg-rachel-1',
       status: 'awaiting_payment',
       currency: 'EUR',
-      totalMinor: 13990,
-      lines: [{ sku: 'NL-TOP-002', size: 'M', quantity: 2, unitPriceMinor: 6995, title: 'Merino Rib Knit Top' }],
+      totalMinor: 11892,
+      lines: [{ sku: 'NL-TOP-002', size: 'M', quantity: 2, unitPriceMinor: 5946, title: 'Merino Rib Knit Top' }],
       shippingAddress: { name: 'Rachel Hughes', city: 'Brighton' },
     });
     const link = new URL(order.paymentLink!);
@@ -78,7 +79,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
     const confirmation = sent[3]!;
     expect(confirmation).toMatchObject({ To: `whatsapp:${PHONES.rachel}`, From: WA_FROM });
     expect(confirmation.ContentSid).toBeUndefined();
-    expect(confirmation.Body).toContain(`Hi Rachel, your order ${order.number} is confirmed:\n2 × Merino Rib Knit Top, size M — €69.95\nTotal €139.90.\nPay here to complete your order: ${PUBLIC_BASE_URL}/pay/${order.id}?sig=`);
+    expect(confirmation.Body).toContain(`Hi Rachel, your order ${order.number} is confirmed:\n2 × Merino Rib Knit Top, size M — €59.46\nTotal €118.92.\nPay here to complete your order: ${PUBLIC_BASE_URL}/pay/${order.id}?sig=`);
 
     // Every outgoing message is in the message log.
     for (const m of sent) expect(await t.store.messages.get(m.sid)).toMatchObject({ customerId: 'cust-rachel', to: `whatsapp:${PHONES.rachel}`, status: 'queued' });
@@ -90,7 +91,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
       .send({
         template: 'order-confirmation',
         profile: profile('rachel'),
-        order: { number: order.number, currency: 'EUR', total: 139.9, channel: 'whatsapp', status: 'awaiting_payment', paymentLink: order.paymentLink, lines: [{ sku: 'NL-TOP-002', title: 'Merino Rib Knit Top', size: 'M', quantity: 2, unitPrice: 69.95 }] },
+        order: { number: order.number, currency: 'EUR', total: 118.92, channel: 'whatsapp', status: 'awaiting_payment', paymentLink: order.paymentLink, lines: [{ sku: 'NL-TOP-002', title: 'Merino Rib Knit Top', size: 'M', quantity: 2, unitPrice: 59.46 }] },
         channels: ['email'],
       })
       .expect(200);

@@ -92,3 +92,21 @@ describe('content sid cache', () => {
     expect(cache.get('session:quick-reply:1')).toBe('HX9');
   });
 });
+
+describe('message payloads carry the offer the message showed', async () => {
+  const { parseTap } = await import('../../src/channels/whatsapp/conversation-payloads.ts');
+  const { signPayload } = await import('../../src/commerce/signed-token.ts');
+  const keys = [{ id: 'k1', secret: 'a-test-secret-that-is-long-enough-000' }];
+  it('parses percent and expiry after the message id, and ignores a malformed offer', () => {
+    expect(parseTap(signPayload('buy:NL-TOP-002:M:msg-1!15!1764633599', keys), keys)).toEqual({
+      kind: 'buy', sku: 'NL-TOP-002', size: 'M', messageId: 'msg-1', offer: { percentOff: 15, expiresAt: 1764633599 },
+    });
+    expect(parseTap(signPayload('picks:msg-2!20!|NL-TOP-001|NL-JNS-001', keys), keys)).toEqual({
+      kind: 'picks', messageId: 'msg-2', skus: ['NL-TOP-001', 'NL-JNS-001'], offer: { percentOff: 20 },
+    });
+    expect(parseTap(signPayload('pick:NL-TOP-001:msg-3!99!', keys), keys)).toEqual({ kind: 'pick', sku: 'NL-TOP-001', messageId: 'msg-3' });
+    // The offer is inside the signature: raising the percentage breaks it.
+    const signed = signPayload('buy:NL-TOP-002:M:msg-1!15!', keys);
+    expect(parseTap(signed.replace('!15!', '!90!'), keys)).toBeUndefined();
+  });
+});

@@ -14,7 +14,8 @@ import type { Address, Customer } from '../../store/customers-repository.ts';
 import { placeOrder, type Order, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
-import { chatPayload, parseTap, type ChatAction, type Tap } from './conversation-payloads.ts';
+import { chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
+import type { MessageOffer } from '../../commerce/amp-claims.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
 import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
@@ -160,8 +161,8 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
 
   const pay = (flowId: string, action: ChatAction, value?: string) => chatPayload(keys, flowId, action, value);
 
-  function priceText(t: Turn, product: Product): string {
-    const p = customerPrice(product, { currency: t.customer.currency });
+  function priceText(t: Turn, product: Product, state: FlowState): string {
+    const p = customerPrice(product, { currency: t.customer.currency, offer: activeDiscount(state, t.now) });
     return money(p.minor, p.currency, t.intlLocale).text;
   }
 
@@ -191,7 +192,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
         list(
           withPrefix(prefix, t.say('chat.chooseProduct')),
           t.say('chat.listButton'),
-          products.map((p) => ({ id: pay(next.flowId, 'pick', p.sku), item: p.title, description: priceText(t, p) })),
+          products.map((p) => ({ id: pay(next.flowId, 'pick', p.sku), item: p.title, description: priceText(t, p, next) })),
         ),
       ],
     };
@@ -223,8 +224,8 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     if (sizes.length === 1) return goQuantity(t, { ...state, step: 'quantity', size: sizes[0]! }, prefix);
     const next: FlowState = { ...state, step: 'size', mode: 'item' };
     const body = preferred
-      ? t.say('chat.chooseSizePreferred', { title: product.title, price: priceText(t, product), size: preferred })
-      : t.say('chat.chooseSize', { title: product.title, price: priceText(t, product) });
+      ? t.say('chat.chooseSizePreferred', { title: product.title, price: priceText(t, product, state), size: preferred })
+      : t.say('chat.chooseSize', { title: product.title, price: priceText(t, product, state) });
     const options = sizes.slice(0, WHATSAPP_LIMITS.listItems).map((size) => ({
       id: pay(next.flowId, 'size', size),
       title: size,
@@ -287,7 +288,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
           ? [{ sku: state.sku, size: state.size, quantity: state.quantity }]
           : [];
     const products = await store.products.getMany(requested.map((r) => r.sku));
-    return { requested, products, priced: priceOrder(products, requested, t.customer.currency) };
+    return { requested, products, priced: applyDiscount(priceOrder(products, requested, t.customer.currency), state, t.now) };
   }
 
   /** A pricing failure as the customer should hear it, and where the conversation goes back to. */
@@ -435,9 +436,9 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       if (!tap) return reprompt(t, state, t.say('chat.staleButton'));
       switch (tap.kind) {
         case 'buy':
-          return goSize(t, { flowId: newFlowId(), step: 'size', mode: 'item', messageId: tap.messageId, sku: tap.sku, ...(tap.size ? { preferredSize: tap.size } : {}) });
+          return goSize(t, { flowId: newFlowId(), step: 'size', mode: 'item', messageId: tap.messageId, sku: tap.sku, ...(tap.size ? { preferredSize: tap.size } : {}), ...discountOf(tap) });
         case 'picks':
-          return goProduct(t, { flowId: newFlowId(), step: 'product', mode: 'item', messageId: tap.messageId, offer: tap.skus });
+          return goProduct(t, { flowId: newFlowId(), step: 'product', mode: 'item', messageId: tap.messageId, offer: tap.skus, ...discountOf(tap) });
         case 'cart':
           return goConfirm(t, { flowId: newFlowId(), step: 'confirm', mode: 'cart', messageId: tap.messageId });
         case 'later':
@@ -451,7 +452,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
           return { state: idleState(), replies: [text(t.say('chat.cancelled'))] };
         case 'pick':
           // A row of a campaign's list (recommendations) starts a purchase; a row of the chat's own list continues one.
-          if (tap.flowId === undefined) return goSize(t, { flowId: newFlowId(), step: 'size', mode: 'item', sku: tap.sku, ...(tap.messageId ? { messageId: tap.messageId } : {}) });
+          if (tap.flowId === undefined) return goSize(t, { flowId: newFlowId(), step: 'size', mode: 'item', sku: tap.sku, ...(tap.messageId ? { messageId: tap.messageId } : {}), ...discountOf(tap) });
           break;
         case 'stop':
           // Handled before the conversation (compliance); unreachable here.
@@ -638,4 +639,29 @@ function canonicalLocale(tag: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function discountOf(tap: { offer?: TapOffer }): Pick<FlowState, 'discount'> {
+  return tap.offer ? { discount: tap.offer } : {};
+}
+
+/**
+ * The message's discount while it is valid, for one-item purchases that came from the message
+ * (a cart checkout is priced like the shop's cart: its lines did not all come from one message).
+ */
+function activeDiscount(state: FlowState, now: Date): MessageOffer | undefined {
+  const d = state.discount;
+  if (!d || state.mode === 'cart' || !state.sku && !state.offer) return undefined;
+  if (d.expiresAt !== undefined && d.expiresAt * 1000 <= now.getTime()) return undefined;
+  return { percentOff: d.percentOff, skus: new Set([...(state.offer ?? []), ...(state.sku ? [state.sku] : [])]) };
+}
+
+/** Charges the discount the customer was shown, with the same rounding as the AMP checkout (customer-pricing.ts). */
+function applyDiscount(priced: PricingResult, state: FlowState, now: Date): PricingResult {
+  const offer = activeDiscount(state, now);
+  if (!priced.ok || !offer) return priced;
+  const lines = priced.lines.map((l) =>
+    offer.skus.has(l.sku) ? { ...l, unitPriceMinor: Math.round((l.unitPriceMinor * (100 - offer.percentOff)) / 100) } : l,
+  );
+  return { ...priced, lines, totalMinor: lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0) };
 }

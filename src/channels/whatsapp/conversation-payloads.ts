@@ -10,10 +10,17 @@ import { signPayload, verifyPayload, type SigningKey } from '../../commerce/sign
  * Conversation payloads are made here for the chat's own buttons: `c|FLOW|ACTION|VALUE`, where
  * FLOW ties the tap to one purchase attempt.
  */
+/** The discount a campaign message showed (build-view.ts `offerTag`). */
+export interface TapOffer {
+  percentOff: number;
+  /** Epoch seconds; absent when the offer does not expire. */
+  expiresAt?: number;
+}
+
 export type Tap =
-  | { kind: 'buy'; sku: string; size: string; messageId: string }
-  | { kind: 'pick'; sku: string; messageId?: string; flowId?: string }
-  | { kind: 'picks'; skus: string[]; messageId: string }
+  | { kind: 'buy'; sku: string; size: string; messageId: string; offer?: TapOffer }
+  | { kind: 'pick'; sku: string; messageId?: string; flowId?: string; offer?: TapOffer }
+  | { kind: 'picks'; skus: string[]; messageId: string; offer?: TapOffer }
   | { kind: 'cart'; messageId: string }
   | { kind: 'later' }
   | { kind: 'stop' }
@@ -58,12 +65,12 @@ export function parseTap(value: string, keys: readonly SigningKey[]): Tap | unde
   const parts = rest.split(':');
   switch (kind) {
     case 'buy':
-      return parts.length >= 3 ? { kind: 'buy', sku: parts[0]!, size: parts[1]!, messageId: parts.slice(2).join(':') } : undefined;
+      return parts.length >= 3 ? { kind: 'buy', sku: parts[0]!, size: parts[1]!, ...messageAndOffer(parts.slice(2).join(':')) } : undefined;
     case 'pick':
-      return parts.length >= 2 ? { kind: 'pick', sku: parts[0]!, messageId: parts.slice(1).join(':') } : undefined;
+      return parts.length >= 2 ? { kind: 'pick', sku: parts[0]!, ...messageAndOffer(parts.slice(1).join(':')) } : undefined;
     case 'picks': {
-      const [messageId = '', ...skus] = rest.split('|');
-      return { kind: 'picks', messageId, skus: skus.filter(Boolean) };
+      const [message = '', ...skus] = rest.split('|');
+      return { kind: 'picks', ...messageAndOffer(message), skus: skus.filter(Boolean) };
     }
     case 'cart':
       return { kind: 'cart', messageId: rest };
@@ -74,6 +81,14 @@ export function parseTap(value: string, keys: readonly SigningKey[]): Tap | unde
     default:
       return undefined;
   }
+}
+
+function messageAndOffer(value: string): { messageId: string; offer?: TapOffer } {
+  const [messageId = '', percent, expires] = value.split('!');
+  const percentOff = Number(percent);
+  if (percent === undefined || !Number.isInteger(percentOff) || percentOff < 1 || percentOff > 90) return { messageId };
+  const expiresAt = expires ? Number(expires) : undefined;
+  return { messageId, offer: { percentOff, ...(expiresAt !== undefined && Number.isSafeInteger(expiresAt) ? { expiresAt } : {}) } };
 }
 
 export type ChatAction = 'size' | 'qty' | 'pick' | 'yes' | 'change' | 'cancel' | 'checkout' | 'cart' | 'help';

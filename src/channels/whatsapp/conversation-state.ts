@@ -23,6 +23,8 @@ export interface FlowState {
   messageId?: string;
   /** Products the message offered (picks), for the product step. */
   offer?: string[];
+  /** The discount the message showed, charged on its products while it is valid. */
+  discount?: { percentOff: number; expiresAt?: number };
   sku?: string;
   size?: string;
   quantity?: number;
@@ -61,6 +63,9 @@ export function loadState(conversation: Conversation | undefined, now: Date): { 
       ...(s.mode === 'item' || s.mode === 'cart' ? { mode: s.mode } : {}),
       ...(typeof s.messageId === 'string' ? { messageId: s.messageId } : {}),
       ...(Array.isArray(s.offer) ? { offer: s.offer.filter((x): x is string => typeof x === 'string') } : {}),
+      ...(s.discount && typeof s.discount.percentOff === 'number'
+        ? { discount: { percentOff: s.discount.percentOff, ...(typeof s.discount.expiresAt === 'number' ? { expiresAt: s.discount.expiresAt } : {}) } }
+        : {}),
       ...(typeof s.sku === 'string' ? { sku: s.sku } : {}),
       ...(typeof s.size === 'string' ? { size: s.size } : {}),
       ...(typeof s.quantity === 'number' ? { quantity: s.quantity } : {}),
