@@ -106,6 +106,23 @@ export function toCustomer(c: z.output<typeof customerInputSchema>): Customer {
   };
 }
 
+/** The shape of `GET /v1/customers/:id` (for the OpenAPI document). */
+export const customerOutputSchema = z.object({
+  id: z.string(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+  locale: z.string(),
+  currency: z.string(),
+  timezone: z.string(),
+  profile: z.record(z.string(), z.unknown()),
+  address: addressSchema.optional(),
+  paymentMethod: z.object({ type: z.string(), last4: z.string() }).optional(),
+  lastInboundAt: z.string().optional(),
+  preferences: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+});
+
+export const customerUpsertResultSchema = z.object({ count: z.number().int(), ids: z.array(z.string()) });
+
 /** What `GET /v1/customers/:id` shows: the payment token is write-only. */
 export function customerOutput(c: Customer, preferences: Record<string, string | string[]>) {
   const { paymentMethod, ...rest } = c;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
 import { renderRequestSchema } from '../render/render-input.ts';
+import { customerBatchSchema, customerOutputSchema, customerUpsertResultSchema } from '../commerce/customer-schema.ts';
 import { productBatchSchema, productSchema } from '../store/index.ts';
 import {
   batchLineSchema,
@@ -27,6 +28,7 @@ const REQUEST_SCHEMAS = {
   Recommendations: recommendationsSchema,
   ProductInput: productSchema,
   ProductBatch: productBatchSchema,
+  CustomerBatch: customerBatchSchema,
 };
 
 const RESPONSE_SCHEMAS = {
@@ -37,6 +39,8 @@ const RESPONSE_SCHEMAS = {
   TemplateDetail: templateDetailSchema,
   UpsertResult: upsertResultSchema,
   Product: productSchema,
+  Customer: customerOutputSchema,
+  CustomerUpsertResult: customerUpsertResultSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
 };
@@ -167,6 +171,28 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           summary: 'One catalog product',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'The product.', content: json('Product') }, 401: ERRORS[401], 404: ERRORS[404] },
+        },
+      },
+      '/v1/customers': {
+        put: {
+          operationId: 'upsertCustomers',
+          summary: 'Register customers who may buy from a message (address, payment token, profile), all or nothing',
+          requestBody: { required: true, content: json('CustomerBatch') },
+          responses: {
+            200: { description: 'Every customer was stored.', content: json('CustomerUpsertResult') },
+            400: ERRORS[400],
+            401: ERRORS[401],
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/customers/{id}': {
+        get: {
+          operationId: 'getCustomer',
+          summary: 'One customer (the payment token is write-only: type and last 4 digits only)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The customer.', content: json('Customer') }, 401: ERRORS[401], 404: ERRORS[404] },
         },
       },
       '/v1/openapi.json': {

@@ -1,3 +1,4 @@
+import { customerOutputSchema, customerUpsertResultSchema } from '../../src/commerce/customer-schema.ts';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
@@ -33,6 +34,9 @@ describe('PUT /v1/customers and GET /v1/customers/:id', () => {
     // Market settings come from the profile when not given.
     expect(got.body).toMatchObject({ id: 'cust-ingrid', locale: 'sv', currency: 'SEK', timezone: 'Europe/Stockholm', address, paymentMethod: { type: 'card', last4: '4242' }, preferences: {} });
     expect(got.body.paymentMethod.token).toBeUndefined();
+    // The OpenAPI document describes this answer with customerOutputSchema (strict: no extra fields).
+    expect(customerOutputSchema.strict().safeParse(got.body).success).toBe(true);
+    expect(customerUpsertResultSchema.strict().safeParse(res.body).success).toBe(true);
     expect(JSON.stringify(got.body)).not.toContain('pm_1Q2w3E4r5T');
     expect((await t.store.customers.get('cust-ingrid'))!.paymentMethod!.token).toBe('pm_1Q2w3E4r5T');
   });

@@ -36,6 +36,8 @@ describe('GET /v1/openapi.json', () => {
         'GET /v1/templates/{name}',
         'PUT /v1/catalog/products',
         'GET /v1/catalog/products/{sku}',
+        'PUT /v1/customers',
+        'GET /v1/customers/{id}',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',
