@@ -37,6 +37,7 @@ const envSchema = z.object({
   JSON_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'JSON_BODY_LIMIT is a size such as 1mb or 512kb').default('1mb'),
   BATCH_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)$/i).default('512mb'),
   PREVIEW: z.enum(['on', 'off']).optional(),
+  PAYMENT_PROVIDER_URL: z.url({ message: 'PAYMENT_PROVIDER_URL must be the https URL of your payment provider\'s hosted checkout' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'TWILIO_ACCOUNT_SID starts with AC and has 34 characters').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
@@ -68,6 +69,8 @@ export interface Config {
   jsonBodyLimit: string;
   batchBodyLimit: string;
   previewEnabled: boolean;
+  /** The payment provider's hosted checkout; the /pay page hands the customer over to it. */
+  paymentProviderUrl?: string;
   logLevel: string;
   twilio: { accountSid?: string; authToken?: string; whatsappFrom?: string; messagingServiceSid?: string };
   thresholds: SegmentThresholds;
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jsonBodyLimit: e.JSON_BODY_LIMIT,
     batchBodyLimit: e.BATCH_BODY_LIMIT,
     previewEnabled: e.PREVIEW ? e.PREVIEW === 'on' : !production,
+    paymentProviderUrl: e.PAYMENT_PROVIDER_URL,
     logLevel: e.LOG_LEVEL,
     twilio: {
       accountSid: e.TWILIO_ACCOUNT_SID,

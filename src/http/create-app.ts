@@ -20,6 +20,7 @@ import { renderRoute } from './routes/render.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { ampRoutes } from './amp/amp-routes.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { payRoutes } from './routes/pay.ts';
 import { loadContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
@@ -91,6 +92,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // The AMP endpoints authenticate with the message token, not the API key.
   app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger }));
+  app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
   const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });

@@ -1,0 +1,60 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paymentLink } from '../../src/commerce/payment-link.ts';
+import { placeOrder } from '../../src/store/index.ts';
+import { openTestApp, type TestApp } from './helpers.ts';
+
+const address = { name: 'Rachel Hart', line1: '22 Marine Parade', city: 'Brighton', postalCode: 'BN2 1TL', country: 'GB' };
+
+describe('GET /pay/:orderId (where payment links lead)', () => {
+  let t: TestApp;
+  let withProvider: TestApp;
+  let orderId = '';
+  beforeAll(async () => {
+    t = await openTestApp();
+    withProvider = await openTestApp({ dataDir: t.dataDir, env: { PAYMENT_PROVIDER_URL: 'https://pay.example-psp.com/checkout' }, seed: false });
+    const placed = await placeOrder(t.store, {
+      idempotencyKey: 'pay-test-1',
+      customerId: 'cust-rachel',
+      channel: 'whatsapp',
+      status: 'awaiting_payment',
+      currency: 'EUR',
+      lines: [{ sku: 'NL-TOP-002', size: 'M', quantity: 2, unitPriceMinor: 5946, title: 'Merino <Rib> Knit Top' }],
+      shippingAddress: address,
+    });
+    if (!('order' in placed)) throw new Error('order not placed');
+    orderId = placed.order.id;
+  });
+  afterAll(async () => {
+    await withProvider?.close();
+    await t?.close();
+  });
+
+  const path = (app: TestApp) => {
+    const link = new URL(paymentLink(app.config.publicBaseUrl, orderId, app.config.tokenKeys));
+    return link.pathname + link.search;
+  };
+
+  it('shows what is being paid and hands over to the payment provider with reference and amount', async () => {
+    const res = await request(withProvider.app).get(path(withProvider)).expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('2 × Merino &lt;Rib&gt; Knit Top, M — €59.46');
+    expect(res.text).toContain('Total <strong>€118.92</strong>');
+    const number = (await t.store.orders.get(orderId))!.number;
+    expect(res.text).toContain(`href="https://pay.example-psp.com/checkout?reference&#x3D;${number}&amp;order&#x3D;${orderId}&amp;amount&#x3D;11892&amp;currency&#x3D;EUR"`);
+  });
+
+  it('says payment is not available online when no provider is configured', async () => {
+    const res = await request(t.app).get(path(t)).expect(200);
+    expect(res.text).toContain('Online payment is not available right now.');
+    expect(res.text).not.toContain('class="btn"');
+  });
+
+  it('refuses a link with a wrong signature and answers 404 for an unknown order', async () => {
+    await request(t.app).get(`/pay/${orderId}?sig=test.AAAAAAAAAAAAAAAAAAAAAA`).expect(403);
+    await request(t.app).get(`/pay/${orderId}`).expect(403);
+    const other = paymentLink(t.config.publicBaseUrl, 'no-such-order', t.config.tokenKeys);
+    await request(t.app).get(new URL(other).pathname + new URL(other).search).expect(404);
+  });
+});
