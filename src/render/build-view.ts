@@ -127,6 +127,8 @@ export interface ViewInput {
   campaignId?: string;
   messageId: string;
   channel: 'email' | 'whatsapp';
+  /** For a WhatsApp view: the signed payloads the message about to be rendered reads. */
+  payloads?: { keys: readonly string[]; productPayload: boolean };
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
@@ -170,9 +172,23 @@ export function offerTag(offer: OfferView | undefined): string {
   return `!${offer.percentOff}!${offer.expiresAt ? Math.floor(Date.parse(offer.expiresAt) / 1000) : ''}`;
 }
 
-/** Signed WhatsApp payloads cost an HMAC each; they are computed when a template reads them. */
-function lazySigned(target: object, key: string, data: string, sign: (data: string) => string): void {
-  Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => sign(data) });
+/** What a `payloads.<key>` signs: `later:MSG`, `buy:SKU:SIZE:MSG!offer`, `picks:MSG!offer|SKU|…`… */
+function payloadData(key: string, messageId: string, msgWithOffer: string, products: readonly ProductView[]): string | undefined {
+  switch (key) {
+    case 'later':
+    case 'stop':
+    case 'cart':
+      return `${key}:${messageId}`;
+    case 'picks':
+      // "See picks" outside the window must know which products the message offered: the
+      // signed payload carries them (as many as fit WhatsApp's 200-character button id).
+      return `picks:${msgWithOffer}${picksSuffix(products)}`;
+    default: {
+      const buy = /^buy(\d+)$/.exec(key);
+      const p = buy ? products[Number(buy[1])] : undefined;
+      return p ? `buy:${p.sku}:${p.selectedSize ?? ''}:${msgWithOffer}` : undefined;
+    }
+  }
 }
 
 interface PricingContext {
@@ -347,40 +363,39 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
   const nextTier = nextLoyaltyTier(tier, points, deps.brand.loyaltyTiers);
   const nextAt = nextTier ? deps.brand.loyaltyTiers[nextTier] : undefined;
 
-  // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: they are
-  // computed when a template reads them (a session list reads eight, a template two).
+  // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: only those the
+  // message about to be rendered reads are signed (a session list eight, a template two).
   const payloads: Record<string, string> = {};
-  if (input.channel === 'whatsapp') {
+  if (input.channel === 'whatsapp' && input.payloads) {
     const sign = deps.signPayload;
     // The offer the message shows travels in its signed product payloads, so the chat charges
     // the discounted price the customer was shown (as the AMP checkout does), until it expires.
     const msg = `${input.messageId}${offerTag(offer)}`;
-    lazySigned(payloads, 'later', `later:${input.messageId}`, sign);
-    lazySigned(payloads, 'stop', `stop:${input.messageId}`, sign);
-    lazySigned(payloads, 'cart', `cart:${input.messageId}`, sign);
-    // "See picks" outside the window must know which products the message offered: the
-    // signed payload carries them (as many as fit WhatsApp's 200-character button id).
-    lazySigned(payloads, 'picks', `picks:${msg}${picksSuffix(products)}`, sign);
-    for (let i = 0; i < products.length; i++) {
-      const p = { ...products[i]! };
-      products[i] = p;
-      lazySigned(p, 'payload', `pick:${p.sku}:${msg}`, sign);
-      lazySigned(payloads, `buy${i}`, `buy:${p.sku}:${p.selectedSize ?? ''}:${msg}`, sign);
+    for (const key of input.payloads.keys) {
+      const data = payloadData(key, input.messageId, msg, products);
+      if (data !== undefined) payloads[key] = sign(data);
+    }
+    if (input.payloads.productPayload) {
+      for (let i = 0; i < products.length; i++) products[i] = { ...products[i]!, payload: sign(`pick:${products[i]!.sku}:${msg}`) };
     }
   }
 
-  const token = encodeURIComponent(
-    typeof deps.ampToken === 'string'
-      ? deps.ampToken
-      : deps.ampToken({
-          skus: products.map((p) => p.sku),
-          percentOff: offer?.percentOff,
-          offerExpiresAt: offer?.percentOff ? offer.expiresAt : undefined,
-          currency,
-          locale: intlLocale,
-          cart: cartView?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
-        }),
-  );
+  // The AMP token is signed for email views only: a WhatsApp message has no AMP endpoints.
+  const token =
+    input.channel !== 'email'
+      ? ''
+      : encodeURIComponent(
+          typeof deps.ampToken === 'string'
+            ? deps.ampToken
+            : deps.ampToken({
+                skus: products.map((p) => p.sku),
+                percentOff: offer?.percentOff,
+                offerExpiresAt: offer?.percentOff ? offer.expiresAt : undefined,
+                currency,
+                locale: intlLocale,
+                cart: cartView?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
+              }),
+        );
   const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
   const strings = deps.locales.get(locale)!;
 

@@ -5,10 +5,10 @@ import type { Product } from '../personalize/recommendations-schema.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
 import type { SegmentName } from '../personalize/segments.ts';
-import type { CompiledTemplate } from '../templates/compile-template.ts';
+import type { CompiledTemplate, PayloadNeeds } from '../templates/compile-template.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import type { Channel } from '../templates/template-manifest.ts';
-import { renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
+import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
 import Handlebars from 'handlebars';
 import { CohortCache, countMarks, fillMarkers, MARK, MARKERS, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
 import { buildView, TemplateDataError } from './build-view.ts';
@@ -49,6 +49,8 @@ export interface RenderDeps {
   /** Shares email renders between recipients whose views differ only in name, ids and token. */
   cohorts?: CohortCache;
 }
+
+const NO_PAYLOADS: PayloadNeeds = { keys: [], productPayload: false };
 
 export class UnknownTemplateError extends Error {
   constructor(readonly template: string, readonly known: string[]) {
@@ -91,7 +93,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
     (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, ...content }));
-  const viewFor = (channel: 'email' | 'whatsapp') =>
+  const viewFor = (channel: 'email' | 'whatsapp', payloads?: PayloadNeeds) =>
     buildView(
       {
         manifest,
@@ -104,6 +106,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
         campaignId: request.context.campaignId,
         messageId,
         channel,
+        payloads,
       },
       {
         brand: deps.templates.shared.brand,
@@ -129,14 +132,23 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     result.email = renderEmail(compiled, view, variant, deps.cohorts);
   }
   if (channels.includes('whatsapp') && compiled.whatsapp) {
-    const view = viewFor('whatsapp');
-    result.locale = view.locale;
-    result.segments = view.segmentList;
-    result.whatsapp = renderWhatsApp(manifest.name, manifest.category, compiled.whatsapp, view, request.profile, view.locale, {
-      now,
-      contentSid: deps.contentSid ?? (() => undefined),
-      optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false,
-    });
+    const waDeps = { now, contentSid: deps.contentSid ?? (() => undefined), optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false };
+    const plan = planWhatsApp(manifest.category, request.profile, waDeps);
+    if (plan.suppressed) {
+      result.whatsapp = plan;
+      if (!result.email) {
+        // Nothing is rendered, but the request is still checked against what the template needs
+        // and the response still says whom the message was for: the view does both, unsigned.
+        const view = viewFor('whatsapp', NO_PAYLOADS);
+        result.locale = view.locale;
+        result.segments = view.segmentList;
+      }
+    } else {
+      const view = viewFor('whatsapp', plan.kind === 'session' ? compiled.whatsapp.needs.session : compiled.whatsapp.needs.approved);
+      result.locale = view.locale;
+      result.segments = view.segmentList;
+      result.whatsapp = renderWhatsApp(manifest.name, manifest.category, compiled.whatsapp, view, request.profile, view.locale, waDeps);
+    }
   }
   // Helpers and views may report the same thing per product or per part; say it once.
   result.warnings = [...new Set(warnings)];

@@ -37,6 +37,25 @@ export interface CompiledWhatsApp {
   manifest: WhatsAppManifest;
   session: CompiledMessage;
   approved: { name: string; category: 'MARKETING' | 'UTILITY'; content: CompiledMessage; variables: Map<string, Render> };
+  /** The signed payloads each kind of message reads, so a render signs only those. */
+  needs: { session: PayloadNeeds; approved: PayloadNeeds };
+}
+
+/** `payloads.<key>` names, and whether product rows read their own `payload`. */
+export interface PayloadNeeds {
+  keys: string[];
+  productPayload: boolean;
+}
+
+/**
+ * Which signed payloads a WhatsApp message's Handlebars reads, found in its source. Each one
+ * costs an HMAC per recipient; signing only what the message shows keeps that to two for an
+ * approved template and ten for a session list.
+ */
+export function payloadNeeds(...sources: unknown[]): PayloadNeeds {
+  const text = JSON.stringify(sources);
+  const keys = [...new Set([...text.matchAll(/\bpayloads\.(\w+)/g)].map((m) => m[1]!))];
+  return { keys, productPayload: /\{\{\s*payload\s*\}\}/.test(text) };
 }
 
 export interface CompiledTemplate {
@@ -360,6 +379,7 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
             content: message('wa.approved.content', wa.approved.content),
             variables: new Map(Object.keys(wa.approved.variables).map((k) => [k, must(`wa.approved.variables.${k}`)])),
           },
+          needs: { session: payloadNeeds(wa.session), approved: payloadNeeds(wa.approved.content, wa.approved.variables) },
         }
       : undefined,
   };

@@ -194,6 +194,24 @@ function asText(preview: WhatsAppPreview): string {
   return lines.join('\n');
 }
 
+export type WhatsAppPlan = Extract<WhatsAppRender, { suppressed: true }> | { suppressed: false; window: 'open' | 'closed'; kind: 'session' | 'template' };
+
+/**
+ * Whether a WhatsApp message goes out and which kind, decided before any view is built: a
+ * suppressed message costs nothing, and a sent one signs only what its kind shows.
+ */
+export function planWhatsApp(
+  category: 'marketing' | 'transactional',
+  profile: { phone?: string; consent: { whatsapp: boolean }; whatsapp?: { lastInboundAt?: string } },
+  deps: Pick<WhatsAppDeps, 'now' | 'optedOut'>,
+): WhatsAppPlan {
+  const window = whatsappWindow(profile.whatsapp?.lastInboundAt, deps.now);
+  if (!profile.phone) return { suppressed: true, reason: 'no_phone', window };
+  if (deps.optedOut) return { suppressed: true, reason: 'opted_out', window };
+  if (category === 'marketing' && !profile.consent.whatsapp) return { suppressed: true, reason: 'no_consent', window };
+  return { suppressed: false, window, kind: window === 'open' ? 'session' : 'template' };
+}
+
 /**
  * Renders the WhatsApp part: inside the 24-hour customer-service window a session message,
  * outside it the approved template (contentSid + contentVariables). Consent and opt-outs
@@ -208,10 +226,9 @@ export function renderWhatsApp(
   locale: string,
   deps: WhatsAppDeps,
 ): WhatsAppRender {
-  const window = whatsappWindow(profile.whatsapp?.lastInboundAt, deps.now);
-  if (!profile.phone) return { suppressed: true, reason: 'no_phone', window };
-  if (deps.optedOut) return { suppressed: true, reason: 'opted_out', window };
-  if (category === 'marketing' && !profile.consent.whatsapp) return { suppressed: true, reason: 'no_consent', window };
+  const plan = planWhatsApp(category, profile, deps);
+  if (plan.suppressed) return plan;
+  const window = plan.window;
 
   // buildView made the data strings plain for the whatsapp channel.
   const data = view;
