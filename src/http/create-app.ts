@@ -24,6 +24,7 @@ import { payRoutes } from './routes/pay.ts';
 import { loadContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
+import { createPreview } from '../preview/preview-routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -99,6 +100,14 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.
   app.locals.whatsapp = whatsapp;
+
+  // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
+  if (config.previewEnabled) {
+    const preview = createPreview({ config, logger, draining: deps.draining });
+    app.use('/preview', preview.router);
+    // Shutdown and tests call `app.locals.preview.close()`: it ends open event streams and the file watcher.
+    app.locals.preview = preview;
+  }
 
   app.use(notFound);
   app.use(errorMiddleware);

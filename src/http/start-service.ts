@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
@@ -9,6 +10,7 @@ import { loadTemplateSet, type TemplateSet } from '../templates/template-registr
 import { createApp } from './create-app.ts';
 import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
+import type { Preview } from '../preview/preview-routes.ts';
 
 export interface RunningService {
   server: Server;
@@ -16,6 +18,8 @@ export interface RunningService {
   url: string;
   store: Store;
   templates: TemplateSet;
+  /** The Express app, for what hangs off `app.locals` (the preview, WhatsApp replies). */
+  app: Express;
   /**
    * Graceful stop: /readyz turns 503, the listener closes, in-flight requests finish (connections
    * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, then the
@@ -80,6 +84,8 @@ export async function startService(config: Config, logger: Logger, options: Star
     const close = () =>
       (closing ??= (async () => {
         draining = true;
+        // Preview pages hold event streams open; end them now so server.close() is not kept waiting.
+        (app.locals.preview as Preview | undefined)?.close();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
             logger.warn('shutdown timeout: closing connections that are still busy');
@@ -95,7 +101,7 @@ export async function startService(config: Config, logger: Logger, options: Star
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
         await store.close();
       })());
-    return { server, url, store, templates, close };
+    return { server, url, store, templates, app, close };
   } catch (error) {
     await store.close();
     throw error;

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Logger } from '../http/logger.ts';
 import { CompileCache } from '../templates/compile-cache.ts';
 import { loadFixtures, type Fixtures } from '../templates/template-fixtures.ts';
 import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
 import { problemFrom, type PreviewProblem } from './preview-problem.ts';
 import { watchTree, type TreeWatcher } from './watch-tree.ts';
+
+const MAX_CACHED_COMPILES = 200;
 
 /** What the preview renders from at one moment: templates, sample data and what is wrong with them. */
 export interface PreviewSnapshot {
@@ -35,7 +38,8 @@ export interface PreviewSourceOptions {
  * While a page is connected (a subscriber), folders are watched and every settled change
  * reloads and notifies. With nobody connected there is no watcher (Node 20's recursive watcher
  * would hold the process open) and each request loads the files again instead; the shared
- * compile cache keeps that at ~35 ms for the whole library (measured, 9 templates).
+ * compile cache keeps that cheap (measured on the 11-template library: median of 10 reloads
+ * 23 ms from memory, 20 ms from a fresh cache reading the disk entries).
  */
 export class PreviewSource {
   private snapshot?: PreviewSnapshot;
@@ -48,7 +52,7 @@ export class PreviewSource {
   private watcher?: TreeWatcher;
   private rewatch?: NodeJS.Timeout;
   private readonly listeners = new Set<(snapshot: PreviewSnapshot) => void>();
-  private readonly cache: CompileCache;
+  private cache: CompileCache;
 
   constructor(private readonly o: PreviewSourceOptions) {
     this.cache = new CompileCache(o.cacheDir);
@@ -102,7 +106,9 @@ export class PreviewSource {
 
   private startWatching(): void {
     try {
-      this.watcher = watchTree([this.o.templatesDir, this.o.fixturesDir], {
+      // FIXTURES_DIR may not exist; the page then says why there is no sample data.
+      const folders = [this.o.templatesDir, this.o.fixturesDir].filter((f, i) => i === 0 || existsSync(f));
+      this.watcher = watchTree(folders, {
         debounceMs: this.o.debounceMs,
         onEvent: () => {
           this.changes++;
@@ -173,6 +179,10 @@ export class PreviewSource {
     for (const [name, errors] of set?.failures ?? []) {
       if (name.startsWith('partial:')) problems.push(...errors.map((e) => problemFrom(e)));
     }
+
+    // Every save adds a compiled version to the in-memory cache; a long session would keep them
+    // all. Past this many, start a fresh one: current templates then come back from the disk cache.
+    if (this.cache.stats.misses > MAX_CACHED_COMPILES) this.cache = new CompileCache(this.o.cacheDir);
 
     const signature = signatureOf(set, fixtures, problems);
     const changed = signature !== this.signature;
