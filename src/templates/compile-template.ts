@@ -14,7 +14,7 @@ import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './
 const require = createRequire(import.meta.url);
 /** Bumped when the compile pipeline changes, so old disk-cache entries are not reused. */
 const PIPELINE_VERSION = [
-  'inboxcart-compile-1',
+  'inboxcart-compile-2',
   (require('handlebars/package.json') as { version: string }).version,
   (require('mjml/package.json') as { version: string }).version,
 ].join('|');
@@ -31,14 +31,68 @@ export interface CompiledMessage {
   button?: Render;
   itemsFrom?: string;
   item?: { id: Render; item: Render; description?: Render };
+  /**
+   * Every field in one Handlebars pass (see combinedSource): each top-level Handlebars call
+   * re-wraps every helper, which cost more than the fields themselves for WhatsApp messages.
+   */
+  all: Render;
+  /** The field names in `all`'s order, before the list rows. */
+  fields: string[];
+}
+
+/** Separators of the combined WhatsApp render: control characters, which WhatsApp views strip from data. */
+export const FIELD = '\u0001';
+export const CELL = '\u0002';
+export const ROW = '\u0003';
+
+/** The fields of a WhatsApp message in a fixed order, each with its Handlebars source. */
+function messageFields(m: WhatsAppMessageSpec): [string, string][] {
+  const out: [string, string][] = [['body', m.body]];
+  if (m.title !== undefined) out.push(['title', m.title]);
+  if (m.subtitle !== undefined) out.push(['subtitle', m.subtitle]);
+  m.media?.forEach((src, i) => out.push([`media.${i}`, src]));
+  m.actions?.forEach((a, i) => {
+    out.push([`actions.${i}.title`, a.title]);
+    if (a.id !== undefined) out.push([`actions.${i}.id`, a.id]);
+    if (a.url !== undefined) out.push([`actions.${i}.url`, a.url]);
+    if (a.phone !== undefined) out.push([`actions.${i}.phone`, a.phone]);
+  });
+  if (m.button !== undefined) out.push(['button', m.button]);
+  return out;
+}
+
+/**
+ * One template for a whole message: the fields joined by FIELD, then the list rows rendered by
+ * `{{#each}}` (row as context, the view as @root, as when each row rendered alone), cells
+ * joined by CELL and rows ended by ROW.
+ */
+function combinedSource(m: WhatsAppMessageSpec): string {
+  const fields = messageFields(m).map(([, src]) => src);
+  if (m.item && m.itemsFrom) {
+    const cells = [m.item.id, m.item.item, m.item.description ?? ''].join(CELL);
+    fields.push(`{{#each ${m.itemsFrom}}}${cells}${ROW}{{/each}}`);
+  }
+  return fields.join(FIELD);
 }
 
 export interface CompiledWhatsApp {
   manifest: WhatsAppManifest;
   session: CompiledMessage;
-  approved: { name: string; category: 'MARKETING' | 'UTILITY'; content: CompiledMessage; variables: Map<string, Render> };
+  approved: {
+    name: string;
+    category: 'MARKETING' | 'UTILITY';
+    content: CompiledMessage;
+    variables: Map<string, Render>;
+    /** All variables in one pass, joined by FIELD, in `variableKeys` order. */
+    variablesAll: Render;
+    variableKeys: string[];
+  };
   /** The signed payloads each kind of message reads, so a render signs only those. */
   needs: { session: PayloadNeeds; approved: PayloadNeeds };
+}
+
+function variableKeys(variables: Record<string, string>): string[] {
+  return Object.keys(variables).sort((a, b) => Number(a) - Number(b));
 }
 
 /** `payloads.<key>` names, and whether product rows read their own `payload`. */
@@ -157,6 +211,7 @@ function messageUnits(prefix: string, m: WhatsAppMessageSpec, file: string, unit
     add('item.item', m.item.item);
     add('item.description', m.item.description);
   }
+  add('all', combinedSource(m));
 }
 
 function collectUnits(sources: TemplateSources, shared: SharedSources, skeleton: string | undefined): Map<string, Unit> {
@@ -183,6 +238,8 @@ function collectUnits(sources: TemplateSources, shared: SharedSources, skeleton:
     for (const [k, v] of Object.entries(sources.whatsapp.approved.variables)) {
       units.set(`wa.approved.variables.${k}`, { source: v, noEscape: true, file });
     }
+    const keys = variableKeys(sources.whatsapp.approved.variables);
+    units.set('wa.approved.variables.all', { source: keys.map((k) => sources.whatsapp!.approved.variables[k]).join(FIELD), noEscape: true, file });
   }
   return units;
 }
@@ -342,6 +399,8 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
     item: spec.item
       ? { id: must(`${prefix}.item.id`), item: must(`${prefix}.item.item`), description: get(`${prefix}.item.description`) }
       : undefined,
+    all: must(`${prefix}.all`),
+    fields: messageFields(spec).map(([name]) => name),
   });
 
   const email = new Map<string, EmailRenders>();
@@ -378,6 +437,8 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
             category: wa.approved.category,
             content: message('wa.approved.content', wa.approved.content),
             variables: new Map(Object.keys(wa.approved.variables).map((k) => [k, must(`wa.approved.variables.${k}`)])),
+            variablesAll: must('wa.approved.variables.all'),
+            variableKeys: variableKeys(wa.approved.variables),
           },
           needs: { session: payloadNeeds(wa.session), approved: payloadNeeds(wa.approved.content, wa.approved.variables) },
         }

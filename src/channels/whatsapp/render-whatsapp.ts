@@ -1,4 +1,4 @@
-import type { CompiledMessage, CompiledWhatsApp } from '../../templates/compile-template.ts';
+import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '../../templates/compile-template.ts';
 import type { RenderView } from '../../render/build-view.ts';
 import type { HelperRoot } from '../../render/handlebars-env.ts';
 import { templateVariable } from '../../render/plain-text.ts';
@@ -59,6 +59,48 @@ export function whatsappWindow(lastInboundAt: string | undefined, now: Date): 'o
 }
 
 function renderContent(template: string, m: CompiledMessage, data: unknown, warnings: string[], forTemplate: boolean): WhatsAppPreview {
+  const parts = m.all(data).split(FIELD);
+  const hasList = Boolean(m.button && m.item && m.itemsFrom);
+  // A separator inside data (a control character in a SKU, say) would shift the fields: then
+  // each field renders on its own, as the combined pass would have.
+  if (parts.length !== m.fields.length + (hasList ? 1 : 0)) return renderContentFieldByField(template, m, data, warnings, forTemplate);
+  const field = new Map(m.fields.map((name, i) => [name, parts[i]!.trim()]));
+  const body = field.get('body')!;
+  const preview: WhatsAppPreview = { type: m.type, body };
+  if (m.title) preview.title = field.get('title');
+  if (m.subtitle) preview.subtitle = truncateWarn(field.get('subtitle')!, WHATSAPP_LIMITS.cardSubtitle, 'card subtitle', warnings);
+  if (m.media) preview.media = m.media.map((_, i) => field.get(`media.${i}`)!).filter(Boolean);
+  if (m.actions) {
+    preview.buttons = m.actions.map((a, i) => {
+      const title = field.get(`actions.${i}.title`)!;
+      if (charLength(title) > WHATSAPP_LIMITS.buttonTitle) throw new WhatsAppLimitError(template, `button '${title}'`, WHATSAPP_LIMITS.buttonTitle, charLength(title));
+      const id = a.id ? field.get(`actions.${i}.id`) : undefined;
+      if (id && id.length > WHATSAPP_LIMITS.buttonId) throw new WhatsAppLimitError(template, `button id of '${title}'`, WHATSAPP_LIMITS.buttonId, id.length);
+      return { type: a.type, title, id, url: a.url ? field.get(`actions.${i}.url`) : undefined };
+    });
+  }
+  if (hasList) {
+    const rows = parts[parts.length - 1]!.split(ROW).slice(0, -1);
+    if (rows.length > WHATSAPP_LIMITS.listItems) warnings.push(`list-picker shows the first ${WHATSAPP_LIMITS.listItems} of ${rows.length} items`);
+    preview.list = {
+      button: field.get('button')!,
+      items: rows.slice(0, WHATSAPP_LIMITS.listItems).map((row) => {
+        const [id = '', item = '', description = ''] = row.split(CELL);
+        return {
+          id: id.trim(),
+          item: truncateWarn(item.trim(), WHATSAPP_LIMITS.listItemTitle, 'list item', warnings),
+          description: m.item!.description ? truncateWarn(description.trim(), WHATSAPP_LIMITS.listItemDescription, 'list description', warnings) : undefined,
+        };
+      }),
+    };
+    if (charLength(preview.list.button) > WHATSAPP_LIMITS.listButton) throw new WhatsAppLimitError(template, 'list button', WHATSAPP_LIMITS.listButton, charLength(preview.list.button));
+  }
+  const max = m.type === 'twilio/text' || m.type === 'twilio/media' ? WHATSAPP_LIMITS.textBody : WHATSAPP_LIMITS.richBody;
+  if (!forTemplate && charLength(body) > max) throw new WhatsAppLimitError(template, 'body', max, charLength(body));
+  return preview;
+}
+
+function renderContentFieldByField(template: string, m: CompiledMessage, data: unknown, warnings: string[], forTemplate: boolean): WhatsAppPreview {
   const body = m.body(data).trim();
   const preview: WhatsAppPreview = { type: m.type, body };
   if (m.title) preview.title = m.title(data).trim();
@@ -241,7 +283,12 @@ export function renderWhatsApp(
   }
 
   const variables: Record<string, string> = {};
-  for (const [k, fn] of wa.approved.variables) variables[k] = templateVariable(fn(data));
+  const values = wa.approved.variablesAll(data).split(FIELD);
+  if (values.length === wa.approved.variableKeys.length) {
+    wa.approved.variableKeys.forEach((k, i) => (variables[k] = templateVariable(values[i]!)));
+  } else {
+    for (const [k, fn] of wa.approved.variables) variables[k] = templateVariable(fn(data));
+  }
   const content = renderContent(template, wa.approved.content, data, view.warnings, true);
   const fill = (s: string) => s.replace(/\{\{(\d+)\}\}/g, (w, n: string) => variables[n] ?? w);
   const preview: WhatsAppPreview = {
