@@ -1,18 +1,12 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestApp, removeDir, type TestApp } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { openTestApp, removeDir, useTestApp, type TestApp } from './helpers.ts';
 
 const KEY_A = 'key-a-0123456789abcdef';
 const KEY_B = 'key-b-fedcba9876543210';
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp({ env: { API_KEYS: `${KEY_A},${KEY_B}` }, seed: false });
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({ env: { API_KEYS: `${KEY_A},${KEY_B}` }, seed: false }, (app) => (t = app));
 
 describe('API keys', () => {
   it('401 without a key, with the bearer challenge', async () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProductInput } from '../../src/store/index.ts';
-import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+import { openTestApp, removeDir, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 const product = (sku: string, overrides: Partial<ProductInput> = {}): ProductInput => ({
   sku,
@@ -17,13 +17,7 @@ const product = (sku: string, overrides: Partial<ProductInput> = {}): ProductInp
 });
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({}, (app) => (t = app));
 
 describe('PUT /v1/catalog/products', () => {
   it('upserts and returns count and skus; GET returns the stored product', async () => {

@@ -1,17 +1,11 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/create-app.ts';
 import { TemplateError } from '../../src/templates/template-error.ts';
-import { openTestApp, removeDir, testTemplates, type TestApp } from './helpers.ts';
+import { openTestApp, useTestApp, testTemplates, type TestApp } from './helpers.ts';
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp({ seed: false });
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({ seed: false }, (app) => (t = app));
 
 describe('probes', () => {
   it('/healthz says the process is up', async () => {

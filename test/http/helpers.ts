@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import type { Logger } from '../../src/http/logger.ts';
@@ -70,6 +71,23 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
   const templates = options.templates ?? (await testTemplates());
   const app = await createApp({ config, store, templates, logger: options.logger });
   return { app, store, config, templates, dataDir, close: () => store.close() };
+}
+
+/**
+ * One app for a whole test file: opened before its tests, closed and its data dir removed after.
+ * `use` receives the app (test files keep it in a `let`).
+ */
+export function useTestApp(options: TestAppOptions, use: (app: TestApp) => void): void {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await openTestApp(options);
+    use(app);
+  });
+  afterAll(async () => {
+    if (!app) return;
+    await app.close();
+    removeDir(app.dataDir);
+  });
 }
 
 export function removeDir(dir: string): void {

@@ -5,16 +5,10 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchLineSchema } from '../../src/http/api-schemas.ts';
-import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+import { openTestApp, removeDir, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({}, (app) => (t = app));
 
 // The cheapest real render (about 1 kB of WhatsApp output), so 10,000 lines stay quick.
 const cheapLine = (i: number) => JSON.stringify(renderBody('abandoned-cart', 'carl-cart', undefined, { channels: ['whatsapp'], context: { now: '2026-11-22T10:00:00Z', messageId: `m-${i}` } }));

@@ -1,16 +1,10 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderResultSchema } from '../../src/http/api-schemas.ts';
-import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+import { openTestApp, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({}, (app) => (t = app));
 
 const asText = (res: request.Response, cb: (err: Error | null, body: string) => void) => {
   let text = '';

@@ -1,16 +1,10 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { templateDetailSchema, templateListSchema } from '../../src/http/api-schemas.ts';
-import { openTestApp, removeDir, type TestApp } from './helpers.ts';
+import { type TestApp, useTestApp } from './helpers.ts';
 
 let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp({ seed: false });
-});
-afterAll(async () => {
-  await t.close();
-  removeDir(t.dataDir);
-});
+useTestApp({ seed: false }, (app) => (t = app));
 
 describe('GET /v1/templates', () => {
   it('lists every compiled template with channels, variants and category', async () => {
