@@ -80,7 +80,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
         } else {
           await trx
             .insertInto('cart_items')
-            .values({ customer_id: customerId, sku, size, quantity, added_at: now })
+            .values({ customer_id: customerId, sku, size, quantity, added_at: await nextAddedAt(trx, customerId, now) })
             .onConflict((oc) => oc.columns(['customer_id', 'sku', 'size']).doUpdateSet({ quantity }))
             .execute();
         }
@@ -95,7 +95,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
         await touch(trx, customerId, now);
         await trx
           .insertInto('cart_items')
-          .values({ customer_id: customerId, sku, size, quantity, added_at: now })
+          .values({ customer_id: customerId, sku, size, quantity, added_at: await nextAddedAt(trx, customerId, now) })
           .onConflict((oc) =>
             oc.columns(['customer_id', 'sku', 'size']).doUpdateSet((eb) => ({
               quantity: eb('cart_items.quantity', '+', eb.ref('excluded.quantity')),
@@ -121,4 +121,16 @@ function checkQuantity(quantity: number, min: number): void {
   if (!Number.isSafeInteger(quantity) || quantity < min || quantity > MAX_QUANTITY) {
     throw new RangeError(`quantity must be an integer from ${min} to ${MAX_QUANTITY}, got ${quantity}`);
   }
+}
+
+/**
+ * Lines are listed in the order they were first added. Two adds within one millisecond would
+ * tie on the timestamp (and then sort by SKU), so each new line gets a time strictly after the
+ * cart's latest one.
+ */
+async function nextAddedAt(trx: Executor, customerId: string, now: string): Promise<string> {
+  const row = await trx.selectFrom('cart_items').select((eb) => eb.fn.max('added_at').as('latest')).where('customer_id', '=', customerId).executeTakeFirst();
+  const latest = row?.latest as string | null | undefined;
+  if (!latest || latest < now) return now;
+  return new Date(Date.parse(latest) + 1).toISOString();
 }

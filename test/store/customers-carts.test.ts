@@ -125,6 +125,16 @@ describe.each(BACKENDS)('carts on %s', (backendName) => {
     await expect(store().carts.setItem(customerId, 'A', 'M', 1.5)).rejects.toThrow(RangeError);
   });
 
+  it('lines keep the order they were added in, even within one millisecond', async () => {
+    for (let round = 0; round < 20; round++) {
+      const customer = uid('order');
+      await store().carts.addItem(customer, 'Z-LAST-SKU', 'M', 1);
+      await store().carts.setItem(customer, 'A-FIRST-SKU', 'S', 1);
+      await store().carts.addItem(customer, 'M-MIDDLE-SKU', 'L', 1);
+      expect((await store().carts.get(customer)).items.map((i) => i.sku)).toEqual(['Z-LAST-SKU', 'A-FIRST-SKU', 'M-MIDDLE-SKU']);
+    }
+  });
+
   it('concurrent addItem calls all count', async () => {
     const customerId = uid('cust');
     await Promise.all(Array.from({ length: 10 }, () => store().carts.addItem(customerId, 'A', 'M', 1)));

@@ -336,9 +336,11 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     const id = randomUUID();
     const awaitingPayment = !customer.paymentMethod;
     const result = await placeOrder(store, {
-      // One key per purchase attempt and step version: a retried webhook or a double tap on
-      // "Yes" finds the same order instead of placing another.
-      idempotencyKey: `whatsapp:${customer.id}:${state.flowId}:${t.version}`,
+      // One key per purchase attempt and what it buys: a retried webhook, a double tap on "Yes"
+      // or a re-decision after a concurrent save finds the same order instead of placing
+      // another. (The conversation version must not be part of it: a save by another message
+      // between the order and this turn's save re-runs the decision one version later.)
+      idempotencyKey: `whatsapp:${customer.id}:${state.flowId}:${digest(requested)}`,
       id,
       customerId: customer.id,
       channel: 'whatsapp',
