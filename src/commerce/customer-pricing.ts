@@ -1,4 +1,5 @@
 import { formatMoney } from '../render/format.ts';
+import { percentOffMinor } from './discount.ts';
 import { fromMinor, toMinor } from '../store/money.ts';
 import type { MessageOffer } from './amp-claims.ts';
 import { unitPrice } from './price-order.ts';
@@ -30,7 +31,7 @@ export function customerPrice(product: Product, p: Pick<PricingFor, 'currency' |
   const market = unitPrice(product, p.currency);
   const listMinor = toMinor(market.amount, market.currency);
   const offer = p.offer && p.offer.skus.has(product.sku) ? p.offer : undefined;
-  const minor = offer ? Math.round((listMinor * (100 - offer.percentOff)) / 100) : listMinor;
+  const minor = offer ? percentOffMinor(listMinor, offer.percentOff) : listMinor;
   return { currency: market.currency, minor, listMinor, discounted: minor < listMinor };
 }
 

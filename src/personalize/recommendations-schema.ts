@@ -23,7 +23,7 @@ export const recommendationsSchema = z.object({
   offer: z
     .object({
       code: z.string().regex(/^[A-Z0-9_-]{3,32}$/, 'offer code: 3–32 of A–Z, 0–9, _ and -').optional(),
-      percentOff: z.number().min(1).max(90).optional(),
+      percentOff: z.number().int('percentOff is a whole number of percent').min(1).max(90).optional(),
       expiresAt: z.iso.datetime({ offset: true }).optional(),
     })
     .optional(),

@@ -6,7 +6,8 @@ import { computeSegments, listSegments, type SegmentName, type Segments } from '
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
-import { formatDate, formatMoney, roundMoney } from './format.ts';
+import { currencyDigits, formatDate, formatMoney, roundMoney } from './format.ts';
+import { percentOffMinor } from '../commerce/discount.ts';
 import type { HelperRoot } from './handlebars-env.ts';
 import { resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
@@ -202,6 +203,12 @@ interface PricingContext {
   placeholderImage: string;
 }
 
+/** The offer price as the checkouts charge it: computed in minor units (commerce/discount.ts). */
+function discounted(price: number, percentOff: number, currency: string): number {
+  const unit = 10 ** currencyDigits(currency);
+  return percentOffMinor(Math.round(price * unit), percentOff) / unit;
+}
+
 /**
  * Product views by catalog object, then by everything else they depend on. A campaign shows
  * the same few products to millions of recipients in a handful of locales and sizes, so the
@@ -250,9 +257,7 @@ function computeProductView(product: Product, preferred: string | undefined, rea
     priceText: formatMoney(price, priceCurrency, c.intlLocale),
     compareAtText: compareAt !== undefined ? formatMoney(compareAt, priceCurrency, c.intlLocale) : undefined,
     onSale: compareAt !== undefined,
-    offerPriceText: c.percentOff
-      ? formatMoney(roundMoney(price * (1 - c.percentOff / 100), priceCurrency), priceCurrency, c.intlLocale)
-      : undefined,
+    offerPriceText: c.percentOff ? formatMoney(discounted(price, c.percentOff, priceCurrency), priceCurrency, c.intlLocale) : undefined,
     discountPercent: compareAt !== undefined ? Math.round((1 - price / compareAt) * 100) : undefined,
     newArrival: product.newArrival,
     sizes: product.sizes.map((s) => ({ size: txt(s.size), inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
@@ -302,9 +307,16 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
   const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
 
   // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
+  // A template may also reserve its offer for segments (win-back for the lapsed, welcome for
+  // new subscribers), and an offer that has expired is no offer: both are withheld, and said.
   const rawOffer = input.recommendations?.offer;
-  const offerApplies = Boolean(rawOffer?.percentOff) && !segments.vip && manifest.category === 'marketing';
+  const offerFor = manifest.data.offerFor;
+  const expired = rawOffer?.expiresAt !== undefined && Date.parse(rawOffer.expiresAt) <= deps.now.getTime();
+  const forThisCustomer = !offerFor || offerFor.some((name) => segments[name]);
+  const offerApplies = Boolean(rawOffer?.percentOff) && !segments.vip && manifest.category === 'marketing' && forThisCustomer && !expired;
   if (rawOffer?.percentOff && segments.vip) warnings.push('offer withheld: VIP customers get early access, not discounts');
+  else if (rawOffer?.percentOff && !forThisCustomer) warnings.push(`offer withheld: template '${manifest.name}' reserves it for ${offerFor!.join(', ')}`);
+  else if (rawOffer?.percentOff && expired) warnings.push('offer withheld: it expired before this render');
   const offer: OfferView | undefined =
     rawOffer && (offerApplies || (!rawOffer.percentOff && !segments.vip))
       ? {
@@ -312,7 +324,8 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
           percentOff: rawOffer.percentOff,
           expiresAt: rawOffer.expiresAt,
           expiresText: rawOffer.expiresAt ? formatDate(rawOffer.expiresAt, intlLocale, profile.timezone, 'datetime') : undefined,
-          hoursLeft: rawOffer.expiresAt ? Math.max(0, Math.floor((Date.parse(rawOffer.expiresAt) - deps.now.getTime()) / 3_600_000)) : undefined,
+          // Rounded up: with 30 minutes left the offer has "1 hour" left, not "ended".
+          hoursLeft: rawOffer.expiresAt ? Math.max(0, Math.ceil((Date.parse(rawOffer.expiresAt) - deps.now.getTime()) / 3_600_000)) : undefined,
         }
       : undefined;
 
@@ -429,7 +442,8 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
       ? {
           ...input.order,
           totalText: formatMoney(input.order.total, input.order.currency, intlLocale),
-          lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
+          number: plainIf(plain, input.order.number),
+          lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), sku: plainIf(plain, l.sku), size: optionalPlainIf(plain, l.size), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,
     loyalty: profile.loyalty
@@ -470,7 +484,7 @@ function buildCart(
 ): CartView {
   const items: CartLineView[] = [];
   let subtotal = 0;
-  let lineCurrency = currency;
+  let lineCurrency: string | undefined;
   for (const line of cart.items) {
     const product = deps.catalog(line.sku);
     if (!product) {
@@ -478,25 +492,33 @@ function buildCart(
       continue;
     }
     const view = toView(product);
+    // A subtotal across currencies is meaningless, and checkout refuses such a cart too
+    // (price-order.ts 'mixed_currency'): the shop needs a market price for every product.
+    if (lineCurrency !== undefined && lineCurrency !== view.currency) {
+      throw new TemplateDataError([
+        { path: 'cart.items', message: `${line.sku} is priced in ${view.currency} but the cart's other lines in ${lineCurrency}; set a ${currency} market price for every product` },
+      ]);
+    }
     lineCurrency = view.currency;
     const total = roundMoney(view.price * line.quantity, view.currency);
     subtotal = roundMoney(subtotal + total, view.currency);
     items.push({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) });
   }
-  const threshold = deps.brand.freeShippingThreshold[lineCurrency];
-  const remaining = threshold !== undefined ? Math.max(0, roundMoney(threshold - subtotal, lineCurrency)) : undefined;
+  const total = lineCurrency ?? currency;
+  const threshold = deps.brand.freeShippingThreshold[total];
+  const remaining = threshold !== undefined ? Math.max(0, roundMoney(threshold - subtotal, total)) : undefined;
   return {
     items,
     count: items.reduce((n, i) => n + i.quantity, 0),
     subtotal,
-    subtotalText: formatMoney(subtotal, lineCurrency, intlLocale),
+    subtotalText: formatMoney(subtotal, total, intlLocale),
     freeShipping:
       threshold !== undefined && remaining !== undefined
         ? {
             threshold,
-            thresholdText: formatMoney(threshold, lineCurrency, intlLocale),
+            thresholdText: formatMoney(threshold, total, intlLocale),
             remaining,
-            remainingText: formatMoney(remaining, lineCurrency, intlLocale),
+            remainingText: formatMoney(remaining, total, intlLocale),
             percent: threshold > 0 ? Math.min(100, Math.round((subtotal / threshold) * 100)) : 100,
             reached: remaining === 0,
           }

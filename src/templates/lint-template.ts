@@ -110,8 +110,10 @@ export function lintMjml(
 export function lintHandlebars(file: string, source: string): TemplateError[] {
   const errors: TemplateError[] = [];
   const withoutRaw = source.replace(/\{\{\{\{raw\}\}\}\}[\s\S]*?\{\{\{\{\/raw\}\}\}\}/g, (s) => s.replace(/[^\n]/g, ' '));
-  for (const m of withoutRaw.matchAll(/\{\{\{(?!\{)/g)) {
-    errors.push(new TemplateError(file, lineAt(source, m.index), `triple-stash '{{{' prints data without escaping.`,
+  // {{{x}}}, {{~{x}~}} and {{&x}} all print without escaping.
+  for (const m of withoutRaw.matchAll(/\{\{~?\s*(\{(?!\{)|&)/g)) {
+    const form = m[1] === '&' ? "'{{&'" : "triple-stash '{{{'";
+    errors.push(new TemplateError(file, lineAt(source, m.index), `${form} prints data without escaping.`,
       'use {{value}}; for markup write it in the template, and for AMP mustache use a {{{{raw}}}} block.'));
   }
   return errors;

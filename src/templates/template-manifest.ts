@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEGMENT_NAMES } from '../personalize/segments.ts';
 
 export const CHANNELS = ['email', 'whatsapp'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -20,6 +21,8 @@ export const templateManifestSchema = z
           .object({ minItems: z.number().int().min(0).default(1), maxItems: z.number().int().min(1).max(20).default(8) })
           .optional(),
         offer: z.enum(['required', 'optional']).optional(),
+        /** Segments the offer is meant for; other customers see the template without it. */
+        offerFor: z.array(z.enum(SEGMENT_NAMES)).min(1).optional(),
         cart: z.enum(['required', 'optional']).optional(),
         order: z.enum(['required', 'optional']).optional(),
       })

@@ -80,6 +80,24 @@ describe('segment-specific content', () => {
     }
   });
 
+  it('refuses a cart whose lines would be priced in different currencies', () => {
+    const base = sampleRequest(manifest('abandoned-cart'), fixtures, 'carl-cart', { now: NOW });
+    const dollars = { ...fixtures.catalog.get('NL-ACC-001')!, sku: 'US-ONLY', currency: 'USD', prices: undefined };
+    const withUsd = { ...deps, catalog: (sku: string) => (sku === 'US-ONLY' ? dollars : deps.catalog(sku)) };
+    const cart = { items: [{ sku: 'NL-TOP-001', size: 'M', quantity: 1 }, { sku: 'US-ONLY', size: 'ONE', quantity: 1 }] };
+    expect(() => renderMessage({ ...base, profile: { ...base.profile, cart: undefined }, cart }, withUsd)).toThrowError(/US-ONLY is priced in USD but the cart's other lines in EUR/);
+  });
+
+  it('shows the offer price the checkout charges, to the cent (rounded in minor units)', () => {
+    // €1.15 less 10% is €1.035: minor-unit rounding charges €1.04, float rounding would show €1.03.
+    const cheap = { ...fixtures.catalog.get('NL-ACC-001')!, sku: 'CHEAP', price: 1.15, compareAtPrice: undefined, prices: undefined };
+    const r = renderMessage(
+      { ...sampleRequest(manifest('price-drop'), fixtures, 'rachel', { now: NOW }), channels: ['email'], recommendations: { items: [cheap], offer: { percentOff: 10 } } },
+      deps,
+    );
+    expect(r.email!.text).toContain('€1.04 (€1.15)');
+  });
+
   it('names an unknown template', () => {
     const base = sampleRequest(manifest('recommendations'), fixtures, 'sophie', { now: NOW });
     expect(() => renderMessage({ ...base, template: 'nope' }, deps)).toThrowError(UnknownTemplateError);

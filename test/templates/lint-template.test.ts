@@ -47,6 +47,9 @@ describe('MJML template lint (traps measured on MJML 5.4)', () => {
       "t/email.amp.hbs:2: triple-stash '{{{' prints data without escaping. Fix: use {{value}}; for markup write it in the template, and for AMP mustache use a {{{{raw}}}} block.",
     ]);
     expect(lintHandlebars('t/email.amp.hbs', '{{{{raw}}}}<p>{{name}}</p>{{{{/raw}}}}')).toEqual([]);
+    // The other unescaped forms: whitespace-controlled triple-stash and the ampersand.
+    expect(lintHandlebars('t/email.amp.hbs', '<p>{{~{firstName}~}}</p>').map((e) => e.problem)).toEqual(["triple-stash '{{{' prints data without escaping."]);
+    expect(lintHandlebars('t/email.amp.hbs', '<p>{{& firstName}}</p>').map((e) => e.problem)).toEqual(["'{{&' prints data without escaping."]);
   });
 
   it('a broken template is reported by name while the others still compile', async () => {

@@ -55,11 +55,15 @@ describe('template library: segment-specific content for the right customers onl
       expect(body(r)).toMatch(/Gäller till 7 december 2026/);
       expect(r.email!.amp).toMatch(/option="28" selected>28</);
     });
-    it('an active customer gets new arrivals instead, without the win-back offer', () => {
+    it('an active customer gets new arrivals instead, without the win-back offer or its prices', () => {
       const r = render('win-back', 'rachel');
       expect(body(r)).not.toContain('It has been a while');
       expect(body(r)).toContain('New in, picked for you');
       expect(body(r)).not.toContain('COMEBACK20');
+      // The jeans cost €89.95; 20% off would show €71.96.
+      expect(body(r)).toContain('€89.95');
+      expect(r.email!.html + r.email!.amp + r.email!.text).not.toContain('€71.96');
+      expect(r.warnings).toContain("offer withheld: template 'win-back' reserves it for at_risk");
     });
   });
 
@@ -72,6 +76,22 @@ describe('template library: segment-specific content for the right customers onl
       expect(body(r)).toMatch(/24 Kasım 2026/);
       expect(body(r)).toMatch(/₺/);
     });
+    it('a customer who is not a new subscriber is not told about a first-order discount', () => {
+      const r = render('welcome-offer', 'sophie');
+      expect(body(r)).not.toContain('WELCOME10');
+      expect(body(r)).toContain('Thank you for joining us. Here is where to start.');
+    });
+
+    it('an offer that expired before the render is withheld, and the countdown never says "ended" while time is left', () => {
+      const manifest = templates.templates.get('welcome-offer')!.manifest;
+      const base = sampleRequest(manifest, fixtures, 'emre', { now: NOW });
+      const expired = renderMessage({ ...base, channels: ['email'], recommendations: { ...base.recommendations!, offer: { ...base.recommendations!.offer!, expiresAt: '2026-11-22T09:00:00Z' } } }, deps);
+      expect(expired.warnings).toContain('offer withheld: it expired before this render');
+      expect(body(expired)).not.toContain('%10');
+      const halfHour = renderMessage({ ...base, channels: ['email'], recommendations: { ...base.recommendations!, offer: { ...base.recommendations!.offer!, expiresAt: '2026-11-22T10:30:00Z' } } }, deps);
+      expect(body(halfHour)).toContain('1 saat içinde bitiyor');
+    });
+
     it('refuses to render without the offer it is built around', () => {
       const manifest = templates.templates.get('welcome-offer')!.manifest;
       const base = sampleRequest(manifest, fixtures, 'emre', { now: NOW });

@@ -16,6 +16,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
 import type { MessageOffer } from '../../commerce/amp-claims.ts';
+import { percentOffMinor } from '../../commerce/discount.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
 import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
@@ -663,7 +664,7 @@ function applyDiscount(priced: PricingResult, state: FlowState, now: Date): Pric
   const offer = activeDiscount(state, now);
   if (!priced.ok || !offer) return priced;
   const lines = priced.lines.map((l) =>
-    offer.skus.has(l.sku) ? { ...l, unitPriceMinor: Math.round((l.unitPriceMinor * (100 - offer.percentOff)) / 100) } : l,
+    offer.skus.has(l.sku) ? { ...l, unitPriceMinor: percentOffMinor(l.unitPriceMinor, offer.percentOff) } : l,
   );
   return { ...priced, lines, totalMinor: lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0) };
 }
