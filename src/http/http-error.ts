@@ -67,9 +67,9 @@ function dotted(path: readonly PropertyKey[]): string {
 }
 
 /** body-parser marks its errors with a `type`; see https://github.com/expressjs/body-parser#errors */
-function bodyParserError(err: unknown): { type: string; message: string; limit?: number } | undefined {
+function bodyParserError(err: unknown): { type: string; message: string; limit?: number; status?: number } | undefined {
   if (typeof err !== 'object' || err === null || !('type' in err) || typeof err.type !== 'string') return undefined;
-  return err as { type: string; message: string; limit?: number };
+  return err as { type: string; message: string; limit?: number; status?: number };
 }
 
 /**
@@ -104,6 +104,11 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError(415, 'unsupported_media_type', `${parser.message}. Send UTF-8 JSON, optionally gzip- or deflate-encoded.`);
       case 'request.aborted':
         return new HttpError(400, 'request_aborted', 'The client closed the connection before the body was complete.');
+    }
+    // Other body-parser refusals (e.g. parameters.too.many, 413) carry their own 4xx status:
+    // the client's mistake, not a server fault.
+    if (parser.status !== undefined && parser.status >= 400 && parser.status < 500) {
+      return new HttpError(parser.status, 'invalid_body', `The request body was refused: ${parser.message}.`);
     }
   }
   return new HttpError(500, 'internal_error', 'The server failed to handle the request. Retry later; if it persists, report the x-request-id of this response.');

@@ -10,8 +10,10 @@ afterAll(async () => {
   await t?.destroy();
 });
 
+// The products a message offered: its token buys these (and what is already in the cart).
+const OFFERED = ['NL-TOP-001', 'NL-ACC-001', 'NL-TOP-002', 'NL-JNS-001', 'NL-DRS-003', 'NL-SHO-002', 'NL-TOP-003'];
 const cartPath = (customer: string, extra: Record<string, unknown> = {}) =>
-  `/amp/v1/cart?token=${mintToken(t.config.tokenKeys, { sub: customer, msg: `m-${customer}`, tpl: 'recommendations', currency: 'EUR', locale: 'en', ...extra })}`;
+  `/amp/v1/cart?token=${mintToken(t.config.tokenKeys, { sub: customer, msg: `m-${customer}`, tpl: 'recommendations', currency: 'EUR', locale: 'en', skus: OFFERED, ...extra })}`;
 
 describe('POST /amp/v1/cart: the customer’s one cart', () => {
   it('adds, sets, removes, and answers in the shape amp-mustache renders', async () => {

@@ -192,9 +192,22 @@ describe('answers', () => {
     const size = await request(t.server).post(checkout).set(v2).type('form').send({ sku: 'NL-TOP-001', size: 'XXXL' });
     expect(size.status).toBe(400);
     expect(size.body.error).toMatchObject({ code: 'unknown_size', fields: [{ path: 'size' }] });
-    const gone = await request(t.server).post(checkout).set(v2).type('form').send({ sku: 'NL-GONE-404', size: 'M' });
+    // A product the message offered that has left the catalog since:
+    const offered = mintToken(t.config.tokenKeys, { sub: 'cust-sophie', msg: 'm-gone', tpl: 'recommendations', skus: ['NL-GONE-404'] });
+    const gone = await request(t.server).post(`/amp/v1/checkout?token=${offered}`).set(v2).type('form').send({ sku: 'NL-GONE-404', size: 'M' });
     expect(gone.status).toBe(409);
     expect(gone.body.error).toEqual({ code: 'unknown_product', message: 'Sorry, this item is no longer available.' });
+  });
+
+  it('a token buys only what its message offered (or what is already in the cart)', async () => {
+    const before = (await t.store.orders.listByCustomer('cust-sophie')).length;
+    const other = await request(t.server).post(checkout).set(v2).type('form').send({ sku: 'NL-SKI-001', size: 'M' });
+    expect(other.status).toBe(403);
+    expect(other.body.error).toEqual({ code: 'not_in_message', message: 'Sorry, this item is no longer available.' });
+    const cartPath = checkout.replace('/checkout?', '/cart?');
+    const added = await request(t.server).post(cartPath).set(v2).type('form').send({ sku: 'NL-SKI-001', size: 'M', quantity: '1', action: 'add' });
+    expect(added.status).toBe(403);
+    expect((await t.store.orders.listByCustomer('cust-sophie')).length).toBe(before);
   });
 
   it('forms larger than 16 kB and other media types are refused with JSON', async () => {

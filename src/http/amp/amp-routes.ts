@@ -98,6 +98,18 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
   }
 
   /** The product and size a cart change names, or the error the email shows when either is gone. */
+  /**
+   * A message's token buys what the message offered (its products and the cart it showed) and
+   * what is already in the customer's cart; anything else is refused. Tokens are meant to be
+   * scope-limited (GmailDev, authenticating requests): a leaked token must not order arbitrary
+   * products to the saved address with the saved card.
+   */
+  async function inScope(s: Shopper, sku: string): Promise<void> {
+    if (s.claims.skus.includes(sku) || s.claims.cart?.some(([cartSku]) => cartSku === sku)) return;
+    if ((await store.carts.get(s.claims.sub)).items.some((i) => i.sku === sku)) return;
+    throw new HttpError(403, 'not_in_message', say(s.locale, 'unknownProduct'));
+  }
+
   function sellable(s: Shopper, product: Product | undefined, sizeName: string): { product: Product; size: Product['sizes'][number] } {
     if (!product) throw new HttpError(409, 'unknown_product', say(s.locale, 'unknownProduct'));
     const size = product.sizes.find((x) => x.size === sizeName);
@@ -149,6 +161,7 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     if (f.action === 'remove' || (f.action === 'set' && f.quantity === 0)) {
       await store.carts.setItem(sub, f.sku, f.size, 0);
     } else {
+      await inScope(s, f.sku);
       const { product, size } = sellable(s, await store.products.get(f.sku), f.size);
       const current = (await store.carts.get(sub)).items.find((i) => i.sku === f.sku && i.size === f.size)?.quantity ?? 0;
       const wanted = f.action === 'add' ? current + (f.quantity ?? 1) : f.quantity!;
@@ -172,6 +185,7 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     const products = new Map((await store.products.getMany(pieces.map((p) => p.sku))).map((p) => [p.sku, p]));
     const inCart = (await store.carts.get(sub)).items;
     for (const piece of pieces) {
+      await inScope(s, piece.sku);
       const { product, size } = sellable(s, products.get(piece.sku), piece.size);
       if (size.stock === 0) throw new HttpError(409, 'out_of_stock', say(s.locale, 'outOfStock', { title: product.title, size: piece.size }));
     }
@@ -185,6 +199,7 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
   router.post('/checkout', ...form, async (req: Request, res: Response) => {
     const s = await shopper(req);
     const f = readForm(req, checkoutForm, s.locale);
+    if (f.from !== 'cart') await inScope(s, f.sku!);
     const outcome = await emailCheckout(
       { store, keys: deps.config.tokenKeys, publicBaseUrl: deps.config.publicBaseUrl, shopUrl: brand.shopUrl, now },
       s.claims,
