@@ -89,7 +89,14 @@ async function commandRender(flags: Map<string, string | true>): Promise<number>
   if (str('format') === 'eml') {
     if (!result.email) throw new UsageError(`Template '${template}' has no email part to write as .eml.`);
     const to = parsed.data.profile.email ?? 'customer@example.invalid';
-    process.stdout.write(await buildEml(result.email, { from: `${templates.shared.brand.name} <no-reply@example.invalid>`, to }));
+    const marketing = templates.templates.get(template)?.manifest.category === 'marketing';
+    process.stdout.write(
+      await buildEml(result.email, {
+        from: `${templates.shared.brand.name} <no-reply@example.invalid>`,
+        to,
+        listUnsubscribe: marketing ? templates.shared.brand.unsubscribeUrl : undefined,
+      }),
+    );
   } else {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   }
@@ -125,7 +132,12 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
     writeFileSync(join(out, `${profile}.html`), result.email.html);
     if (result.email.amp) writeFileSync(join(out, `${profile}.amp.html`), result.email.amp);
     writeFileSync(join(out, `${profile}.txt`), result.email.text);
-    writeFileSync(join(out, `${profile}.eml`), await buildEml(result.email, { from: 'Nordlys <news@example.invalid>', to: result.email ? `${profile}@example.invalid` : '' }));
+    const eml = await buildEml(result.email, {
+      from: `${templates.shared.brand.name} <news@example.invalid>`,
+      to: `${profile}@example.invalid`,
+      listUnsubscribe: compiled.manifest.category === 'marketing' ? templates.shared.brand.unsubscribeUrl : undefined,
+    });
+    writeFileSync(join(out, `${profile}.eml`), eml);
   }
   console.log(`Rendered '${campaign.template}' for ${campaign.profiles.length} profiles into ${out}`);
   return 0;

@@ -15,5 +15,13 @@ describe('.eml builder', () => {
     expect(types).toEqual(['text/plain', 'text/x-amp-html', 'text/html']);
     expect(eml).toMatch(/^Subject: =\?UTF-8\?Q\?/m);
     expect(eml).toContain(`Message-ID: <${r.id}@nordlys.example>`);
+    expect(eml).not.toMatch(/^List-Unsubscribe/m);
+  });
+
+  it('marks marketing mail with one-click List-Unsubscribe (RFC 8058)', async () => {
+    const r = renderMessage(sampleRequest(templates.templates.get('recommendations')!.manifest, fixtures, 'ingrid', { now: NOW }), deps);
+    const eml = (await buildEml(r.email!, { from: 'Nordlys <news@nordlys.example>', to: 'ingrid@example.com', listUnsubscribe: 'https://shop.nordlys.example/unsubscribe' })).toString();
+    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/shop\.nordlys\.example\/unsubscribe>$/m);
+    expect(eml).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
   });
 });

@@ -129,6 +129,9 @@ describe('POST /v1/render?format=eml', () => {
     expect(eml).toMatch(/^Content-Type: multipart\/alternative;/im);
     expect(eml).toMatch(/^To: sophie\.turner@example\.com$/im);
     expect(eml).toMatch(/^Message-ID: <eml-1@shop\.nordlys\.example>$/im);
+    // A marketing template: one-click unsubscribe for Gmail's and Yahoo's bulk-sender rules.
+    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/shop\.nordlys\.example\/unsubscribe>$/im);
+    expect(eml).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/im);
     const order = ['text/plain', 'text/x-amp-html', 'text/html'].map((type) => eml.search(new RegExp(`^Content-Type: ${type.replace('/', '\\/')}`, 'im')));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);

@@ -6,6 +6,11 @@ export interface EmlOptions {
   to: string;
   messageId?: string;
   headers?: Record<string, string>;
+  /**
+   * The unsubscribe URL of a marketing message: sent as List-Unsubscribe with one-click
+   * List-Unsubscribe-Post (RFC 8058), which Gmail and Yahoo require of bulk senders.
+   */
+  listUnsubscribe?: string;
 }
 
 /**
@@ -22,7 +27,12 @@ export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<
     text: parts.text,
     amp: parts.amp,
     html: parts.html,
-    headers: options.headers,
+    headers: {
+      ...(options.listUnsubscribe
+        ? { 'List-Unsubscribe': `<${options.listUnsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+        : {}),
+      ...options.headers,
+    },
     textEncoding: 'quoted-printable',
   });
   return mail.compile().build();

@@ -42,7 +42,12 @@ export function renderRoute(o: { render: RenderFn; templates: TemplateSet; eml: 
 
     const result = await o.render({ ...request, channels: ['email'] });
     if (!result.email) throw new HttpError(422, 'no_email_part', `Template '${request.template}' rendered no email part.`);
-    const eml = await buildEml(result.email, { from: o.eml.from, to: request.profile.email!, messageId: `<${result.id}@${o.eml.domain}>` });
+    const eml = await buildEml(result.email, {
+      from: o.eml.from,
+      to: request.profile.email!,
+      messageId: `<${result.id}@${o.eml.domain}>`,
+      listUnsubscribe: manifest?.category === 'marketing' ? o.templates.shared.brand.unsubscribeUrl : undefined,
+    });
     res.status(200);
     res.setHeader('Content-Type', 'message/rfc822');
     res.setHeader('Content-Disposition', `inline; filename="${result.id.replace(/[^\w.-]/g, '_')}.eml"`);
