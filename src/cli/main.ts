@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import { renderRequestSchema } from '../render/render-input.ts';
 import { renderMessage } from '../render/render-message.ts';
-import { loadFixtures } from '../templates/template-fixtures.ts';
+import { FIXTURES_NOW, loadFixtures } from '../templates/template-fixtures.ts';
 import { loadTemplateSet } from '../templates/template-registry.ts';
 import { validateTemplates } from '../templates/validate-templates.ts';
 import { parseArgs } from './parse-args.ts';
@@ -17,7 +17,7 @@ Usage:
   inboxcart render --template T --profile P.json [--recommendations R.json] [--cart C.json]
                    [--order O.json] [--locale L] [--variant V] [--channels email,whatsapp]
                    [--campaign ID] [--now ISO-DATE] [--format json|eml]
-  inboxcart validate [--template T] [--locales en,tr,sv]
+  inboxcart validate [--template T] [--locales en,tr,sv] [--now ISO-DATE]
   inboxcart demo [--out DIR]
   inboxcart twilio sync [--locales en,tr,sv] [--dry-run]
                    create/update the WhatsApp Content API definitions and record their sids
@@ -108,7 +108,9 @@ async function commandValidate(flags: Map<string, string | true>): Promise<numbe
   const { templates, fixtures, deps } = await setup({ httpsEndpoints: true });
   const only = typeof flags.get('template') === 'string' ? [flags.get('template') as string] : undefined;
   const locales = typeof flags.get('locales') === 'string' ? (flags.get('locales') as string).split(',') : [...templates.shared.locales.keys()];
-  const report = await validateTemplates(templates, fixtures, deps, { locales, now: new Date().toISOString(), templates: only });
+  // The fixtures' own date by default, so the verdict does not change with the calendar.
+  const now = typeof flags.get('now') === 'string' ? (flags.get('now') as string) : FIXTURES_NOW;
+  const report = await validateTemplates(templates, fixtures, deps, { locales, now, templates: only });
   for (const p of report.problems) {
     const who = p.profile ? ` [${p.profile}/${p.locale}]` : '';
     console.error(`✗ ${p.where}${who}: ${p.message}`);

@@ -15,13 +15,14 @@ import type { TemplateSet } from '../templates/template-registry.ts';
 import { budgetProblems, BUDGETS, locateAmpLine, partSizes, type PartSizes } from '../templates/validate-templates.ts';
 import { problemFrom, type PreviewProblem } from './preview-problem.ts';
 import type { PreviewSnapshot } from './preview-source.ts';
+import { FIXTURES_NOW } from '../templates/template-fixtures.ts';
 
 /**
  * The fixtures' "today" (fixtures/README.md). On the real clock the personas drift out of
  * their segments (Emre stops being a new subscriber, Ingrid's 200 days grow), so the preview
  * pins this unless the designer picks another moment.
  */
-export const PREVIEW_NOW = '2026-11-22T10:00:00Z';
+export const PREVIEW_NOW = FIXTURES_NOW;
 
 /** The name a pasted profile goes by in the response and the .eml file name. */
 export const PASTED_PROFILE = '(pasted)';

@@ -5,6 +5,13 @@ import { productSchema, recommendationsSchema, type Product, type Recommendation
 import { cartInputSchema, orderInputSchema, type CartInput, type OrderInput, type RenderRequest } from '../render/render-input.ts';
 import type { TemplateManifest } from './template-manifest.ts';
 
+/**
+ * The date the fixtures are written around (Emre subscribed five days before it, Ingrid last
+ * ordered 200 days before it, Ayşe's birthday is this month): validate and the preview render
+ * at this instant unless told otherwise, so their verdicts do not change with the calendar.
+ */
+export const FIXTURES_NOW = '2026-11-22T10:00:00Z';
+
 /** The sample data in fixtures/: used by `validate`, the preview, the demo and tests. */
 export interface Fixtures {
   catalog: Map<string, Product>;

@@ -124,6 +124,10 @@ export async function validateTemplates(
           problems.push({ ...at, where: name, message: (err as Error).message });
           continue;
         }
+        // Strict, as CI should be: a string a locale lacks (English was used) is a problem.
+        for (const w of result.warnings) {
+          if (/^locale string '.*' is missing/.test(w)) problems.push({ ...at, where: `templates/locales/${locale}.json`, message: w });
+        }
         if (!result.email) continue;
         for (const m of budgetProblems(partSizes(result.email))) problems.push({ ...at, where: `${name} (sizes)`, message: m });
         if (result.email.amp) {

@@ -67,6 +67,18 @@ describe('inboxcart CLI', () => {
     expect(r.stderr).toMatch(/✗ price-drop\/email\.amp\.hbs:\d+ \(rendered line \d+, column \d+\) \[ayse\/en\]: The attribute 'onclick' may not appear in tag 'h1'\./);
   }, 60_000);
 
+  it('validate reports a string a locale lacks (English would be sent instead)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'inboxcart-tpl-'));
+    cpSync(TEMPLATES_DIR, root, { recursive: true });
+    const file = join(root, 'locales', 'tr.json');
+    const tr = JSON.parse(readFileSync(file, 'utf8'));
+    delete tr.priceDrop.headline;
+    writeFileSync(file, JSON.stringify(tr));
+    const r = await cli(['validate', '--template', 'price-drop', '--locales', 'tr'], { TEMPLATES_DIR: root });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("✗ templates/locales/tr.json [ayse/tr]: locale string 'priceDrop.headline' is missing in 'tr'; used English");
+  }, 60_000);
+
   it('validate refuses an approved WhatsApp body that WhatsApp would reject', async () => {
     const root = mkdtempSync(join(tmpdir(), 'inboxcart-tpl-'));
     cpSync(TEMPLATES_DIR, root, { recursive: true });
