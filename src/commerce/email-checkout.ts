@@ -24,7 +24,7 @@ export type CheckoutOutcome =
   | { kind: 'order'; order: Order; created: boolean }
   /** No delivery address on file: the items wait in the cart and the customer finishes in the shop. */
   | { kind: 'continue_in_shop'; checkoutUrl: string; currency: string; totalMinor: number }
-  | { kind: 'refused'; code: 'out_of_stock' | 'unknown_product' | 'unknown_size' | 'empty' | 'mixed_currency'; title?: string; sku?: string; size?: string };
+  | { kind: 'refused'; code: 'out_of_stock' | 'unknown_product' | 'unknown_size' | 'empty' | 'mixed_currency' | 'cart_changed'; title?: string; sku?: string; size?: string };
 
 /**
  * How long an empty cart still counts as "the order this email just placed from it". The
@@ -107,6 +107,8 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
   if (result.error === 'out_of_stock') {
     return { kind: 'refused', code: 'out_of_stock', title: bySku.get(result.sku)?.title, sku: result.sku, size: result.size };
   }
+  // Another channel checked the cart out (or it changed) between pricing and the order.
+  if (result.error === 'cart_changed') return { kind: 'refused', code: 'cart_changed' };
   // The key hashes the customer id, so only a SHA-256 collision could land here.
   throw new Error(`idempotency key of message ${claims.msg} is held by another customer's order`);
 }

@@ -31,6 +31,11 @@ export interface CartsRepository {
   addItem(customerId: string, sku: string, size: string, quantity: number): Promise<Cart>;
   /** Empties the cart; pass the transaction to clear it together with placing an order. */
   clear(customerId: string, executor?: Executor): Promise<void>;
+  /**
+   * Empties the cart and returns what was in it, in one statement: of two transactions taking
+   * the same cart (an email checkout and a WhatsApp "yes"), the second finds it empty.
+   */
+  take(customerId: string, executor?: Executor): Promise<{ sku: string; size: string; quantity: number }[]>;
 }
 
 const MAX_QUANTITY = 10_000;
@@ -104,6 +109,12 @@ export function createCartsRepository(db: Executor): CartsRepository {
           .execute();
         return get(customerId, trx);
       });
+    },
+
+    async take(customerId, executor = db) {
+      const rows = await executor.deleteFrom('cart_items').where('customer_id', '=', customerId).returning(['sku', 'size', 'quantity']).execute();
+      await executor.updateTable('carts').set({ updated_at: isoNow() }).where('customer_id', '=', customerId).execute();
+      return rows;
     },
 
     async clear(customerId, executor = db) {

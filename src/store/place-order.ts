@@ -25,7 +25,10 @@ export interface PlaceOrderInput {
   totalMinor?: number;
   paymentLink?: string;
   shippingAddress: Address;
-  /** Empty the customer's cart in the same transaction, so a placed order never leaves it full. */
+  /**
+   * The order is the customer's cart: it is emptied in the same transaction, and if it no longer
+   * holds exactly these lines (another channel checked it out, or it changed) nothing is placed.
+   */
   clearCart?: boolean;
   /** Normally generated; given only when the caller needs to know them up front. */
   id?: string;
@@ -36,6 +39,8 @@ export interface PlaceOrderInput {
 export type PlaceOrderResult =
   | { order: Order; created: boolean }
   | { error: 'out_of_stock'; sku: string; size: string }
+  /** clearCart: the cart no longer holds the order's lines (checked out elsewhere, or changed). */
+  | { error: 'cart_changed' }
   /** The key already made an order for another customer; never hand that order out. */
   | { error: 'idempotency_key_reused' };
 
@@ -53,6 +58,15 @@ class OutOfStock extends Error {
   ) {
     super(`out of stock: ${sku} ${size}`);
   }
+}
+
+class CartChanged extends Error {}
+
+function sameLines(cart: readonly { sku: string; size: string; quantity: number }[], lines: readonly OrderLine[]): boolean {
+  const key = (l: { sku: string; size: string; quantity: number }) => JSON.stringify([l.sku, l.size, l.quantity]);
+  const a = cart.map(key).sort();
+  const b = stockTakes(lines).map(key).sort();
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
 const NUMBER_ATTEMPTS = 5;
@@ -78,11 +92,12 @@ export async function placeOrder(store: PlaceOrderStore, input: PlaceOrderInput)
         for (const { sku, size, quantity } of stockTakes(order.lines)) {
           if (!(await store.products.decrementStock(trx, sku, size, quantity))) throw new OutOfStock(sku, size);
         }
-        if (input.clearCart) await store.carts.clear(order.customerId, trx);
+        if (input.clearCart && !sameLines(await store.carts.take(order.customerId, trx), order.lines)) throw new CartChanged();
         return { order, created: true };
       });
     } catch (error) {
       if (error instanceof OutOfStock) return { error: 'out_of_stock', sku: error.sku, size: error.size };
+      if (error instanceof CartChanged) return { error: 'cart_changed' };
       // ON CONFLICT covers the key; this catches a driver or isolation level that reports the
       // race as a violation instead. The other transaction has committed by now.
       if (isUniqueViolation(error, 'orders', 'idempotency_key')) {

@@ -180,6 +180,33 @@ describe.each(BACKENDS)('placeOrder on %s', (backendName) => {
     expect((await store().carts.get(customerId)).items).toEqual([]);
   });
 
+  it('one cart, two channels checking it out at once: exactly one order, stock taken once', async () => {
+    const sku = uid('twochan');
+    const customerId = uid('cust');
+    await store().products.upsertMany([product(sku, { sizes: [{ size: 'M', stock: 5 }] })]);
+    await store().carts.setItem(customerId, sku, 'M', 2);
+    const lines = [{ sku, size: 'M', quantity: 2, unitPriceMinor: 4995, title: 'x' }];
+    const [email, chat] = await Promise.all([
+      placeOrder(store(), input(sku, { customerId, clearCart: true, channel: 'email', idempotencyKey: uid('amp-cart'), lines })),
+      placeOrder(store(), input(sku, { customerId, clearCart: true, channel: 'whatsapp', idempotencyKey: uid('wa'), lines })),
+    ]);
+    const outcomes = [email, chat].map((r) => ('order' in r ? 'order' : r.error)).sort();
+    expect(outcomes).toEqual(['cart_changed', 'order']);
+    expect(await stockOf(sku)).toBe(3);
+    expect(await orderCount(sku)).toBe(1);
+  });
+
+  it('refuses a cart order whose lines are not what the cart holds any more, and writes nothing', async () => {
+    const sku = uid('changed');
+    const customerId = uid('cust');
+    await store().products.upsertMany([product(sku, { sizes: [{ size: 'M', stock: 5 }] })]);
+    await store().carts.setItem(customerId, sku, 'M', 3);
+    const result = await placeOrder(store(), input(sku, { customerId, clearCart: true }));
+    expect(result).toEqual({ error: 'cart_changed' });
+    expect(await stockOf(sku)).toBe(5);
+    expect((await store().carts.get(customerId)).items).toEqual([{ sku, size: 'M', quantity: 3 }]);
+  });
+
   it('lists a customer\'s orders newest first', async () => {
     const sku = uid('list');
     const customerId = uid('cust');

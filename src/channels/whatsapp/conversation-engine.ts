@@ -360,6 +360,8 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
         const message = t.say('chat.outOfStock', { title, size: result.size });
         return state.mode === 'cart' ? goCart(t, state, message) : goSize(t, { ...state, size: undefined, quantity: undefined }, message);
       }
+      // The shared cart was checked out in the email (or changed) since the customer saw the total.
+      if (result.error === 'cart_changed') return goConfirm(t, state, t.say('chat.cartChanged'));
       deps.logger.error({ customerId: customer.id, flowId: state.flowId }, `WhatsApp order refused: ${result.error}`);
       return greeting(t, state, t.say('chat.orderFailed'));
     }

@@ -10,6 +10,7 @@ export type AmpMessageKey =
   | 'unknownProduct'
   | 'unknownSize'
   | 'cartEmpty'
+  | 'cartChanged'
   | 'mixedCurrency'
   | 'noSurvey'
   | 'tooLarge'
@@ -43,6 +44,7 @@ const FALLBACK: Record<AmpMessageKey, string> = {
   unknownProduct: 'Sorry, this item is no longer available.',
   unknownSize: 'Sorry, this size is not available.',
   cartEmpty: 'Your cart is empty.',
+  cartChanged: 'Your cart changed since this email was sent. Please check it and try again.',
   mixedCurrency: 'These items cannot be bought together. Please check out in the shop.',
   noSurvey: 'This email has no questions to answer.',
   tooLarge: 'That was more than this form accepts.',

@@ -340,6 +340,8 @@ function checkoutAnswer(outcome: CheckoutOutcome, s: Shopper, say: Say) {
           throw new HttpError(409, 'cart_empty', say(s.locale, 'cartEmpty'));
         case 'mixed_currency':
           throw new HttpError(409, 'mixed_currency', say(s.locale, 'mixedCurrency'));
+        case 'cart_changed':
+          throw new HttpError(409, 'cart_changed', say(s.locale, 'cartChanged'));
       }
     }
   }
