@@ -16,8 +16,12 @@ export interface ProcessedEvent {
 }
 
 export interface EventsRepository {
-  /** True for the first claim of `key`; false if anyone (any instance) claimed it before. */
-  claim(key: string, kind: string): Promise<boolean>;
+  /**
+   * True for the first claim of `key`; false if anyone (any instance) claimed it before and
+   * either completed it or still holds it. A pending claim older than `leaseMs` (its handler
+   * crashed or its process died) can be taken over, so the provider's next retry is processed.
+   */
+  claim(key: string, kind: string, leaseMs?: number): Promise<boolean>;
   /** Stores what the handler produced, so a retry can answer the same way. */
   complete(key: string, result: JsonValue): Promise<void>;
   /**
@@ -28,16 +32,29 @@ export interface EventsRepository {
   get(key: string): Promise<ProcessedEvent | undefined>;
 }
 
+/** Longer than a webhook may take (Twilio gives up after 15 s), short enough for its retries. */
+const DEFAULT_LEASE_MS = 30_000;
+
 export function createEventsRepository(db: Executor): EventsRepository {
   return {
-    async claim(key, kind) {
+    async claim(key, kind, leaseMs = DEFAULT_LEASE_MS) {
+      const now = isoNow();
       const inserted = await db
         .insertInto('processed_events')
-        .values({ key, kind, status: 'pending', result: null, created_at: isoNow(), completed_at: null })
+        .values({ key, kind, status: 'pending', result: null, created_at: now, completed_at: null })
         .onConflict((oc) => oc.column('key').doNothing())
         .returning('key')
         .executeTakeFirst();
-      return inserted !== undefined;
+      if (inserted !== undefined) return true;
+      // One conditional update: of several retries racing for a stale claim, one wins.
+      const takenOver = await db
+        .updateTable('processed_events')
+        .set({ created_at: now })
+        .where('key', '=', key)
+        .where('status', '=', 'pending')
+        .where('created_at', '<', new Date(Date.parse(now) - leaseMs).toISOString())
+        .executeTakeFirst();
+      return takenOver.numUpdatedRows > 0n;
     },
 
     async complete(key, result) {

@@ -136,6 +136,21 @@ describe.each(BACKENDS)('processed events on %s', (backendName) => {
     expect(await store().events.get(key)).toMatchObject({ key, kind: 'whatsapp.inbound', status: 'pending' });
   });
 
+  it('a pending claim past its lease can be taken over once; a completed one never', async () => {
+    const key = uid('lease');
+    const age = (key: string) => store().db.updateTable('processed_events').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('key', '=', key).execute();
+    expect(await store().events.claim(key, 'whatsapp.inbound')).toBe(true);
+    // Still within the lease: a retry is a duplicate.
+    expect(await store().events.claim(key, 'whatsapp.inbound', 60_000)).toBe(false);
+    // The handler died long ago: the next retries race for the claim and exactly one wins.
+    await age(key);
+    const racers = await Promise.all(Array.from({ length: 5 }, () => store().events.claim(key, 'whatsapp.inbound', 60_000)));
+    expect(racers.filter(Boolean)).toHaveLength(1);
+    await store().events.complete(key, { ok: true });
+    await age(key);
+    expect(await store().events.claim(key, 'whatsapp.inbound', 60_000)).toBe(false);
+  });
+
   it('of concurrent claims exactly one wins', async () => {
     const key = uid('evt');
     const results = await Promise.all(Array.from({ length: 20 }, () => store().events.claim(key, 'amp.checkout')));
