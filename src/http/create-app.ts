@@ -51,7 +51,7 @@ const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'ut
 export async function createApp(deps: AppDeps): Promise<Express> {
   const { config, store, templates } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const catalog = new CatalogCache(store.products);
+  const catalog = new CatalogCache(store.products, { onError: (err) => logger.warn({ err }, 'could not refresh the catalog cache; using the previous copy') });
   await catalog.reload();
   const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => logger.warn({ err }, 'could not refresh WhatsApp content sids; using the previous copy') });
   const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogCache } from '../../src/http/catalog-cache.ts';
+import { catalogFixture, openTestApp, removeDir, type TestApp } from './helpers.ts';
+
+describe('CatalogCache', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await openTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+    removeDir(t.dataDir);
+  });
+
+  it('sees what another instance wrote once its copy is older than maxAge, refreshed in the background', async () => {
+    let clock = 1_000_000;
+    const cache = new CatalogCache(t.store.products, { maxAgeMs: 30_000, now: () => clock });
+    await cache.reload();
+    const scarf = catalogFixture().find((p) => p.sku === 'NL-ACC-001')!;
+    // Another instance raises the price in the shared database.
+    await t.store.products.upsertMany([{ ...scarf, price: 44.95 }]);
+    expect(cache.get('NL-ACC-001')!.price).toBe(39.95);
+    clock += 10_000;
+    cache.get('NL-ACC-001');
+    await cache.idle();
+    expect(cache.get('NL-ACC-001')!.price).toBe(39.95);
+    clock += 25_000;
+    expect(cache.get('NL-ACC-001')!.price).toBe(39.95); // served from the old copy while refreshing
+    await cache.idle();
+    expect(cache.get('NL-ACC-001')!.price).toBe(44.95);
+  });
+
+  it('keeps serving the old copy when a refresh fails, and reports it', async () => {
+    let clock = 0;
+    const errors: unknown[] = [];
+    let fail = false;
+    const cache = new CatalogCache(
+      { list: async () => (fail ? Promise.reject(new Error('database unreachable')) : t.store.products.list()) },
+      { maxAgeMs: 1_000, now: () => clock, onError: (e) => errors.push(e) },
+    );
+    await cache.reload();
+    fail = true;
+    clock += 5_000;
+    expect(cache.get('NL-TOP-001')).toBeDefined();
+    await cache.idle();
+    expect(cache.get('NL-TOP-001')).toBeDefined();
+    expect(errors).toHaveLength(1);
+  });
+});
