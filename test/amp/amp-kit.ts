@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import pg from 'pg';
 import request from 'supertest';
+import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { expect } from 'vitest';
 import { compactAmpClaims, type AmpTokenRequest } from '../../src/commerce/amp-claims.ts';
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import { signToken, type SigningKey } from '../../src/commerce/signed-token.ts';
 import { FIXTURES, openTestApp, removeDir, renderBody, type TestApp } from '../http/helpers.ts';
 
-export const PG_URL = process.env.INBOXCART_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { PG_URL } from '../store/backends.ts';
 
 /** The sender the test service allows exactly, and a domain it allows with `*@`. */
 export const SENDER = 'offers@nordlys.example';
@@ -41,15 +41,7 @@ export async function openAmpApp(backend: Backend): Promise<AmpApp> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await t.close();
       removeDir(t.dataDir);
-      if (pgSchema) {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        try {
-          await client.query(`drop schema if exists "${pgSchema}" cascade`);
-        } finally {
-          await client.end();
-        }
-      }
+      if (pgSchema) await dropPgSchema(pgSchema);
     },
   };
 }

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import request from 'supertest';
+import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, toMinor, type OpenStoreOptions, type ProductInput } from '../../src/store/index.ts';
 import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
 
 /** Catalog and order persistence through the HTTP API on PostgreSQL, in a schema of its own. */
-const PG_URL = process.env.INBOXCART_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const pgSchema = `t_http_${randomBytes(6).toString('hex')}`;
 const storeOptions: OpenStoreOptions = { databaseUrl: PG_URL, pgSchema };
 
@@ -30,13 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   removeDir(t.dataDir);
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists "${pgSchema}" cascade`);
-  } finally {
-    await client.end();
-  }
+  await dropPgSchema(pgSchema);
 });
 
 describe('catalog on PostgreSQL', () => {

@@ -41,16 +41,19 @@ export function createBackend(name: BackendName): Backend {
     name,
     options,
     open: () => openStore(options),
-    destroy: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await client.end();
-      }
-    },
+    destroy: () => dropPgSchema(schema),
   };
+}
+
+/** Drops a test's private PostgreSQL schema and everything in it. */
+export async function dropPgSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A value no other test in the file uses, so tests can share one store. */
