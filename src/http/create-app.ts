@@ -19,6 +19,7 @@ import { renderBatchRoute } from './routes/render-batch.ts';
 import { renderRoute } from './routes/render.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { ampRoutes } from './amp/amp-routes.ts';
+import type { Order } from '../store/orders-repository.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { payRoutes } from './routes/pay.ts';
 import { loadContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
@@ -92,11 +93,15 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/v1', v1);
 
   // The AMP endpoints authenticate with the message token, not the API key.
-  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger }));
+  // An email order is confirmed on WhatsApp too (DESIGN: one customer, one cart); the WhatsApp
+  // routes are built below, so the AMP routes reach them through this late binding.
+  let confirmOnWhatsApp: ((order: Order) => void) | undefined;
+  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
   app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
   const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });
+  confirmOnWhatsApp = (order) => whatsapp.confirmElsewhereOrder(order);
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.
   app.locals.whatsapp = whatsapp;

@@ -45,7 +45,7 @@ export const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
  * customers, its Twilio client pointed at a local fake API. With `sync`, the session Content
  * shapes are synced first, so replies go out by ContentSid.
  */
-export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean } = {}): Promise<WhatsAppTestApp> {
+export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string> } = {}): Promise<WhatsAppTestApp> {
   const fake = await startFakeTwilio();
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
   const b = createBackend(backend);
@@ -56,6 +56,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     TWILIO_AUTH_TOKEN: fake.authToken,
     TWILIO_WHATSAPP_FROM: WA_FROM,
     ...(backend === 'postgres' ? { DATABASE_URL: b.options.databaseUrl! } : {}),
+    ...options.env,
   });
   const store = await openStore(storeOptions);
   await store.products.upsertMany(catalogFixture());

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import type { Order } from '../../store/orders-repository.ts';
 import { messageOffer, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { cartSummary, type CartContext } from '../../commerce/cart-summary.ts';
 import { money } from '../../commerce/customer-pricing.ts';
@@ -31,6 +32,8 @@ export interface AmpRoutesDeps {
   now?: () => Date;
   /** Largest form body accepted. Default 16kb: a checkout form is a few hundred bytes. */
   formLimit?: string;
+  /** Called once per order a checkout creates (WhatsApp confirms it in the other channel). */
+  onOrderPlaced?: (order: Order) => void;
 }
 
 /** Everything an answer depends on besides the form: who, in which market and language. */
@@ -205,9 +208,10 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
       s.claims,
       f.from === 'cart' ? { from: 'cart' } : { from: 'item', sku: f.sku!, size: f.size!, quantity: f.quantity },
     );
-    if (outcome.kind === 'order' && outcome.created && deps.catalog) {
+    if (outcome.kind === 'order' && outcome.created) {
       // Renders read the cache; a size that just sold out must stop being recommended.
-      deps.catalog.put(await store.products.getMany(outcome.order.lines.map((l) => l.sku)));
+      if (deps.catalog) deps.catalog.put(await store.products.getMany(outcome.order.lines.map((l) => l.sku)));
+      deps.onOrderPlaced?.(outcome.order);
     }
     res.json(checkoutAnswer(outcome, s, say));
   });

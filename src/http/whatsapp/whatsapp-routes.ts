@@ -4,6 +4,7 @@ import type { Config } from '../../config.ts';
 import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
+import type { Order } from '../../store/orders-repository.ts';
 import { createTwilioSender, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../../store/index.ts';
@@ -34,6 +35,11 @@ export interface WhatsAppRoutes {
   contentSids: ContentSidCache;
   /** Resolves when every reply accepted so far has been handed to Twilio (tests, shutdown). */
   idle(): Promise<void>;
+  /**
+   * Confirms on WhatsApp an order placed in another channel (an AMP checkout), when the
+   * customer consented to WhatsApp and has not opted out; in the background, tracked by idle().
+   */
+  confirmElsewhereOrder(order: Order): void;
 }
 
 /** `<?xml …?><Response/>`: Twilio needs TwiML with an XML content type, even when empty (facts §1, error 12300). */
@@ -192,6 +198,17 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     contentSids: deps.contentSids,
     async idle() {
       while (pending.size) await Promise.allSettled([...pending]);
+    },
+    confirmElsewhereOrder(order) {
+      track(
+        (async () => {
+          const customer = await store.customers.get(order.customerId);
+          const consent = (customer?.profile as { consent?: { whatsapp?: boolean } } | undefined)?.consent?.whatsapp === true;
+          if (!customer?.phone || !consent) return;
+          const sent = await outbox.sendOrderConfirmation(order);
+          if (!sent.ok) deps.logger?.info({ orderId: order.id, code: sent.error.code }, `order confirmation not sent on WhatsApp: ${sent.error.message}`);
+        })().catch((err: unknown) => deps.logger?.warn({ err, orderId: order.id }, 'order confirmation on WhatsApp failed')),
+      );
     },
   };
 }
