@@ -13,7 +13,7 @@ describe('segment-specific content', () => {
   it('a VIP sees early access and no discount, even when the campaign carries one', () => {
     const r = render('price-drop', 'sophie');
     expect(r.segments).toEqual(['vip']);
-    expect(r.email!.html).toContain('Early access for Gold members');
+    expect(r.email!.html).toContain('Early access for our best customers');
     expect(r.email!.html).not.toContain('15% off for you');
     expect(r.email!.text).not.toContain('DROP15');
     expect(r.warnings).toContain('offer withheld: VIP customers get early access, not discounts');

@@ -22,7 +22,7 @@ describe('template library: segment-specific content for the right customers onl
     it('a VIP sees early access at full price, never a discount', () => {
       const r = render('vip-early-access', 'sophie', { recommendations: { ...fixtures.recommendations.get('new-arrivals')!, offer: { percentOff: 20, code: 'SALE20' } } });
       expect(r.email!.subject).toBe('Sophie, the new collection is yours first');
-      expect(body(r)).toContain('Early access for Gold members');
+      expect(body(r)).toContain('Early access for our best customers');
       expect(body(r)).toContain('As a Gold member you shop it 48 hours before everyone else');
       expect(r.email!.html).not.toContain('SALE20');
       expect(r.email!.html).not.toMatch(/% off/);
@@ -31,7 +31,7 @@ describe('template library: segment-specific content for the right customers onl
     it('a non-VIP gets a first look without early access', () => {
       const r = render('vip-early-access', 'rachel');
       expect(r.email!.subject).toBe('The new collection: early access');
-      expect(body(r)).not.toContain('Early access for Gold members');
+      expect(body(r)).not.toContain('Early access for our best customers');
       expect(body(r)).toContain('Our new collection arrives soon.');
     });
   });
