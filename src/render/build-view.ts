@@ -38,7 +38,6 @@ export interface ProductView {
   onSale: boolean;
   /** The price after the campaign offer, when one applies to this customer. */
   offerPriceText?: string;
-  discountPercent?: number;
   newArrival: boolean;
   sizes: SizeView[];
   hasSizes: boolean;
@@ -132,7 +131,6 @@ export interface ViewInput {
   payloads?: { keys: readonly string[]; productPayload: boolean };
 }
 
-/** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
 // Module-level on purpose: closures created per recipient cost an allocation each (and a
 // name-keeping call under tsx), and buildView runs once per message.
 function plainIf(plain: boolean, s: string): string {
@@ -258,7 +256,6 @@ function computeProductView(product: Product, preferred: string | undefined, rea
     compareAtText: compareAt !== undefined ? formatMoney(compareAt, priceCurrency, c.intlLocale) : undefined,
     onSale: compareAt !== undefined,
     offerPriceText: c.percentOff ? formatMoney(discounted(price, c.percentOff, priceCurrency), priceCurrency, c.intlLocale) : undefined,
-    discountPercent: compareAt !== undefined ? Math.round((1 - price / compareAt) * 100) : undefined,
     newArrival: product.newArrival,
     sizes: product.sizes.map((s) => ({ size: txt(s.size), inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
     hasSizes: product.sizes.length > 1,
@@ -269,6 +266,7 @@ function computeProductView(product: Product, preferred: string | undefined, rea
   };
 }
 
+/** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
 export class TemplateDataError extends Error {
   constructor(readonly fields: { path: string; message: string }[]) {
     super(fields.map((f) => `${f.path}: ${f.message}`).join('; '));

@@ -44,7 +44,7 @@ function warnOnce(root: HelperRoot, message: string): void {
 /**
  * One isolated Handlebars environment with inboxcart's helpers. Templates are compiled into it
  * once; HTML and AMP parts escape every `{{value}}`, text and WhatsApp parts are compiled with
- * `noEscape` and their data is made plain beforehand (see plain-text.ts).
+ * `noEscape`; for WhatsApp, buildView makes the data strings plain (see plain-text.ts).
  */
 export function createHandlebarsEnv(): typeof Handlebars {
   const hb = Handlebars.create();

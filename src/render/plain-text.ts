@@ -9,7 +9,7 @@ export function plainText(value: string): string {
   return value.replace(UNSAFE, '');
 }
 
-/** A deep copy of the view with every string made plain; functions and non-plain objects are kept. */
+/** A deep copy of plain data (zero-party preferences) with every string made plain; other objects are kept. */
 export function plainView<T>(value: T): T {
   if (typeof value === 'string') return plainText(value) as T;
   if (Array.isArray(value)) return value.map(plainView) as T;

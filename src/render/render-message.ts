@@ -166,6 +166,7 @@ function renderEmail(compiled: CompiledTemplate, view: View, variant: string | u
 
   // A derived text part is wrapped by width, which a marker would change: render those in full.
   const cohort = cohorts && parts.text ? cohortOf(compiled, view) : undefined;
+  if (cohorts && !cohort) cohorts.stats.bypassed++;
   if (cohorts && cohort) {
     let entry = cohorts.get(cohort.key);
     if (!entry) {

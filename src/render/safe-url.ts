@@ -3,11 +3,11 @@
  * are trusted; data is not: a product URL of `javascript:alert(1)` must never reach an href.
  */
 
-export type UrlKind = 'link' | 'image' | 'endpoint';
+export type UrlKind = 'link' | 'image';
 
 /**
  * Returns the URL when it is absolute and its scheme is allowed for the kind (links: http or
- * https; images and AMP endpoints: https only), otherwise undefined.
+ * https; images: https only, as AMP requires), otherwise undefined.
  */
 export function checkUrl(value: unknown, kind: UrlKind): URL | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined;

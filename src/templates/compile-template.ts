@@ -302,7 +302,8 @@ export class TemplateCompileError extends Error {
 }
 
 async function runMjml(document: string, file: string): Promise<{ html: string; warnings: string[] }> {
-  // MJML 5 returns a promise; `strict` turns invalid markup into errors instead of output.
+  // MJML 5 returns a promise. Soft validation: MJML's complaints come back as warnings, which
+  // `inboxcart validate` treats as failures and the preview shows.
   const result = await mjml2html(document, { validationLevel: 'soft', keepComments: false });
   const warnings = (result.errors ?? []).map((e: { line?: number; message?: string; formattedMessage?: string }) =>
     `${file}: MJML line ${e.line ?? '?'} of the expanded document: ${e.message ?? e.formattedMessage}`);

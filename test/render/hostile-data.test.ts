@@ -92,3 +92,12 @@ describe('edge data', () => {
     expect(r.email!.html).not.toMatch(/undefined|null|NaN/);
   });
 });
+
+describe('the json helper (inline amp-state data)', () => {
+  it('cannot close the script element it sits in', async () => {
+    const { createHandlebarsEnv } = await import('../../src/render/handlebars-env.ts');
+    const hb = createHandlebarsEnv();
+    const out = hb.compile('<script type="application/json">{{json value}}</script>')({ value: { name: '</script><script>alert(1)</script> & \u2028' } });
+    expect(out).toBe('<script type="application/json">{"name":"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e \\u0026 \\u2028"}</script>');
+  });
+});
