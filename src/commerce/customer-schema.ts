@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { knownCurrencies } from './product-schema.ts';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import type { Customer } from '../store/customers-repository.ts';
 
-const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
 
 function validTimeZone(tz: string): boolean {
   try {

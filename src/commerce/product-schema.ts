@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { fractionDigits, minorDigits } from '../store/money.ts';
 
-const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
+/** ISO 4217 codes this runtime's Intl can format. */
+export const knownCurrencies: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 

@@ -9,7 +9,7 @@ import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { currencyDigits, formatDate, formatMoney, roundMoney } from './format.ts';
 import { percentOffMinor } from '../commerce/discount.ts';
 import type { HelperRoot } from './handlebars-env.ts';
-import { resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
+import { canonicalLocale, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { truncate } from './handlebars-env.ts';
@@ -524,18 +524,9 @@ function buildCart(
   };
 }
 
-const canonicalLocales = new BoundedCache<string | null>(1_000);
-
 /** A BCP 47 tag Intl accepts: the profile's own (sv-SE) when valid, else the strings locale. */
 function safeIntlLocale(requested: string, fallback: string): string {
-  const canonical = canonicalLocales.get(requested, () => {
-    try {
-      return Intl.getCanonicalLocales(requested)[0] ?? null;
-    } catch {
-      return null;
-    }
-  });
-  return canonical ?? fallback;
+  return canonicalLocale(requested) ?? fallback;
 }
 
 function totalText(products: readonly ProductView[], intlLocale: string): string | undefined {

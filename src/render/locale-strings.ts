@@ -42,3 +42,22 @@ export function textDirection(locale: string): 'ltr' | 'rtl' {
 }
 
 export { SUPPORTED_LOCALES };
+
+const canonical = new Map<string, string | null>();
+
+/**
+ * The canonical BCP 47 form of a tag Intl accepts (`sv-se` → `sv-SE`), or undefined for one it
+ * refuses. Memoised: profiles carry a handful of distinct tags, and renders ask per recipient.
+ */
+export function canonicalLocale(tag: string): string | undefined {
+  let c = canonical.get(tag);
+  if (c === undefined) {
+    try {
+      c = Intl.getCanonicalLocales(tag)[0] ?? null;
+    } catch {
+      c = null;
+    }
+    if (canonical.size < 1_000) canonical.set(tag, c);
+  }
+  return c ?? undefined;
+}

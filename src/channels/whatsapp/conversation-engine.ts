@@ -8,7 +8,7 @@ import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
 import { truncate } from '../../render/handlebars-env.ts';
-import { interpolate, resolveLocale } from '../../render/locale-strings.ts';
+import { canonicalLocale, interpolate, resolveLocale } from '../../render/locale-strings.ts';
 import { renderMessage, type RenderDeps } from '../../render/render-message.ts';
 import type { Address, Customer } from '../../store/customers-repository.ts';
 import { placeOrder, type Order, type Store } from '../../store/index.ts';
@@ -638,13 +638,6 @@ export function addressSummary(a: Address): string {
   return `${name}, ${line}, ${a.city}`;
 }
 
-function canonicalLocale(tag: string): string | undefined {
-  try {
-    return Intl.getCanonicalLocales(tag)[0];
-  } catch {
-    return undefined;
-  }
-}
 
 function discountOf(tap: { offer?: TapOffer }): Pick<FlowState, 'discount'> {
   return tap.offer ? { discount: tap.offer } : {};

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Order } from '../../store/orders-repository.ts';
+import { canonicalLocale } from '../../render/locale-strings.ts';
 import { messageOffer, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { cartSummary, type CartContext } from '../../commerce/cart-summary.ts';
 import { money } from '../../commerce/customer-pricing.ts';
@@ -67,7 +68,7 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     const claims = req.amp!;
     const customer = await store.customers.get(claims.sub);
     const locale = claims.loc ?? customer?.locale ?? 'en';
-    const intlLocale = canonicalLocale(locale);
+    const intlLocale = canonicalLocale(locale) ?? 'en';
     const currency = customer?.currency ?? claims.cur ?? 'EUR';
     const offer = messageOffer(claims, now());
     // Only offers read the sizes bought, so the stored profile is parsed on first use.
@@ -374,11 +375,4 @@ function ampErrors(say: Say, logger: Logger | undefined) {
   };
 }
 
-function canonicalLocale(tag: string): string {
-  try {
-    return Intl.getCanonicalLocales(tag)[0] ?? 'en';
-  } catch {
-    return 'en';
-  }
-}
 
