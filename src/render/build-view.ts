@@ -146,11 +146,23 @@ function campaignLink(raw: string, paramsKey: string, params: CampaignParams, sh
 }
 
 function checkedProductView(product: Product, reason: string | undefined, profile: Profile, pricing: PricingContext, warnings: string[]): ProductView {
-  if (product.image !== undefined && imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null) === null) {
-    warnings.push(`product ${product.sku}: image rejected (images must be https)`);
-  }
-  if (!linkOk.get(product.url, () => checkUrl(product.url, 'link') !== undefined)) warnings.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
+  for (const w of productProblems(product)) warnings.push(w);
   return productView(product, preferredSize(profile, product.category), reason, pricing);
+}
+
+/** What is wrong with a catalog product's URLs, worked out once per product object. */
+const problemsByProduct = new WeakMap<Product, readonly string[]>();
+
+function productProblems(product: Product): readonly string[] {
+  let problems = problemsByProduct.get(product);
+  if (!problems) {
+    const found: string[] = [];
+    if (product.image !== undefined && !checkUrl(product.image, 'image')) found.push(`product ${product.sku}: image rejected (images must be https)`);
+    if (!checkUrl(product.url, 'link')) found.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
+    problems = found;
+    problemsByProduct.set(product, problems);
+  }
+  return problems;
 }
 
 function nextLoyaltyTier(tier: string, points: number, thresholds: Partial<Record<(typeof TIERS)[number], number>>): (typeof TIERS)[number] | undefined {
@@ -238,7 +250,7 @@ function computeProductView(product: Product, preferred: string | undefined, rea
       : undefined;
   const inStock = product.sizes.filter((s) => s.stock > 0);
   const selected = preferred && inStock.some((s) => s.size === preferred) ? preferred : inStock[0]?.size;
-  const image = product.image === undefined ? undefined : imageCache.get(product.image, () => checkUrl(product.image, 'image')?.href ?? null);
+  const image = product.image === undefined ? undefined : checkUrl(product.image, 'image')?.href;
   const url = linkCache.get(`${product.url}\u0000${c.paramsKey}`, () =>
     withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams),
   );
@@ -278,8 +290,6 @@ const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
 
 // URL parsing costs microseconds per call and product URLs repeat for every recipient.
 const linkCache = new BoundedCache<string>();
-const linkOk = new BoundedCache<boolean>();
-const imageCache = new BoundedCache<string | null>();
 
 /**
  * Builds what templates see for one recipient: segments, products priced for the customer's

@@ -221,8 +221,8 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     const s = await shopper(req);
     const quiz = QUIZZES.get(s.claims.tpl);
     if (!quiz) throw new HttpError(404, 'no_survey', say(s.locale, 'noSurvey'));
-    const multi = new Set(Object.entries(quiz.questions).flatMap(([name, q]) => (q.multiple ? [name] : [])));
-    const answers = readForm(req, quizAnswersSchema(quiz), s.locale, multi);
+    const form = QUIZ_FORMS.get(s.claims.tpl)!;
+    const answers = readForm(req, form.schema, s.locale, form.multi);
     await store.customers.setPreferences(s.claims.sub, answers);
     const preferences = await store.customers.getPreferences(s.claims.sub);
 
@@ -307,6 +307,17 @@ const checkoutForm = z
   });
 
 /** Single-valued fields become strings (a repeated one an array, which its schema then refuses); `multi` fields are always arrays. */
+/** Each quiz's answer schema and multi-valued fields, built once at load rather than per request. */
+const QUIZ_FORMS = new Map(
+  [...QUIZZES].map(([template, quiz]) => [
+    template,
+    {
+      schema: quizAnswersSchema(quiz),
+      multi: new Set(Object.entries(quiz.questions).flatMap(([name, q]) => (q.multiple ? [name] : []))) as ReadonlySet<string>,
+    },
+  ]),
+);
+
 function formObject(fields: FormFields, multi: ReadonlySet<string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, values] of fields) out[name] = multi.has(name) || values.length > 1 ? values : values[0]!;
