@@ -31,9 +31,15 @@ describe('compiled templates are cached by content hash', () => {
     expect(after.templates.get('price-drop')!.hash).not.toBe(before.templates.get('price-drop')!.hash);
     expect(after.templates.get('recommendations')!.hash).toBe(before.templates.get('recommendations')!.hash);
 
+    // A shared partial: every template that includes it recompiles, the others do not.
+    const footer = join(root, 'partials', 'amp-footer.hbs');
+    writeFileSync(footer, readFileSync(footer, 'utf8').replace('<div class="footer">', '<div class="footer" role="contentinfo">'));
+    const refooted = await loadTemplateSet({ root }, cache);
+    expect(refooted.templates.get('recommendations')!.hash).not.toBe(after.templates.get('recommendations')!.hash);
+
     const en = join(root, 'locales', 'en.json');
     writeFileSync(en, readFileSync(en, 'utf8').replace('"Shop now"', '"Shop the edit"'));
     const relabelled = await loadTemplateSet({ root }, cache);
-    expect(relabelled.templates.get('recommendations')!.hash).not.toBe(after.templates.get('recommendations')!.hash);
+    expect(relabelled.templates.get('recommendations')!.hash).not.toBe(refooted.templates.get('recommendations')!.hash);
   });
 });

@@ -189,10 +189,14 @@ describe('Twilio errors', () => {
     expect(limited).toMatchObject({ ok: false, error: { code: 63018, retryable: true } });
   });
 
-  it('a failing reply does not fail the webhook', async () => {
+  it('a failing reply does not fail the webhook, and the failure is recorded with its error code', async () => {
     t.twilio.failNextSend(63024, 'Invalid message recipient');
     const res = await t.say(PHONES.sophie, 'help');
     expect(res.status).toBe(200);
+    // Replies go out after the answer to Twilio: the record of the failed send is what proves it was handled.
+    const failed = await t.store.db.selectFrom('whatsapp_messages').selectAll().where('sid', 'like', 'failed-%').where('error_code', '=', '63024').execute();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 'failed', customer_id: 'cust-sophie' });
   });
 });
 
