@@ -3,7 +3,6 @@ import { withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
 import { placeOrder, type Order, type Store } from '../store/index.ts';
 import type { Customer } from '../store/customers-repository.ts';
 import { messageOffer, type AmpClaims } from './amp-claims.ts';
-import { customerPrice } from './customer-pricing.ts';
 import { messageCart } from './message-cart.ts';
 import { paymentLink } from './payment-link.ts';
 import { priceOrder, type RequestedLine } from './price-order.ts';
@@ -70,19 +69,15 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
 
   const products = await store.products.getMany(lines.map((l) => l.sku));
   const currency = customer?.currency ?? claims.cur ?? products[0]?.currency ?? 'EUR';
-  const priced = priceOrder(products, lines, currency);
+  const priced = priceOrder(products, lines, currency, messageOffer(claims, deps.now()));
   if (!priced.ok) {
     const title = priced.sku ? products.find((p) => p.sku === priced.sku)?.title : undefined;
     return { kind: 'refused', code: priced.code, ...(title ? { title } : {}), ...(priced.sku ? { sku: priced.sku } : {}), ...(priced.size ? { size: priced.size } : {}) };
   }
-  const pricing = { currency, offer: messageOffer(claims, deps.now()) };
-  const bySku = new Map(products.map((p) => [p.sku, p]));
-  const orderLines = priced.lines.map((l) => ({ ...l, unitPriceMinor: customerPrice(bySku.get(l.sku)!, pricing).minor }));
-  const totalMinor = orderLines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0);
 
   if (!customer?.address) {
     await keepInCart(store, claims.sub, request);
-    return { kind: 'continue_in_shop', checkoutUrl: shopCheckoutUrl(deps.shopUrl, claims), currency: priced.currency, totalMinor };
+    return { kind: 'continue_in_shop', checkoutUrl: shopCheckoutUrl(deps.shopUrl, claims), currency: priced.currency, totalMinor: priced.totalMinor };
   }
 
   const id = randomUUID();
@@ -97,15 +92,15 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
     template: claims.tpl,
     status: awaitingPayment ? 'awaiting_payment' : 'placed',
     currency: priced.currency,
-    lines: orderLines,
-    totalMinor,
+    lines: priced.lines,
+    totalMinor: priced.totalMinor,
     ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),
     shippingAddress: customer.address,
     clearCart: request.from === 'cart',
   });
   if ('order' in result) return { kind: 'order', order: result.order, created: result.created };
   if (result.error === 'out_of_stock') {
-    return { kind: 'refused', code: 'out_of_stock', title: bySku.get(result.sku)?.title, sku: result.sku, size: result.size };
+    return { kind: 'refused', code: 'out_of_stock', title: products.find((p) => p.sku === result.sku)?.title, sku: result.sku, size: result.size };
   }
   // Another channel checked the cart out (or it changed) between pricing and the order.
   if (result.error === 'cart_changed') return { kind: 'refused', code: 'cart_changed' };

@@ -1,6 +1,8 @@
 import type { Product } from './product-schema.ts';
 import type { OrderLine } from '../store/orders-repository.ts';
 import { toMinor } from '../store/money.ts';
+import type { MessageOffer } from './amp-claims.ts';
+import { percentOffMinor } from './discount.ts';
 
 export interface RequestedLine {
   sku: string;
@@ -26,7 +28,13 @@ export function unitPrice(product: Product, customerCurrency: string): { amount:
  * @example
  * priceOrder(await store.products.getMany(['NL-TOP-001']), [{ sku: 'NL-TOP-001', size: 'M', quantity: 1 }], 'SEK')
  */
-export function priceOrder(catalog: readonly Product[], requested: readonly RequestedLine[], customerCurrency: string): PricingResult {
+export function priceOrder(
+  catalog: readonly Product[],
+  requested: readonly RequestedLine[],
+  customerCurrency: string,
+  /** The discount the customer's message showed, charged on its products (email and chat alike). */
+  offer?: MessageOffer,
+): PricingResult {
   if (requested.length === 0) return { ok: false, code: 'empty', message: 'There is nothing to order.' };
   const bySku = new Map(catalog.map((p) => [p.sku, p]));
   const lines: OrderLine[] = [];
@@ -45,7 +53,8 @@ export function priceOrder(catalog: readonly Product[], requested: readonly Requ
       return { ok: false, code: 'mixed_currency', sku: r.sku, message: 'These products cannot be bought together in one currency.' };
     }
     currency = price.currency;
-    const unitPriceMinor = toMinor(price.amount, price.currency);
+    const listMinor = toMinor(price.amount, price.currency);
+    const unitPriceMinor = offer?.skus.has(r.sku) ? percentOffMinor(listMinor, offer.percentOff) : listMinor;
     totalMinor += unitPriceMinor * r.quantity;
     lines.push({ sku: r.sku, size: r.size, quantity: r.quantity, unitPriceMinor, title: product.title });
   }

@@ -23,3 +23,11 @@ describe('priceOrder', () => {
     expect(priceOrder(catalog, [], 'EUR')).toMatchObject({ ok: false, code: 'empty' });
   });
 });
+
+describe('priceOrder with the message’s offer', () => {
+  it('charges the percentage off, in minor units, only on the products the message offered', () => {
+    const r = priceOrder(catalog, [{ sku: 'NL-TOP-001', size: 'M', quantity: 1 }, { sku: 'NL-ACC-001', size: 'ONE', quantity: 1 }], 'EUR', { percentOff: 15, skus: new Set(['NL-TOP-001']) });
+    // €49.95 less 15% = €42.4575 → 4246 cents; the scarf (€39.95) was not in the offer.
+    expect(r).toMatchObject({ ok: true, totalMinor: 4246 + 3995, lines: [{ unitPriceMinor: 4246 }, { unitPriceMinor: 3995 }] });
+  });
+});

@@ -16,7 +16,6 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
 import type { MessageOffer } from '../../commerce/amp-claims.ts';
-import { percentOffMinor } from '../../commerce/discount.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
 import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
@@ -289,7 +288,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
           ? [{ sku: state.sku, size: state.size, quantity: state.quantity }]
           : [];
     const products = await store.products.getMany(requested.map((r) => r.sku));
-    return { requested, products, priced: applyDiscount(priceOrder(products, requested, t.customer.currency), state, t.now) };
+    return { requested, products, priced: priceOrder(products, requested, t.customer.currency, activeDiscount(state, t.now)) };
   }
 
   /** A pricing failure as the customer should hear it, and where the conversation goes back to. */
@@ -654,12 +653,3 @@ function activeDiscount(state: FlowState, now: Date): MessageOffer | undefined {
   return { percentOff: d.percentOff, skus: new Set([...(state.offer ?? []), ...(state.sku ? [state.sku] : [])]) };
 }
 
-/** Charges the discount the customer was shown, with the same rounding as the AMP checkout (customer-pricing.ts). */
-function applyDiscount(priced: PricingResult, state: FlowState, now: Date): PricingResult {
-  const offer = activeDiscount(state, now);
-  if (!priced.ok || !offer) return priced;
-  const lines = priced.lines.map((l) =>
-    offer.skus.has(l.sku) ? { ...l, unitPriceMinor: percentOffMinor(l.unitPriceMinor, offer.percentOff) } : l,
-  );
-  return { ...priced, lines, totalMinor: lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0) };
-}
