@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface VariantSpec {
   id: string;
@@ -12,7 +12,7 @@ export interface VariantSpec {
 export function assignVariant(profileId: string, templateName: string, variants: readonly VariantSpec[]): string | undefined {
   if (variants.length === 0) return undefined;
   const total = variants.reduce((sum, v) => sum + v.weight, 0);
-  const digest = createHash('sha256').update(`${templateName}\u0000${profileId}`).digest();
+  const digest = hash('sha256', `${templateName}\u0000${profileId}`, 'buffer');
   // 48 bits of the digest are plenty for an even split and stay exact in a double.
   const bucket = (digest.readUIntBE(0, 6) / 2 ** 48) * total;
   let acc = 0;

@@ -12,6 +12,8 @@ import type { HelperRoot } from './handlebars-env.ts';
 import { canonicalLocale, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
+import { MARK, MARKERS } from './cohort-cache.ts';
+import { serialOf } from './object-serial.ts';
 import { truncate } from './handlebars-env.ts';
 import { plainText, plainView } from './plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
@@ -82,7 +84,8 @@ export interface RenderView extends HelperRoot {
   profileId: string;
   segments: Segments;
   segmentList: SegmentName[];
-  products: ProductView[];
+  /** Shared between messages and frozen: a channel that adds per-message fields copies. */
+  products: readonly ProductView[];
   hero?: ProductView;
   /** The recommended products together (shop the look), when they share a currency. */
   productsTotalText?: string;
@@ -143,11 +146,6 @@ function optionalPlainIf(plain: boolean, s: string | undefined): string | undefi
 
 function campaignLink(raw: string, paramsKey: string, params: CampaignParams, shopUrl: string): string {
   return linkCache.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(shopUrl), params));
-}
-
-function checkedProductView(product: Product, reason: string | undefined, profile: Profile, pricing: PricingContext, warnings: string[]): ProductView {
-  for (const w of productProblems(product)) warnings.push(w);
-  return productView(product, preferredSize(profile, product.category), reason, pricing);
 }
 
 /** What is wrong with a catalog product's URLs, worked out once per product object. */
@@ -292,27 +290,54 @@ const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
 const linkCache = new BoundedCache<string>();
 
 /**
+ * Everything about one recipient's message that does not depend on the channel: locale,
+ * segments, the offer they are entitled to, the products and cart lines that can be shown,
+ * loyalty. Computed once per message; each channel's view is projected from it.
+ */
+export interface ViewBase {
+  input: ViewInput;
+  locale: string;
+  fellBack: boolean;
+  intlLocale: string;
+  currency: string;
+  segments: Segments;
+  segmentList: SegmentName[];
+  offer?: OfferView;
+  items: readonly { product: Product; reason?: string }[];
+  cartLines?: readonly { product: Product; line: CartInput['items'][number] }[];
+  loyalty: RenderView['loyalty'];
+  /** Preferred size per category, worked out once per message. */
+  preferred: Map<string | undefined, string | undefined>;
+  warnings: string[];
+}
+
+/** What a channel view needs besides the base (WhatsApp payloads; markers for a cohort render). */
+export interface ChannelOptions {
+  channel: 'email' | 'whatsapp';
+  payloads?: { keys: readonly string[]; productPayload: boolean };
+  /**
+   * A cohort view (cohort-cache.ts): first name, profile and message ids and the AMP token are
+   * markers, filled in per recipient after the shared render. Email only.
+   */
+  markers?: boolean;
+}
+
+/**
  * Builds what templates see for one recipient: segments, products priced for the customer's
  * market with the preferred size selected, the offer the customer is entitled to, cart and
  * loyalty progress, and links already checked and tagged. Templates only lay it out.
  */
 export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]): RenderView {
+  return channelView(buildViewBase(input, deps, warnings), { channel: input.channel, payloads: input.payloads }, deps).view;
+}
+
+export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string[]): ViewBase {
   const { profile, manifest } = input;
-  // WhatsApp text is plain: data strings lose control and bidi-override characters here, once,
-  // instead of a deep copy of the view per message. HTML and AMP escape at output instead.
-  const plain = input.channel === 'whatsapp';
   const { locale, fellBack } = resolveLocale(input.locale ?? profile.locale, deps.locales);
   if (fellBack) warnings.push(`locale '${input.locale ?? profile.locale}' has no strings; rendered in English`);
   const intlLocale = safeIntlLocale(input.locale ?? profile.locale, locale);
   const currency = profile.currency;
   const segments = computeSegments(profile, deps.thresholds, deps.now);
-  const campaignParams: CampaignParams = {
-    source: 'inboxcart',
-    medium: input.channel,
-    campaign: input.campaignId ?? manifest.name,
-    content: input.variant ? `${manifest.name}-${input.variant}` : manifest.name,
-  };
-  const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
 
   // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
   // A template may also reserve its offer for segments (win-back for the lapsed, welcome for
@@ -337,6 +362,92 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
         }
       : undefined;
 
+  const items: { product: Product; reason?: string }[] = [];
+  const maxItems = manifest.data.recommendations?.maxItems ?? 8;
+  for (const item of input.recommendations?.items ?? []) {
+    if (items.length >= maxItems) break;
+    const full = 'url' in item ? (item as Product) : deps.catalog(item.sku);
+    if (!full) {
+      warnings.push(`recommended SKU ${item.sku} is not in the catalog; skipped`);
+      continue;
+    }
+    for (const w of productProblems(full)) warnings.push(w);
+    if (!full.sizes.some((s) => s.stock > 0)) {
+      warnings.push(`recommended SKU ${item.sku} is sold out; skipped`);
+      continue;
+    }
+    items.push({ product: full, reason: 'reason' in item ? item.reason : undefined });
+  }
+
+  const cart = input.cart ?? profile.cart;
+  const cartLines = cart ? resolveCart(cart, deps, currency, warnings) : undefined;
+
+  const missing: { path: string; message: string }[] = [];
+  const minItems = manifest.data.recommendations?.minItems ?? 0;
+  if (items.length < minItems) {
+    missing.push({ path: 'recommendations.items', message: `template '${manifest.name}' needs at least ${minItems} available product(s); got ${items.length}` });
+  }
+  if (manifest.data.offer === 'required' && !rawOffer) missing.push({ path: 'recommendations.offer', message: `template '${manifest.name}' needs an offer` });
+  if (manifest.data.cart === 'required' && !cartLines?.length) missing.push({ path: 'cart', message: `template '${manifest.name}' needs a cart with at least one available item` });
+  if (manifest.data.order === 'required' && !input.order) missing.push({ path: 'order', message: `template '${manifest.name}' needs an order` });
+  if (missing.length) throw new TemplateDataError(missing);
+
+  const tier = profile.loyalty?.tier ?? 'none';
+  const points = profile.loyalty?.points ?? 0;
+  const nextTier = nextLoyaltyTier(tier, points, deps.brand.loyaltyTiers);
+  const nextAt = nextTier ? deps.brand.loyaltyTiers[nextTier] : undefined;
+
+  return {
+    input,
+    locale,
+    fellBack,
+    intlLocale,
+    currency,
+    segments,
+    segmentList: listSegments(segments),
+    offer,
+    items,
+    cartLines,
+    loyalty: profile.loyalty
+      ? {
+          tier,
+          points,
+          nextTier,
+          pointsToNext: nextAt !== undefined ? nextAt - points : undefined,
+          progress: nextAt ? Math.min(100, Math.round((points / nextAt) * 100)) : 100,
+        }
+      : undefined,
+    preferred: new Map(),
+    warnings,
+  };
+}
+
+/** The base's preferred size for a product's category. */
+function preferredFor(base: ViewBase, category: string | undefined): string | undefined {
+  if (base.preferred.has(category)) return base.preferred.get(category);
+  const size = preferredSize(base.input.profile, category);
+  base.preferred.set(category, size);
+  return size;
+}
+
+/**
+ * One channel's view of a message. The AMP token (email only) is returned beside the view:
+ * it is also in the view's AMP URLs, and a cohort render (cohort-cache.ts) puts a marker there.
+ */
+export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewDeps): { view: RenderView; token: string } {
+  const { input, intlLocale, currency, offer } = base;
+  const { profile, manifest } = input;
+  const channel = options.channel;
+  // WhatsApp text is plain: data strings lose control and bidi-override characters here, once,
+  // instead of a deep copy of the view per message. HTML and AMP escape at output instead.
+  const plain = channel === 'whatsapp';
+  const campaignParams: CampaignParams = {
+    source: 'inboxcart',
+    medium: channel,
+    campaign: input.campaignId ?? manifest.name,
+    content: input.variant ? `${manifest.name}-${input.variant}` : manifest.name,
+  };
+  const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
   const pricing: PricingContext = {
     currency,
     intlLocale,
@@ -347,63 +458,30 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
     shopUrl: deps.brand.shopUrl,
     placeholderImage: deps.brand.placeholderImage,
   };
-  const toView = (product: Product, reason?: string): ProductView => checkedProductView(product, reason, profile, pricing, warnings);
 
-  const products: ProductView[] = [];
-  const maxItems = manifest.data.recommendations?.maxItems ?? 8;
-  for (const item of input.recommendations?.items ?? []) {
-    if (products.length >= maxItems) break;
-    const full = 'url' in item ? (item as Product) : deps.catalog(item.sku);
-    if (!full) {
-      warnings.push(`recommended SKU ${item.sku} is not in the catalog; skipped`);
-      continue;
-    }
-    const view = toView(full, 'reason' in item ? item.reason : undefined);
-    if (view.soldOut) {
-      warnings.push(`recommended SKU ${item.sku} is sold out; skipped`);
-      continue;
-    }
-    products.push(view);
-  }
-
-  const cart = input.cart ?? profile.cart;
-  const cartView = cart ? buildCart(cart, deps, toView, currency, intlLocale, warnings) : undefined;
-
-  const missing: { path: string; message: string }[] = [];
-  const minItems = manifest.data.recommendations?.minItems ?? 0;
-  if (products.length < minItems) {
-    missing.push({ path: 'recommendations.items', message: `template '${manifest.name}' needs at least ${minItems} available product(s); got ${products.length}` });
-  }
-  if (manifest.data.offer === 'required' && !rawOffer) missing.push({ path: 'recommendations.offer', message: `template '${manifest.name}' needs an offer` });
-  if (manifest.data.cart === 'required' && !cartView?.items.length) missing.push({ path: 'cart', message: `template '${manifest.name}' needs a cart with at least one available item` });
-  if (manifest.data.order === 'required' && !input.order) missing.push({ path: 'order', message: `template '${manifest.name}' needs an order` });
-  if (missing.length) throw new TemplateDataError(missing);
-
-  const tier = profile.loyalty?.tier ?? 'none';
-  const points = profile.loyalty?.points ?? 0;
-  const nextTier = nextLoyaltyTier(tier, points, deps.brand.loyaltyTiers);
-  const nextAt = nextTier ? deps.brand.loyaltyTiers[nextTier] : undefined;
+  const list = productList(base, pricing);
+  let products = list;
+  const cartView = base.cartLines ? buildCart(base.cartLines, base, pricing, deps) : undefined;
 
   // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: only those the
   // message about to be rendered reads are signed (a session list eight, a template two).
   const payloads: Record<string, string> = {};
-  if (input.channel === 'whatsapp' && input.payloads) {
+  if (channel === 'whatsapp' && options.payloads) {
     const sign = deps.signPayload;
     // The offer the message shows travels in its signed product payloads, so the chat charges
     // the discounted price the customer was shown (as the AMP checkout does), until it expires.
     const msg = `${input.messageId}${offerTag(offer)}`;
-    for (const key of input.payloads.keys) {
+    for (const key of options.payloads.keys) {
       const data = payloadData(key, input.messageId, msg, products);
       if (data !== undefined) payloads[key] = sign(data);
     }
-    if (input.payloads.productPayload) {
-      for (let i = 0; i < products.length; i++) products[i] = { ...products[i]!, payload: sign(`pick:${products[i]!.sku}:${msg}`) };
-    }
+    // Product views are shared between messages: a signed copy per message.
+    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: sign(`pick:${p.sku}:${msg}`) }));
   }
 
   // The AMP token is signed for email views only: a WhatsApp message has no AMP endpoints.
   const token =
-    input.channel !== 'email'
+    channel !== 'email'
       ? ''
       : encodeURIComponent(
           typeof deps.ampToken === 'string'
@@ -418,32 +496,35 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
               }),
         );
   const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
-  const strings = deps.locales.get(locale)!;
+  const lang = base.fellBack ? 'en' : intlLocale;
+  const markers = options.markers === true;
+  const tokenInUrl = markers && token ? MARKERS.token : token;
+  const firstName = profile.firstName?.trim() ? (plain ? truncate(plainText(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined;
 
-  return {
-    locale,
+  const view: RenderView = {
+    locale: base.locale,
     intlLocale,
     currency,
     timezone: profile.timezone,
     brand: deps.brand,
     campaignParams,
-    strings,
+    strings: deps.locales.get(base.locale)!,
     fallbackStrings: deps.locales.get('en')!,
-    warnings,
+    warnings: base.warnings,
     template: manifest.name,
     variant: input.variant,
     // The document language is the language of its strings, not merely the formatting locale.
-    lang: fellBack ? 'en' : intlLocale,
-    dir: textDirection(fellBack ? 'en' : intlLocale),
+    lang,
+    dir: textDirection(lang),
     // A chat line is not the place for a 2,000-character name: capped so one odd profile
     // cannot push a WhatsApp template over its body limit.
-    firstName: profile.firstName?.trim() ? (plain ? truncate(plainText(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined,
-    profileId: profile.id,
-    segments,
-    segmentList: listSegments(segments),
+    firstName: markers && firstName !== undefined ? MARKERS.firstName : firstName,
+    profileId: markers ? MARKERS.profileId : profile.id,
+    segments: base.segments,
+    segmentList: base.segmentList,
     products,
     hero: products[0],
-    productsTotalText: totalText(products, intlLocale),
+    productsTotalText: listTotalText(list, intlLocale),
     offer,
     cart: cartView,
     order: input.order
@@ -454,15 +535,7 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
           lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), sku: plainIf(plain, l.sku), size: optionalPlainIf(plain, l.size), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,
-    loyalty: profile.loyalty
-      ? {
-          tier,
-          points,
-          nextTier,
-          pointsToNext: nextAt !== undefined ? nextAt - points : undefined,
-          progress: nextAt ? Math.min(100, Math.round((points / nextAt) * 100)) : 100,
-        }
-      : undefined,
+    loyalty: base.loyalty,
     location: { region: profile.location?.region, city: optionalPlainIf(plain, profile.location?.city), nearStore: optionalPlainIf(plain, profile.location?.nearStore) },
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
     links: {
@@ -471,27 +544,54 @@ export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]):
       unsubscribe: deps.brand.unsubscribeUrl,
     },
     amp: {
-      offers: `${ampBase}offers?token=${token}`,
-      cart: `${ampBase}cart?token=${token}`,
-      checkout: `${ampBase}checkout?token=${token}`,
-      survey: `${ampBase}survey?token=${token}`,
+      offers: `${ampBase}offers?token=${tokenInUrl}`,
+      cart: `${ampBase}cart?token=${tokenInUrl}`,
+      checkout: `${ampBase}checkout?token=${tokenInUrl}`,
+      survey: `${ampBase}survey?token=${tokenInUrl}`,
     },
     payloads,
-    message: { id: input.messageId, campaignId: input.campaignId },
+    message: { id: markers ? MARKERS.messageId : input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
   };
+  return { view, token };
 }
 
-function buildCart(
-  cart: CartInput,
-  deps: ViewDeps,
-  toView: (p: Product) => ProductView,
-  currency: string,
-  intlLocale: string,
-  warnings: string[],
-): CartView {
-  const items: CartLineView[] = [];
-  let subtotal = 0;
+/**
+ * The recommended products as one channel shows them. A campaign shows the same list to most
+ * of its recipients, so whole lists are memoised by what they depend on (the catalog objects
+ * by identity, reasons, preferred sizes, market, offer, channel); lists are frozen because
+ * they are shared, and their identity stands for their content (cohort keys rely on it).
+ */
+function productList(base: ViewBase, c: PricingContext): readonly ProductView[] {
+  if (base.items.length === 0) return EMPTY_LIST;
+  let key = `${c.plain ? 1 : 0}|${c.intlLocale}|${c.currency}|${c.percentOff ?? ''}|${c.paramsKey}`;
+  for (const { product, reason } of base.items) {
+    const preferred = preferredFor(base, product.category);
+    // Lengths first: reasons and sizes are free text, and must not run into each other.
+    key += `|${serialOf(product)}:${preferred?.length ?? -1}:${preferred ?? ''}${reason?.length ?? -1}:${reason ?? ''}`;
+  }
+  let list = productLists.get(key);
+  if (!list) {
+    if (productLists.size >= 2_000) productLists.clear();
+    list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
+    if (JSON.stringify(list).includes(MARK)) listsWithMarks.add(list);
+    productLists.set(key, list);
+  }
+  return list;
+}
+
+const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
+const productLists = new Map<string, readonly ProductView[]>();
+const listsWithMarks = new WeakSet<readonly ProductView[]>();
+
+/** Whether a product list's data contains the cohort marker character (then it is not shared). */
+export function listHasMarks(list: readonly ProductView[]): boolean {
+  return listsWithMarks.has(list);
+}
+
+/** The cart's lines that can be shown: in the catalog, and priced in one currency. */
+function resolveCart(cart: CartInput, deps: ViewDeps, currency: string, warnings: string[]): { product: Product; line: CartInput['items'][number] }[] {
+  const lines: { product: Product; line: CartInput['items'][number] }[] = [];
   let lineCurrency: string | undefined;
   for (const line of cart.items) {
     const product = deps.catalog(line.sku);
@@ -499,14 +599,28 @@ function buildCart(
       warnings.push(`cart SKU ${line.sku} is not in the catalog; left out`);
       continue;
     }
-    const view = toView(product);
+    for (const w of productProblems(product)) warnings.push(w);
     // A subtotal across currencies is meaningless, and checkout refuses such a cart too
     // (price-order.ts 'mixed_currency'): the shop needs a market price for every product.
-    if (lineCurrency !== undefined && lineCurrency !== view.currency) {
+    const priced = product.prices?.[currency] !== undefined ? currency : product.currency;
+    if (lineCurrency !== undefined && lineCurrency !== priced) {
       throw new TemplateDataError([
-        { path: 'cart.items', message: `${line.sku} is priced in ${view.currency} but the cart's other lines in ${lineCurrency}; set a ${currency} market price for every product` },
+        { path: 'cart.items', message: `${line.sku} is priced in ${priced} but the cart's other lines in ${lineCurrency}; set a ${currency} market price for every product` },
       ]);
     }
+    lineCurrency = priced;
+    lines.push({ product, line });
+  }
+  return lines;
+}
+
+function buildCart(lines: NonNullable<ViewBase['cartLines']>, base: ViewBase, c: PricingContext, deps: ViewDeps): CartView {
+  const { currency, intlLocale } = c;
+  const items: CartLineView[] = [];
+  let subtotal = 0;
+  let lineCurrency: string | undefined;
+  for (const { product, line } of lines) {
+    const view = productView(product, preferredFor(base, product.category), undefined, c);
     lineCurrency = view.currency;
     const total = roundMoney(view.price * line.quantity, view.currency);
     subtotal = roundMoney(subtotal + total, view.currency);
@@ -537,6 +651,16 @@ function buildCart(
 /** A BCP 47 tag Intl accepts: the profile's own (sv-SE) when valid, else the strings locale. */
 function safeIntlLocale(requested: string, fallback: string): string {
   return canonicalLocale(requested) ?? fallback;
+}
+
+/** A shared list's key includes its locale, so its total is worked out once. */
+const listTotals = new WeakMap<readonly ProductView[], string | undefined>();
+
+function listTotalText(list: readonly ProductView[], intlLocale: string): string | undefined {
+  if (listTotals.has(list)) return listTotals.get(list);
+  const text = totalText(list, intlLocale);
+  listTotals.set(list, text);
+  return text;
 }
 
 function totalText(products: readonly ProductView[], intlLocale: string): string | undefined {

@@ -9,11 +9,15 @@
  *
  * Correctness rests on the key: it is the JSON of the whole view with the per-recipient
  * values replaced by markers, so any difference a template could see — including whether a
- * first name is present — makes a different cohort. Templates can print recipient values but
+ * first name is present — makes a different cohort. Shared, immutable parts stand in by
+ * identity (the product list) or are fixed by the template hash and locale (brand, strings). Templates can print recipient values but
  * cannot branch on them (they only see the markers); that is why only values that templates
  * print (name, ids, token) are markers. A view whose data already contains the marker
  * character is rendered without the cache.
  */
+
+import type { RenderView } from './build-view.ts';
+import { serialOf } from './object-serial.ts';
 
 /** U+E000 is private-use: never produced by our templates, and checked for in data. */
 export const MARK = '\uE000';
@@ -52,6 +56,16 @@ export function fillMarkers(part: SplitPart, values: MarkerValues): string {
   return out;
 }
 
+/**
+ * A value that filling in cannot make tidying or one-lining act differently: not empty, no
+ * line break or tab, no run of blanks, no white space at either end. Then `tidy(fill(part)) === fill(tidy(part))`:
+ * the value neither joins nor splits a run of blanks or newlines, and trimming stops at the
+ * same characters.
+ */
+export function inertValue(value: string): boolean {
+  return value !== '' && !/^\s|\s$|[\r\n\t]|\s\s/.test(value);
+}
+
 export function countMarks(text: string): number {
   let n = 0;
   for (let at = text.indexOf(MARK); at !== -1; at = text.indexOf(MARK, at + 1)) n++;
@@ -65,6 +79,11 @@ export interface CohortEntry {
   amp?: SplitPart;
   /** The text part before tidying: tidying runs after the values are in, as in a full render. */
   text: SplitPart;
+  /**
+   * The text part tidied with the markers in place: the same as tidying after filling in when
+   * every value is "inert" (see `inertValue`), which spares most recipients the regex passes.
+   */
+  tidyText: SplitPart;
   /** Warnings the templates' helpers raised while rendering the cohort. */
   warnings: string[];
 }
@@ -91,4 +110,35 @@ export class CohortCache {
     if (this.entries.size >= this.max) this.entries.clear();
     this.entries.set(key, entry);
   }
+}
+
+/**
+ * Every field of the view is either in the key or listed here with the reason it may be left
+ * out; the type below fails to compile when a new view field is in neither list.
+ */
+const KEYED = [
+  'template', 'variant', 'locale', 'intlLocale', 'lang', 'dir', 'currency', 'timezone', 'campaignParams',
+  'firstName', 'profileId', 'segments', 'productsTotalText', 'offer', 'cart', 'order', 'loyalty',
+  'location', 'preferences', 'links', 'amp', 'payloads', 'message', 'year',
+] as const satisfies readonly (keyof RenderView)[];
+const NOT_KEYED = [
+  'brand', 'strings', 'fallbackStrings', // fixed by the template hash and the locale
+  'warnings', // output, not input
+  'segmentList', // derived from segments
+  'products', 'hero', // the frozen, memoised product list: keyed by identity below; hero is its first item
+] as const satisfies readonly (keyof RenderView)[];
+type Unlisted = Exclude<keyof RenderView, (typeof KEYED)[number] | (typeof NOT_KEYED)[number]>;
+const everyFieldListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyFieldListed;
+
+/**
+ * The cohort key of a marker view, or undefined when the markers do not appear exactly
+ * `expectedMarks` times (some data already contains the marker character).
+ */
+export function cohortKey(templateHash: string, view: RenderView, expectedMarks: number): string | undefined {
+  const values: unknown[] = [serialOf(view.products)];
+  for (const field of KEYED) values.push(view[field]);
+  const json = JSON.stringify(values);
+  if (countMarks(json) !== expectedMarks) return undefined;
+  return `${templateHash}\u0000${json}`;
 }

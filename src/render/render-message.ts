@@ -5,14 +5,15 @@ import type { Product } from '../personalize/recommendations-schema.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
 import type { SegmentName } from '../personalize/segments.ts';
-import type { CompiledTemplate, PayloadNeeds } from '../templates/compile-template.ts';
+import type { CompiledTemplate } from '../templates/compile-template.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import type { Channel } from '../templates/template-manifest.ts';
 import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
 import Handlebars from 'handlebars';
-import { CohortCache, countMarks, fillMarkers, MARK, MARKERS, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
-import { buildView, TemplateDataError } from './build-view.ts';
+import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
+import { buildViewBase, channelView, listHasMarks, TemplateDataError, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
+import { oneLine, tidyText } from './tidy-text.ts';
 
 export interface EmailParts {
   subject: string;
@@ -50,8 +51,6 @@ export interface RenderDeps {
   cohorts?: CohortCache;
 }
 
-const NO_PAYLOADS: PayloadNeeds = { keys: [], productPayload: false };
-
 export class UnknownTemplateError extends Error {
   constructor(readonly template: string, readonly known: string[]) {
     super(`Unknown template '${template}'. Known templates: ${known.join(', ') || '(none)'}.`);
@@ -88,13 +87,30 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   const warnings: string[] = [];
   for (const c of request.channels ?? []) if (!manifest.channels.includes(c)) warnings.push(`template '${manifest.name}' has no ${c} part`);
 
-  // Signed at most once per message, with what the first view built shows; the email and
-  // WhatsApp views of one message show the same products.
+  // Signed at most once per message (a cohort render that falls back to a full one asks twice).
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
     (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, ...content }));
-  const viewFor = (channel: 'email' | 'whatsapp', payloads?: PayloadNeeds) =>
-    buildView(
+  const viewDeps: ViewDeps = {
+    brand: deps.templates.shared.brand,
+    locales: deps.templates.shared.locales,
+    thresholds: deps.thresholds,
+    catalog: deps.catalog,
+    now,
+    publicBaseUrl: deps.publicBaseUrl,
+    ampToken,
+    signPayload: deps.signPayload,
+  };
+
+  if (channels.includes('email') && compiled.ampSource && !deps.publicBaseUrl.startsWith('https://')) {
+    warnings.push(`AMP endpoints use ${deps.publicBaseUrl}; mail clients only call https endpoints, so set PUBLIC_BASE_URL to the public https address`);
+  }
+  const result: RenderResult = { id: messageId, template: manifest.name, variant, locale: '', segments: [], warnings };
+  const whatsapp = channels.includes('whatsapp') ? compiled.whatsapp : undefined;
+  if (channels.includes('email') || whatsapp) {
+    // One base per message: locale, segments, offer and products are the same on every channel.
+    // It also checks the request against what the template needs, even when nothing is sent.
+    const base = buildViewBase(
       {
         manifest,
         profile: request.profile,
@@ -105,49 +121,23 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
         variant,
         campaignId: request.context.campaignId,
         messageId,
-        channel,
-        payloads,
+        channel: 'email',
       },
-      {
-        brand: deps.templates.shared.brand,
-        locales: deps.templates.shared.locales,
-        thresholds: deps.thresholds,
-        catalog: deps.catalog,
-        now,
-        publicBaseUrl: deps.publicBaseUrl,
-        ampToken,
-        signPayload: deps.signPayload,
-      },
+      viewDeps,
       warnings,
     );
-
-  if (channels.includes('email') && compiled.ampSource && !deps.publicBaseUrl.startsWith('https://')) {
-    warnings.push(`AMP endpoints use ${deps.publicBaseUrl}; mail clients only call https endpoints, so set PUBLIC_BASE_URL to the public https address`);
-  }
-  const result: RenderResult = { id: messageId, template: manifest.name, variant, locale: '', segments: [], warnings };
-  if (channels.includes('email')) {
-    const view = viewFor('email');
-    result.locale = view.locale;
-    result.segments = view.segmentList;
-    result.email = renderEmail(compiled, view, variant, deps.cohorts);
-  }
-  if (channels.includes('whatsapp') && compiled.whatsapp) {
-    const waDeps = { now, contentSid: deps.contentSid ?? (() => undefined), optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false };
-    const plan = planWhatsApp(manifest.category, request.profile, waDeps);
-    if (plan.suppressed) {
-      result.whatsapp = plan;
-      if (!result.email) {
-        // Nothing is rendered, but the request is still checked against what the template needs
-        // and the response still says whom the message was for: the view does both, unsigned.
-        const view = viewFor('whatsapp', NO_PAYLOADS);
-        result.locale = view.locale;
-        result.segments = view.segmentList;
+    result.locale = base.locale;
+    result.segments = base.segmentList;
+    if (channels.includes('email')) result.email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts);
+    if (whatsapp) {
+      const waDeps = { now, contentSid: deps.contentSid ?? (() => undefined), optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false };
+      const plan = planWhatsApp(manifest.category, request.profile, waDeps);
+      if (plan.suppressed) result.whatsapp = plan;
+      else {
+        const payloads = plan.kind === 'session' ? whatsapp.needs.session : whatsapp.needs.approved;
+        const { view } = channelView(base, { channel: 'whatsapp', payloads }, viewDeps);
+        result.whatsapp = renderWhatsApp(manifest.name, manifest.category, whatsapp, view, request.profile, view.locale, waDeps);
       }
-    } else {
-      const view = viewFor('whatsapp', plan.kind === 'session' ? compiled.whatsapp.needs.session : compiled.whatsapp.needs.approved);
-      result.locale = view.locale;
-      result.segments = view.segmentList;
-      result.whatsapp = renderWhatsApp(manifest.name, manifest.category, compiled.whatsapp, view, request.profile, view.locale, waDeps);
     }
   }
   // Helpers and views may report the same thing per product or per part; say it once.
@@ -155,17 +145,15 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   return result;
 }
 
-type View = ReturnType<typeof buildView>;
-
-function renderEmail(compiled: CompiledTemplate, view: View, variant: string | undefined, cohorts: CohortCache | undefined): EmailParts {
-  const parts = compiled.email.get(view.locale) ?? compiled.email.get('en')!;
-  for (const w of parts.warnings) view.warnings.push(w);
+function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewDeps, variant: string | undefined, cohorts: CohortCache | undefined): EmailParts {
+  const parts = compiled.email.get(base.locale) ?? compiled.email.get('en')!;
+  for (const w of parts.warnings) base.warnings.push(w);
   const v = variant ? parts.variants.get(variant) : undefined;
   const subjectFn = v?.subject ?? parts.subject;
   const preheaderFn = v?.preheader ?? parts.preheader;
 
   // A derived text part is wrapped by width, which a marker would change: render those in full.
-  const cohort = cohorts && parts.text ? cohortOf(compiled, view) : undefined;
+  const cohort = cohorts && parts.text ? cohortOf(compiled, base, viewDeps) : undefined;
   if (cohorts && !cohort) cohorts.stats.bypassed++;
   if (cohorts && cohort) {
     let entry = cohorts.get(cohort.key);
@@ -183,21 +171,24 @@ function renderEmail(compiled: CompiledTemplate, view: View, variant: string | u
         html: splitAtMarkers(html),
         amp: parts.amp ? splitAtMarkers(parts.amp(withHeader)) : undefined,
         text: splitAtMarkers(text),
+        tidyText: splitAtMarkers(tidyText(text)),
         warnings: helperWarnings,
       };
       cohorts.set(cohort.key, entry);
     }
-    for (const w of entry.warnings) view.warnings.push(w);
+    for (const w of entry.warnings) base.warnings.push(w);
     const escaped = cohort.escaped;
+    // Subject and preheader were one-lined at the cohort render; with inert values that holds.
     return {
-      subject: oneLine(fillMarkers(entry.subject, cohort.raw)),
-      preheader: oneLine(fillMarkers(entry.preheader, cohort.raw)),
+      subject: cohort.inert ? fillMarkers(entry.subject, cohort.raw) : oneLine(fillMarkers(entry.subject, cohort.raw)),
+      preheader: cohort.inert ? fillMarkers(entry.preheader, cohort.raw) : oneLine(fillMarkers(entry.preheader, cohort.raw)),
       amp: entry.amp ? fillMarkers(entry.amp, escaped) : undefined,
       html: fillMarkers(entry.html, escaped),
-      text: tidyText(fillMarkers(entry.text, cohort.raw)),
+      text: cohort.inert ? fillMarkers(entry.tidyText, cohort.raw) : tidyText(fillMarkers(entry.text, cohort.raw)),
     };
   }
 
+  const { view } = channelView(base, { channel: 'email' }, viewDeps);
   const subject = oneLine(subjectFn(view));
   const preheader = oneLine(preheaderFn(view));
   // The layout shows the preheader as hidden preview text, so it joins the view before the HTML pass.
@@ -218,57 +209,24 @@ function renderEmail(compiled: CompiledTemplate, view: View, variant: string | u
  * cannot be shared safely: a value that a part would transform differently in place (runs of
  * white space collapse in the subject) or data that already contains the marker character.
  */
-function cohortOf(compiled: CompiledTemplate, view: View): { key: string; view: View; raw: MarkerValues; escaped: MarkerValues } | undefined {
-  const firstName = view.firstName;
-  const at = view.amp.offers.indexOf('?token=');
-  const token = at === -1 ? '' : view.amp.offers.slice(at + 7);
+function cohortOf(
+  compiled: CompiledTemplate,
+  base: ViewBase,
+  viewDeps: ViewDeps,
+): { key: string; view: RenderView; raw: MarkerValues; escaped: MarkerValues; inert: boolean } | undefined {
+  const profile = base.input.profile;
+  const firstName = profile.firstName?.trim() || undefined;
   if (firstName !== undefined && (/\s\s|[\r\n\t]/.test(firstName) || firstName.includes(MARK))) return undefined;
-  if (view.profileId.includes(MARK) || view.message.id.includes(MARK)) return undefined;
-  const url = (u: string) => (token && u.endsWith(token) ? u.slice(0, u.length - token.length) + MARKERS.token : u);
-  const cohortView: View = {
-    ...view,
-    firstName: firstName === undefined ? undefined : MARKERS.firstName,
-    profileId: MARKERS.profileId,
-    message: { ...view.message, id: MARKERS.messageId },
-    amp: { offers: url(view.amp.offers), cart: url(view.amp.cart), checkout: url(view.amp.checkout), survey: url(view.amp.survey) },
-  };
-  // Brand and strings are fixed by the template hash and the locale; warnings are output.
-  const { brand: _brand, strings: _strings, fallbackStrings: _fallback, warnings: _warnings, products, hero, ...keyed } = cohortView;
-  // Product views are immutable and memoised (build-view.ts), so their identity stands for their
-  // content in the key: a serial instead of ~30 fields each keeps the JSON small.
-  const json = JSON.stringify([keyed, products.map(serialOf), hero && serialOf(hero)]);
-  const expectedMarks = (firstName === undefined ? 0 : 1) + 2 + (token ? 4 : 0);
-  if (countMarks(json) !== expectedMarks) return undefined;
-  const raw: MarkerValues = { n: firstName ?? '', p: view.profileId, m: view.message.id, t: token };
+  if (profile.id.includes(MARK) || base.input.messageId.includes(MARK)) return undefined;
+  const { view, token } = channelView(base, { channel: 'email', markers: true }, viewDeps);
+  if (listHasMarks(view.products)) return undefined;
+  const key = cohortKey(compiled.hash, view, (firstName === undefined ? 0 : 1) + 2 + (token ? 4 : 0));
+  if (key === undefined) return undefined;
+  const raw: MarkerValues = { n: firstName ?? '', p: profile.id, m: base.input.messageId, t: token };
   const esc = Handlebars.Utils.escapeExpression;
-  return {
-    key: `${compiled.hash}\u0000${json}`,
-    view: cohortView,
-    raw,
-    escaped: { n: esc(raw.n), p: esc(raw.p), m: esc(raw.m), t: esc(raw.t) },
-  };
-}
-
-const serials = new WeakMap<object, number>();
-let nextSerial = 0;
-
-function serialOf(product: object): number {
-  let n = serials.get(product);
-  if (n === undefined) {
-    n = ++nextSerial;
-    serials.set(product, n);
-  }
-  return n;
-}
-
-/** Header-safe: a subject is one line however the data is shaped. */
-function oneLine(s: string): string {
-  return s.replace(/[\r\n\t]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
-}
-
-/** Collapses the blank lines that block helpers leave behind in text templates. */
-function tidyText(s: string): string {
-  return `${s.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  // An absent name or token has no marker, so its empty value is never filled in.
+  const inert = (raw.n === '' || inertValue(raw.n)) && inertValue(raw.p) && inertValue(raw.m) && (raw.t === '' || inertValue(raw.t));
+  return { key, view, raw, escaped: { n: esc(raw.n), p: esc(raw.p), m: esc(raw.m), t: esc(raw.t) }, inert };
 }
 
 function htmlToText(html: string): string {

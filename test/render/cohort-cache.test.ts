@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CohortCache } from '../../src/render/cohort-cache.ts';
+import { CohortCache, fillMarkers, inertValue, MARKERS, splitAtMarkers, type MarkerValues } from '../../src/render/cohort-cache.ts';
+import { oneLine, tidyText } from '../../src/render/tidy-text.ts';
 import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
 import type { RenderRequest } from '../../src/render/render-input.ts';
 import { sampleRequest } from '../../src/templates/template-fixtures.ts';
@@ -79,5 +80,54 @@ describe('cohort cache: recipients sharing a view share one render', () => {
       expect(renderMessage(r, cached).email).toEqual(renderMessage(r, uncached).email);
     }
     expect(cohorts.stats).toMatchObject({ hits: 0, misses: 0, bypassed: 4 });
+  });
+
+  it('ids with blanks that tidying would touch still get exactly the full render', () => {
+    const cohorts = new CohortCache();
+    const cached = { ...deps, cohorts };
+    for (const id of ['plain-id', 'trailing-blank ', 'two  blanks', 'tab\there']) {
+      const r = request('recommendations', 'sophie', id, 'Sophie');
+      expect(renderMessage(r, cached).email, JSON.stringify(id)).toEqual(renderMessage(r, uncached).email);
+    }
+    expect(cohorts.stats.bypassed).toBe(0);
+    expect(cohorts.stats.hits + cohorts.stats.misses).toBe(4);
+  });
+
+  it('a product whose data carries the marker character is rendered in full', () => {
+    const cohorts = new CohortCache();
+    const cached = { ...deps, cohorts };
+    const r = request('recommendations', 'sophie', 'p1', 'Sophie');
+    const first = fixtures.catalog.get(r.recommendations!.items[0]!.sku)!;
+    const marked = { ...r, recommendations: { ...r.recommendations!, items: [{ ...first, title: 'Wool \uE000n coat' }, ...r.recommendations!.items.slice(1)] } };
+    const fast = renderMessage(marked, cached);
+    expect(fast.email).toEqual(renderMessage(marked, uncached).email);
+    expect(fast.email!.html).toContain('Wool \uE000n coat');
+    expect(cohorts.stats).toMatchObject({ misses: 0, bypassed: 1 });
+  });
+
+  it('tidying a part before filling in inert values equals tidying it after', () => {
+    // Random parts and values over the characters tidying cares about.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 48271) % 2147483647), seed % n);
+    const alphabet = [' ', '\t', '\n', 'a', 'b', '\u00a0', '\r'];
+    const text = (max: number) => Array.from({ length: rnd(max) }, () => alphabet[rnd(alphabet.length)]).join('');
+    const slots = ['n', 'p', 'm', 't'] as const;
+    let inertChecked = 0;
+    let brokenWithoutGuard = 0;
+    for (let i = 0; i < 4000; i++) {
+      const part = Array.from({ length: 1 + rnd(4) }, () => `${text(6)}${MARKERS[(['firstName', 'profileId', 'messageId', 'token'] as const)[rnd(4)]!]}`).join('') + text(6);
+      const values = Object.fromEntries(slots.map((s) => [s, rnd(4) === 0 ? text(4) : ['Ann', 'a b', 'x\u00a0y', 'Zoë'][rnd(4)]!])) as MarkerValues;
+      const inert = slots.every((s) => inertValue(values[s]));
+      for (const tidy of [tidyText, oneLine]) {
+        const same = tidy(fillMarkers(splitAtMarkers(part), values)) === fillMarkers(splitAtMarkers(tidy(part)), values);
+        if (inert) {
+          expect(same, JSON.stringify({ part, values })).toBe(true);
+          inertChecked++;
+        } else if (!same) brokenWithoutGuard++;
+      }
+    }
+    expect(inertChecked).toBeGreaterThan(100);
+    // The guard is needed: other values do change the outcome.
+    expect(brokenWithoutGuard).toBeGreaterThan(100);
   });
 });

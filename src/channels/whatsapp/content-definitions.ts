@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { HelperRoot } from '../../render/handlebars-env.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
-import { renderApprovedContent, type WhatsAppPreview } from './render-whatsapp.ts';
+import { approvedContentRoot, renderApprovedContent, type WhatsAppPreview } from './render-whatsapp.ts';
 import { WHATSAPP_LIMITS } from './whatsapp-limits.ts';
 
 /**
@@ -90,17 +89,7 @@ export function approvedDefinitions(
     for (const locale of locales) {
       const strings = templates.shared.locales.get(locale);
       if (!strings) continue;
-      const root: HelperRoot = {
-        locale,
-        intlLocale: locale,
-        currency: 'EUR',
-        timezone: 'UTC',
-        brand: templates.shared.brand,
-        campaignParams: { source: 'inboxcart', medium: 'whatsapp', campaign: name, content: name },
-        strings,
-        fallbackStrings: english,
-        warnings: [],
-      };
+      const root = approvedContentRoot(name, locale, { brand: templates.shared.brand, strings, fallbackStrings: english });
       const preview = renderApprovedContent(name, wa, root);
       const variableNames = [...wa.approved.variables.keys()].sort((a, b) => Number(a) - Number(b));
       const given = samples(name, locale) ?? {};

@@ -228,6 +228,42 @@ export function renderApprovedContent(template: string, wa: CompiledWhatsApp, ro
   return renderContent(template, wa.approved.content, root, root.warnings, true);
 }
 
+/** What the approved content renders against: the strings of one locale, nothing of a recipient. */
+export function approvedContentRoot(template: string, locale: string, from: Pick<HelperRoot, 'brand' | 'strings' | 'fallbackStrings'>): HelperRoot {
+  return {
+    locale,
+    intlLocale: locale,
+    currency: 'EUR',
+    timezone: 'UTC',
+    brand: from.brand,
+    campaignParams: { source: 'inboxcart', medium: 'whatsapp', campaign: template, content: template },
+    strings: from.strings,
+    fallbackStrings: from.fallbackStrings,
+    warnings: [],
+  };
+}
+
+/**
+ * The approved content per compiled template and locale, rendered once: it is the same for
+ * every recipient (the definition `inboxcart twilio sync` submitted), only the variables differ.
+ */
+const approvedContents = new WeakMap<CompiledWhatsApp, Map<string, { content: WhatsAppPreview; warnings: string[] }>>();
+
+function approvedContentFor(template: string, wa: CompiledWhatsApp, view: RenderView): { content: WhatsAppPreview; warnings: string[] } {
+  let byLocale = approvedContents.get(wa);
+  if (!byLocale) {
+    byLocale = new Map();
+    approvedContents.set(wa, byLocale);
+  }
+  let entry = byLocale.get(view.locale);
+  if (!entry) {
+    const root = approvedContentRoot(template, view.locale, view);
+    entry = { content: renderApprovedContent(template, wa, root), warnings: root.warnings };
+    byLocale.set(view.locale, entry);
+  }
+  return entry;
+}
+
 /** Plain-text rendering of rich content for when its Content definition is not synced yet. */
 function asText(preview: WhatsAppPreview): string {
   const lines = [preview.body];
@@ -289,7 +325,9 @@ export function renderWhatsApp(
   } else {
     for (const [k, fn] of wa.approved.variables) variables[k] = templateVariable(fn(data));
   }
-  const content = renderContent(template, wa.approved.content, data, view.warnings, true);
+  const approved = approvedContentFor(template, wa, view);
+  for (const w of approved.warnings) view.warnings.push(w);
+  const content = approved.content;
   const fill = (s: string) => s.replace(/\{\{(\d+)\}\}/g, (w, n: string) => variables[n] ?? w);
   const preview: WhatsAppPreview = {
     ...content,
