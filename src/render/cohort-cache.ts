@@ -17,6 +17,7 @@
  */
 
 import type { RenderView } from './build-view.ts';
+import type { EmailParts } from './render-message.ts';
 import { serialOf } from './object-serial.ts';
 
 /** U+E000 is private-use: never produced by our templates, and checked for in data. */
@@ -141,4 +142,28 @@ export function cohortKey(templateHash: string, view: RenderView, expectedMarks:
   const json = JSON.stringify(values);
   if (countMarks(json) !== expectedMarks) return undefined;
   return `${templateHash}\u0000${json}`;
+}
+
+/**
+ * How a cohort email's big parts were filled in: the shared split parts and the values. Kept
+ * beside the email (weakly) so a writer can send the shared segments as pre-encoded bytes
+ * instead of serialising ~100 KB per recipient (encode-result.ts). A part is absent when it
+ * was not a plain fill (the text part when a value was not inert).
+ */
+export interface EmailFill {
+  amp?: SplitPart;
+  html: SplitPart;
+  text?: SplitPart;
+  escaped: MarkerValues;
+  raw: MarkerValues;
+}
+
+const fills = new WeakMap<EmailParts, EmailFill>();
+
+export function recordFill(email: EmailParts, fill: EmailFill): void {
+  fills.set(email, fill);
+}
+
+export function fillOf(email: EmailParts): EmailFill | undefined {
+  return fills.get(email);
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { fillOf, type MarkerValues, type SplitPart } from './cohort-cache.ts';
 import type { RenderResult } from './render-message.ts';
 
 /**
@@ -5,6 +7,10 @@ import type { RenderResult } from './render-message.ts';
  * Buffer object for every recipient of a cohort (render/cohort-cache.ts), so whatever a
  * writer derives from one (a compressed form, a checksum) can be cached by identity.
  * Concatenated, the pieces are exactly `before + JSON.stringify(result) + after` in UTF-8.
+ *
+ * Why: a result is ~100 KB of JSON, almost all of it the email parts a cohort shares.
+ * Serialising and UTF-8-encoding that per recipient cost more than rendering it; here the
+ * shared segments are encoded once per cohort and each recipient adds a few small pieces.
  */
 export interface EncodedResult {
   pieces: Buffer[];
@@ -13,7 +19,65 @@ export interface EncodedResult {
   length: number;
 }
 
+// Stand-ins for the big parts while the rest of the result is serialised. Random per process,
+// so no data can contain one by chance or on purpose.
+const NONCE = randomBytes(12).toString('base64url');
+const PLACEHOLDER = { amp: `\uE001${NONCE}a`, html: `\uE001${NONCE}h`, text: `\uE001${NONCE}t` } as const;
+const PARTS = ['amp', 'html', 'text'] as const;
+
 export function encodeRenderResult(result: RenderResult, before = '', after = ''): EncodedResult {
-  const bytes = Buffer.from(`${before}${JSON.stringify(result)}${after}`);
+  const email = result.email;
+  const fill = email && fillOf(email);
+  if (!email || !fill) return single(`${before}${JSON.stringify(result)}${after}`);
+
+  const stand: Record<string, string | undefined> = { ...email };
+  for (const part of PARTS) if (fill[part] && email[part] !== undefined) stand[part] = PLACEHOLDER[part];
+  const json = `${before}${JSON.stringify({ ...result, email: stand })}${after}`;
+
+  const out: EncodedResult = { pieces: [], shared: [], length: 0 };
+  let from = 0;
+  // JSON.stringify keeps the email's key order (amp, html, text), so the stand-ins appear in it.
+  for (const part of PARTS) {
+    if (stand[part] !== PLACEHOLDER[part]) continue;
+    const at = json.indexOf(PLACEHOLDER[part], from);
+    push(out, Buffer.from(json.slice(from, at)), false);
+    pushFilled(out, fill[part]!, part === 'text' ? fill.raw : fill.escaped);
+    from = at + PLACEHOLDER[part].length;
+  }
+  push(out, Buffer.from(json.slice(from)), false);
+  return out;
+}
+
+function single(text: string): EncodedResult {
+  const bytes = Buffer.from(text);
   return { pieces: [bytes], shared: [false], length: bytes.length };
+}
+
+function push(out: EncodedResult, bytes: Buffer, shared: boolean): void {
+  if (bytes.length === 0) return;
+  out.pieces.push(bytes);
+  out.shared.push(shared);
+  out.length += bytes.length;
+}
+
+/** A split part's segments, each as the UTF-8 of its JSON string content: encoded once per part. */
+const encodedSegments = new WeakMap<SplitPart, Buffer[]>();
+
+function pushFilled(out: EncodedResult, part: SplitPart, values: MarkerValues): void {
+  let segments = encodedSegments.get(part);
+  if (!segments) {
+    segments = part.segments.map(jsonContent);
+    encodedSegments.set(part, segments);
+  }
+  push(out, segments[0]!, true);
+  for (let i = 0; i < part.slots.length; i++) {
+    push(out, jsonContent(values[part.slots[i]!]), false);
+    push(out, segments[i + 1]!, true);
+  }
+}
+
+/** The bytes between the quotes of a string's JSON. */
+function jsonContent(s: string): Buffer {
+  const json = JSON.stringify(s);
+  return Buffer.from(json.slice(1, json.length - 1));
 }

@@ -10,7 +10,7 @@ import type { TemplateSet } from '../templates/template-registry.ts';
 import type { Channel } from '../templates/template-manifest.ts';
 import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
 import Handlebars from 'handlebars';
-import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
+import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, recordFill, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
 import { buildViewBase, channelView, listHasMarks, TemplateDataError, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
 import { oneLine, tidyText } from './tidy-text.ts';
@@ -179,13 +179,15 @@ function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewD
     for (const w of entry.warnings) base.warnings.push(w);
     const escaped = cohort.escaped;
     // Subject and preheader were one-lined at the cohort render; with inert values that holds.
-    return {
+    const email: EmailParts = {
       subject: cohort.inert ? fillMarkers(entry.subject, cohort.raw) : oneLine(fillMarkers(entry.subject, cohort.raw)),
       preheader: cohort.inert ? fillMarkers(entry.preheader, cohort.raw) : oneLine(fillMarkers(entry.preheader, cohort.raw)),
       amp: entry.amp ? fillMarkers(entry.amp, escaped) : undefined,
       html: fillMarkers(entry.html, escaped),
       text: cohort.inert ? fillMarkers(entry.tidyText, cohort.raw) : tidyText(fillMarkers(entry.text, cohort.raw)),
     };
+    recordFill(email, { amp: entry.amp, html: entry.html, text: cohort.inert ? entry.tidyText : undefined, escaped, raw: cohort.raw });
+    return email;
   }
 
   const { view } = channelView(base, { channel: 'email' }, viewDeps);
