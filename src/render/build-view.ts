@@ -2,7 +2,7 @@ import type { AmpMessageContent } from '../commerce/amp-claims.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Product, Recommendations } from '../personalize/recommendations-schema.ts';
 import { preferredSize } from '../personalize/preferred-size.ts';
-import { computeSegments, listSegments, type SegmentName, type Segments } from '../personalize/segments.ts';
+import { computeSegments, listSegments, SEGMENT_NAMES, type SegmentName, type Segments } from '../personalize/segments.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
@@ -14,6 +14,7 @@ import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { MARK, MARKERS } from './cohort-cache.ts';
 import { serialOf } from './object-serial.ts';
+import { InternTable } from './interned.ts';
 import { truncate } from './handlebars-env.ts';
 import { plainText, plainView } from './plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
@@ -337,7 +338,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
   if (fellBack) warnings.push(`locale '${input.locale ?? profile.locale}' has no strings; rendered in English`);
   const intlLocale = safeIntlLocale(input.locale ?? profile.locale, locale);
   const currency = profile.currency;
-  const segments = computeSegments(profile, deps.thresholds, deps.now);
+  const segments = internedSegments(computeSegments(profile, deps.thresholds, deps.now));
 
   // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
   // A template may also reserve its offer for segments (win-back for the lapsed, welcome for
@@ -404,7 +405,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
     intlLocale,
     currency,
     segments,
-    segmentList: listSegments(segments),
+    segmentList: segmentLists.get(segments)!,
     offer,
     items,
     cartLines,
@@ -441,13 +442,11 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
   // WhatsApp text is plain: data strings lose control and bidi-override characters here, once,
   // instead of a deep copy of the view per message. HTML and AMP escape at output instead.
   const plain = channel === 'whatsapp';
-  const campaignParams: CampaignParams = {
-    source: 'inboxcart',
-    medium: channel,
-    campaign: input.campaignId ?? manifest.name,
-    content: input.variant ? `${manifest.name}-${input.variant}` : manifest.name,
-  };
-  const paramsKey = `${campaignParams.medium}|${campaignParams.campaign}|${campaignParams.content}`;
+  const campaign = input.campaignId ?? manifest.name;
+  const content = input.variant ? `${manifest.name}-${input.variant}` : manifest.name;
+  // Lengths first: a campaign id is free text and must not run into the content.
+  const paramsKey = `${channel}|${campaign.length}:${campaign}|${content}`;
+  const campaignParams = campaignParamsTable.get(paramsKey, () => ({ source: 'inboxcart', medium: channel, campaign, content }));
   const pricing: PricingContext = {
     currency,
     intlLocale,
@@ -538,17 +537,13 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     loyalty: base.loyalty,
     location: { region: profile.location?.region, city: optionalPlainIf(plain, profile.location?.city), nearStore: optionalPlainIf(plain, profile.location?.nearStore) },
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
-    links: {
+    links: brandLinks(deps.brand).get(paramsKey, () => ({
       shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
       preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
       unsubscribe: deps.brand.unsubscribeUrl,
-    },
-    amp: {
-      offers: `${ampBase}offers?token=${tokenInUrl}`,
-      cart: `${ampBase}cart?token=${tokenInUrl}`,
-      checkout: `${ampBase}checkout?token=${tokenInUrl}`,
-      survey: `${ampBase}survey?token=${tokenInUrl}`,
-    },
+    })),
+    // A cohort view's endpoints differ only by base URL: shared, so its key carries a serial.
+    amp: markers ? ampMarkerUrls.get(`${ampBase}\u0000${tokenInUrl}`, () => ampUrls(ampBase, tokenInUrl)) : ampUrls(ampBase, tokenInUrl),
     payloads,
     message: { id: markers ? MARKERS.messageId : input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
@@ -581,6 +576,37 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
 }
 
 const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
+
+function ampUrls(ampBase: string, token: string): RenderView['amp'] {
+  return { offers: `${ampBase}offers?token=${token}`, cart: `${ampBase}cart?token=${token}`, checkout: `${ampBase}checkout?token=${token}`, survey: `${ampBase}survey?token=${token}` };
+}
+
+// Parts of a view that repeat for every recipient of a campaign, interned (interned.ts).
+const campaignParamsTable = new InternTable<CampaignParams>();
+const ampMarkerUrls = new InternTable<RenderView['amp']>(100);
+const linksByBrand = new WeakMap<Brand, InternTable<RenderView['links']>>();
+
+function brandLinks(brand: Brand): InternTable<RenderView['links']> {
+  let table = linksByBrand.get(brand);
+  if (!table) {
+    table = new InternTable();
+    linksByBrand.set(brand, table);
+  }
+  return table;
+}
+
+const segmentsTable = new InternTable<Segments>(1_000);
+const segmentLists = new WeakMap<Segments, SegmentName[]>();
+
+/** One frozen object per combination of segment flags, with its list of names beside it. */
+function internedSegments(segments: Segments): Segments {
+  let key = '';
+  for (const name of SEGMENT_NAMES) key += segments[name] ? '1' : '0';
+  return segmentsTable.get(key, () => {
+    segmentLists.set(segments, Object.freeze(listSegments(segments)) as SegmentName[]);
+    return segments;
+  });
+}
 const productLists = new Map<string, readonly ProductView[]>();
 const listsWithMarks = new WeakSet<readonly ProductView[]>();
 

@@ -18,6 +18,7 @@
 
 import type { RenderView } from './build-view.ts';
 import type { EmailParts } from './render-message.ts';
+import { keyValue } from './interned.ts';
 import { serialOf } from './object-serial.ts';
 
 /** U+E000 is private-use: never produced by our templates, and checked for in data. */
@@ -138,7 +139,7 @@ void everyFieldListed;
  */
 export function cohortKey(templateHash: string, view: RenderView, expectedMarks: number): string | undefined {
   const values: unknown[] = [serialOf(view.products)];
-  for (const field of KEYED) values.push(view[field]);
+  for (const field of KEYED) values.push(keyValue(view[field]));
   const json = JSON.stringify(values);
   if (countMarks(json) !== expectedMarks) return undefined;
   return `${templateHash}\u0000${json}`;

@@ -222,7 +222,8 @@ function cohortOf(
   if (profile.id.includes(MARK) || base.input.messageId.includes(MARK)) return undefined;
   const { view, token } = channelView(base, { channel: 'email', markers: true }, viewDeps);
   if (listHasMarks(view.products)) return undefined;
-  const key = cohortKey(compiled.hash, view, (firstName === undefined ? 0 : 1) + 2 + (token ? 4 : 0));
+  // The AMP URLs with the token marker are interned (no data in them), so the key shows name and ids.
+  const key = cohortKey(compiled.hash, view, (firstName === undefined ? 0 : 1) + 2);
   if (key === undefined) return undefined;
   const raw: MarkerValues = { n: firstName ?? '', p: profile.id, m: base.input.messageId, t: token };
   const esc = Handlebars.Utils.escapeExpression;

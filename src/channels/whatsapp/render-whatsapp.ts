@@ -196,6 +196,17 @@ function numbered(values: string[]): Record<string, string> {
 }
 
 /**
+ * `JSON.stringify` of Twilio's numbered variables. Integer-like keys put an object on V8's slow
+ * serialisation path, and this runs per recipient: the same JSON, written out directly.
+ */
+export function contentVariablesJson(variables: Record<string, string>): string {
+  let out = '';
+  // Integer-like keys enumerate in ascending numeric order, as JSON.stringify writes them.
+  for (const key in variables) out += `${out ? ',' : '{'}${JSON.stringify(key)}:${JSON.stringify(variables[key])}`;
+  return out ? `${out}}` : '{}';
+}
+
+/**
  * The Twilio parameters for a session message (inside the 24-hour window). Text and media go
  * as Body/MediaUrl; rich content only through its generic Content definition, since
  * `messages.create` silently drops anything else (facts §3). Until `inboxcart twilio sync` has
@@ -216,7 +227,7 @@ export function sessionMessage(
     warnings.push(`WhatsApp content '${shape.key}' is not synced (run: npx inboxcart twilio sync); sent as plain text`);
     return { message: { to, body: asText(preview) }, contentKey: shape.key };
   }
-  return { message: { to, contentSid: sid, contentVariables: JSON.stringify(shape.variables) }, contentKey: shape.key };
+  return { message: { to, contentSid: sid, contentVariables: contentVariablesJson(shape.variables) }, contentKey: shape.key };
 }
 
 /**
@@ -346,7 +357,7 @@ export function renderWhatsApp(
     window,
     kind: 'template',
     contentKey: key,
-    message: { to, contentSid: sid, contentVariables: JSON.stringify(variables) },
+    message: { to, contentSid: sid, contentVariables: contentVariablesJson(variables) },
     preview,
   };
 }
