@@ -640,18 +640,31 @@ function resolveCart(cart: CartInput, deps: ViewDeps, currency: string, warnings
   return lines;
 }
 
+/**
+ * The cart as one channel shows it. Interned: the same lines (product view, quantity, size)
+ * in the same market give the same frozen cart, so a cohort key carries its serial.
+ */
 function buildCart(lines: NonNullable<ViewBase['cartLines']>, base: ViewBase, c: PricingContext, deps: ViewDeps): CartView {
+  const views = lines.map(({ product, line }) => ({ view: productView(product, preferredFor(base, product.category), undefined, c), line }));
+  let key = `${serialOf(deps.brand)}|${c.currency}|${c.intlLocale}`;
+  for (const { view, line } of views) key += `|${serialOf(view)}:${line.quantity}:${line.size?.length ?? -1}:${line.size ?? ''}`;
+  return cartViews.get(key, () => computeCart(views, c, deps));
+}
+
+const cartViews = new InternTable<CartView>(5_000);
+
+function computeCart(lines: { view: ProductView; line: CartInput['items'][number] }[], c: PricingContext, deps: ViewDeps): CartView {
   const { currency, intlLocale } = c;
   const items: CartLineView[] = [];
   let subtotal = 0;
   let lineCurrency: string | undefined;
-  for (const { product, line } of lines) {
-    const view = productView(product, preferredFor(base, product.category), undefined, c);
+  for (const { view, line } of lines) {
     lineCurrency = view.currency;
     const total = roundMoney(view.price * line.quantity, view.currency);
     subtotal = roundMoney(subtotal + total, view.currency);
-    items.push({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) });
+    items.push(Object.freeze({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) }));
   }
+  Object.freeze(items);
   const total = lineCurrency ?? currency;
   const threshold = deps.brand.freeShippingThreshold[total];
   const remaining = threshold !== undefined ? Math.max(0, roundMoney(threshold - subtotal, total)) : undefined;
@@ -662,14 +675,14 @@ function buildCart(lines: NonNullable<ViewBase['cartLines']>, base: ViewBase, c:
     subtotalText: formatMoney(subtotal, total, intlLocale),
     freeShipping:
       threshold !== undefined && remaining !== undefined
-        ? {
+        ? Object.freeze({
             threshold,
             thresholdText: formatMoney(threshold, total, intlLocale),
             remaining,
             remainingText: formatMoney(remaining, total, intlLocale),
             percent: threshold > 0 ? Math.min(100, Math.round((subtotal / threshold) * 100)) : 100,
             reached: remaining === 0,
-          }
+          })
         : undefined,
   };
 }

@@ -239,6 +239,26 @@ export function renderApprovedContent(template: string, wa: CompiledWhatsApp, ro
   return renderContent(template, wa.approved.content, root, root.warnings, true);
 }
 
+/**
+ * Twilio's `{{n}}` placeholders of an approved content string filled in with the variables
+ * (one left as it is when there is no such variable). The content is fixed per template and
+ * locale, so each string is split at its placeholders once.
+ */
+function fillNumbered(s: string, variables: Record<string, string>): string {
+  let split = numberedSplits.get(s);
+  if (!split) {
+    split = s.split(/\{\{(\d+)\}\}/);
+    if (numberedSplits.size >= 1_000) numberedSplits.clear();
+    numberedSplits.set(s, split);
+  }
+  // Odd indexes hold the placeholder numbers.
+  let out = split[0]!;
+  for (let i = 1; i < split.length; i += 2) out += (variables[split[i]!] ?? `{{${split[i]}}}`) + split[i + 1]!;
+  return out;
+}
+
+const numberedSplits = new Map<string, string[]>();
+
 /** What the approved content renders against: the strings of one locale, nothing of a recipient. */
 export function approvedContentRoot(template: string, locale: string, from: Pick<HelperRoot, 'brand' | 'strings' | 'fallbackStrings'>): HelperRoot {
   return {
@@ -339,7 +359,7 @@ export function renderWhatsApp(
   const approved = approvedContentFor(template, wa, view);
   for (const w of approved.warnings) view.warnings.push(w);
   const content = approved.content;
-  const fill = (s: string) => s.replace(/\{\{(\d+)\}\}/g, (w, n: string) => variables[n] ?? w);
+  const fill = (s: string) => fillNumbered(s, variables);
   const preview: WhatsAppPreview = {
     ...content,
     body: fill(content.body),
