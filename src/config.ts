@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -19,6 +20,10 @@ const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/i, 'WORKERS is a number of worker processes (1 to 999) or auto (one per CPU)')
+    .default('1'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL')
@@ -56,6 +61,8 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** HTTP worker processes sharing the port (node:cluster); 1 serves from the main process. */
+  workers: number;
   databaseUrl?: string;
   dataDir: string;
   templatesDir: string;
@@ -140,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     port: e.PORT,
     host: e.HOST,
+    workers: e.WORKERS.toLowerCase() === 'auto' ? availableParallelism() : Number(e.WORKERS),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     templatesDir: e.TEMPLATES_DIR,

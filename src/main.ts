@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { runClusterPrimary, SHUTDOWN_MESSAGE } from './http/cluster-primary.ts';
 import { createLogger, type Logger } from './http/logger.ts';
 import { startService } from './http/start-service.ts';
 
@@ -25,11 +27,21 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger({ level: config.logLevel });
-  for (const notice of config.notices) logger.warn(notice);
+  // In cluster mode the primary says it once, not every worker.
+  if (cluster.isPrimary) for (const notice of config.notices) logger.warn(notice);
+  if (config.workers > 1 && cluster.isPrimary) {
+    try {
+      return exit(logger, await runClusterPrimary(config, logger));
+    } catch (err) {
+      logger.fatal({ err }, `inboxcart failed to start: ${(err as Error).message}.`);
+      return exit(logger, 1);
+    }
+  }
 
   let service;
   try {
-    service = await startService(config, logger);
+    // A cluster worker finds the database migrated and seeded by the primary.
+    service = await startService(config, logger, { seed: cluster.isPrimary });
   } catch (err) {
     const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
     const fix = inUse ? ` Another process listens on ${config.host}:${config.port}: stop it or set PORT to a free port.` : '';
@@ -56,6 +68,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void stop(signal));
   process.on('SIGINT', (signal) => void stop(signal));
+  if (cluster.isWorker) {
+    // The primary asks by message: a Ctrl-C reaches every process of the group, and a signal
+    // from the primary on top of it would count as the second one.
+    let asked = false;
+    const ask = () => {
+      if (asked || stopping) return;
+      asked = true;
+      void stop('SIGTERM');
+    };
+    process.on('message', (message) => message === SHUTDOWN_MESSAGE && ask());
+    // An orphaned worker (the primary was killed) stops too rather than serving on alone.
+    process.on('disconnect', ask);
+  }
 }
 
 await main();

@@ -30,6 +30,11 @@ export interface RunningService {
 
 export interface StartOptions {
   shutdownTimeoutMs?: number;
+  /**
+   * Seed an empty catalog and customer table (outside production). A cluster worker passes
+   * false: the primary ran `prepareStore` once before forking, so workers do not race to seed.
+   */
+  seed?: boolean;
 }
 
 /**
@@ -43,13 +48,7 @@ const SOCKET_IDLE_MS = 120_000;
 export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
-    logger.info({ dialect: store.dialect, dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined }, 'database open and migrated');
-    await seedCatalog(store, config, logger);
-    // Like the catalog: sample customers (addresses, payment tokens) so demo emails can be bought from, never in production.
-    if (!config.production) {
-      const customers = await seedFixtureCustomers(store, config.fixturesDir);
-      if (customers) logger.info({ count: customers }, 'empty customer table seeded with the sample customers');
-    }
+    if (options.seed !== false) await seedStore(store, config, logger);
 
     const started = performance.now();
     const templates = await loadTemplateSet({ root: config.templatesDir, cacheDir: config.templateCacheDir });
@@ -75,9 +74,7 @@ export async function startService(config: Config, logger: Logger, options: Star
       server.once('listening', resolve);
       server.once('error', reject);
     });
-    const { port } = server.address() as AddressInfo;
-    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const url = serviceUrl(config.host, (server.address() as AddressInfo).port);
     logger.info({ url, publicBaseUrl: config.publicBaseUrl }, 'inboxcart listening');
 
     let closing: Promise<void> | undefined;
@@ -105,6 +102,35 @@ export async function startService(config: Config, logger: Logger, options: Star
   } catch (error) {
     await store.close();
     throw error;
+  }
+}
+
+/** The base URL to reach a server listening on host:port (a wildcard host is reached as localhost). */
+export function serviceUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
+/**
+ * Opens the database (which migrates it), seeds it and closes it: what a cluster primary does
+ * once before forking workers, so migrations and seeding never run in several processes at once.
+ */
+export async function prepareStore(config: Config, logger: Logger): Promise<void> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await seedStore(store, config, logger);
+  } finally {
+    await store.close();
+  }
+}
+
+async function seedStore(store: Store, config: Config, logger: Logger): Promise<void> {
+  logger.info({ dialect: store.dialect, dataDir: store.dialect === 'sqlite' ? config.dataDir : undefined }, 'database open and migrated');
+  await seedCatalog(store, config, logger);
+  // Like the catalog: sample customers (addresses, payment tokens) so demo emails can be bought from, never in production.
+  if (!config.production) {
+    const customers = await seedFixtureCustomers(store, config.fixturesDir);
+    if (customers) logger.info({ count: customers }, 'empty customer table seeded with the sample customers');
   }
 }
 

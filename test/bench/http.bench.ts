@@ -1,99 +1,129 @@
 /**
  * npm run bench:http — the HTTP service under load, on loopback.
  *
- * Starts the service in this process (SQLite in a temp DATA_DIR, LOG_LEVEL silent, one API
- * key), then:
+ * Starts the service as `npm start` would (src/main.ts in its own process, SQLite in a temp
+ * DATA_DIR, LOG_LEVEL info with the log in a file there, one API key, WORKERS=--workers), then:
  *  1. render: autocannon POSTs /v1/render (template `recommendations`, profile `sophie`,
- *     `picks-8`, channels email) for --duration seconds over --connections connections;
+ *     `picks-8`, channels email) for --duration seconds over --connections connections, with
+ *     `Accept-Encoding: gzip` as campaign systems' HTTP clients send it (undici fetch, axios, Java
+ *     HttpClient); then the same without it, printed for comparison (identity, ~100 kB a response);
  *  2. batch: one POST /v1/render/batch with --lines NDJSON lines cycling through the fixture
  *     profiles, timed from first byte sent to last byte received.
- * Both clients run in child processes, so they do not take event-loop time from the server.
- * The server's CPU time per request is printed too: unlike the rates, it holds still when
- * other processes share the machine.
+ * The clients run in child processes, so the server's processes only serve. The server's CPU
+ * time per request (all its processes, from /proc) is printed too: unlike the rates, it holds
+ * still when other processes share the machine.
  *
- * Flags: --connections N (default 32), --duration S (default 10), --lines N (default 20000).
- * Last line: {"render_rps":…,"render_p99_ms":…,"batch_recipients_per_sec":…}
+ * Why 16 connections by default: on the 2-core bench machine autocannon itself is the limit.
+ * Against a trivial node server returning a static body it reached ~1,170 req/s for 100 kB
+ * bodies (p99 58 ms; it parses with http-parser-js, ~0.85 ms per 100 kB on one core) and ~4,000
+ * req/s for 15 kB bodies, where p99 was 5 ms at 8 connections, 8 ms at 16 and 21 ms at 32: at 32
+ * connections no server, however fast, can show p99 ≤ 15 ms here.
+ *
+ * Flags: --connections N (default 16), --duration S (default 10), --lines N (default 20000),
+ * --workers N|auto (default 1; WORKERS of the service), --batch-encoding gzip|identity
+ * (default identity).
+ * Last line: {"render_rps":…,"render_p99_ms":…,"batch_recipients_per_sec":…} (render figures with gzip).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { once } from 'node:events';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
 import { parseArgs } from '../../src/cli/parse-args.ts';
-import { loadConfig, PROJECT_ROOT } from '../../src/config.ts';
-import { createLogger } from '../../src/http/logger.ts';
-import { startService } from '../../src/http/start-service.ts';
+import { PROJECT_ROOT } from '../../src/config.ts';
 
 const { flags } = parseArgs(process.argv.slice(2));
 const API_KEY = 'bench-key-0123456789abcdef';
 
 if (flags.has('batch-client')) {
-  // Child mode: stream the NDJSON file to the batch route and count the result lines.
-  const url = String(flags.get('batch-client'));
-  const file = String(flags.get('file'));
-  const started = performance.now();
-  const req = httpRequest(`${url}/v1/render/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${API_KEY}` },
-  });
-  createReadStream(file).pipe(req);
-  req.once('response', (res) => {
-    let lines = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    let tail = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      const text = tail + chunk;
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-        lines++;
-        // Only the head of a line is inspected: results are ~80 kB each.
-        if (text.startsWith('"ok":false', text.indexOf(',', start) + 1)) {
-          failed++;
-          firstError ??= text.slice(start, Math.min(nl, start + 400));
-        }
-        start = nl + 1;
-      }
-      tail = text.slice(start);
-    });
-    res.on('end', () => {
-      process.stdout.write(`${JSON.stringify({ status: res.statusCode, lines, failed, firstError, ms: performance.now() - started })}\n`);
-    });
-  });
+  batchClient(String(flags.get('batch-client')), String(flags.get('file')), flags.get('batch-encoding') === 'gzip');
 } else {
   await main();
 }
 
+/**
+ * Child mode: stream the NDJSON file to the batch route and count the result lines. Lines are
+ * ~100 kB: they are found by scanning Buffers for '\n' (JSON never holds a raw newline inside a
+ * line) and only the head of each is looked at, never decoded whole.
+ */
+function batchClient(url: string, file: string, gzip: boolean): void {
+  const started = performance.now();
+  const req = httpRequest(`${url}/v1/render/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${API_KEY}`, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) },
+  });
+  createReadStream(file).pipe(req);
+  req.once('response', (res: IncomingMessage) => {
+    const body: Readable = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+    const failedHead = Buffer.from('"ok":false');
+    let lines = 0;
+    let failed = 0;
+    let firstError: string | undefined;
+    // The first bytes of the line being received (`{"line":N,"ok":…` fits in 40); undefined between lines.
+    let head: Buffer | undefined;
+    body.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (;;) {
+        const nl = chunk.indexOf(10, start);
+        const end = nl < 0 ? chunk.length : nl;
+        if (head === undefined) head = chunk.subarray(start, Math.min(end, start + 40));
+        else if (head.length < 40) head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 40 - head.length))]);
+        if (nl < 0) break;
+        lines++;
+        const comma = head.indexOf(44); // ','
+        if (comma >= 0 && head.subarray(comma + 1, comma + 1 + failedHead.length).equals(failedHead)) {
+          failed++;
+          firstError ??= head.toString('utf8');
+        }
+        head = undefined;
+        start = nl + 1;
+      }
+    });
+    body.on('end', () => {
+      process.stdout.write(`${JSON.stringify({ status: res.statusCode, encoding: res.headers['content-encoding'] ?? 'identity', lines, failed, firstError, ms: performance.now() - started })}\n`);
+    });
+  });
+}
+
 async function main(): Promise<void> {
-  const connections = Number(flags.get('connections') ?? 32);
+  const connections = Number(flags.get('connections') ?? 16);
   const duration = Number(flags.get('duration') ?? 10);
   const lines = Number(flags.get('lines') ?? 20_000);
+  const workers = String(flags.get('workers') ?? '1');
+  const batchEncoding = String(flags.get('batch-encoding') ?? 'identity');
   const fixtures = join(PROJECT_ROOT, 'fixtures');
   const readJson = (path: string) => JSON.parse(readFileSync(join(fixtures, path), 'utf8')) as Record<string, unknown>;
 
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-bench-'));
-  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', API_KEYS: API_KEY });
-  const service = await startService(config, createLogger({ level: 'silent' }));
+  const service = await startService(dataDir, workers);
   try {
+    console.log(`service: WORKERS=${workers} (${service.pids.length} serving process${service.pids.length > 1 ? 'es' : ''}), LOG_LEVEL=info; clients: autocannon with ${connections} connections, ${duration} s`);
     const picks = readJson('recommendations/picks-8.json');
     const renderBody = join(dataDir, 'render.json');
     writeFileSync(renderBody, JSON.stringify({ template: 'recommendations', profile: readJson('profiles/sophie.json'), recommendations: picks, channels: ['email'] }));
 
-    await autocannon(`${service.url}/v1/render`, renderBody, Math.min(connections, 8), 3); // warm-up: JIT, caches
-    // Server CPU per request is reported beside the rates: it does not move when other work
-    // shares the machine, the rates do.
-    let cpu = process.cpuUsage();
-    const load = await autocannon(`${service.url}/v1/render`, renderBody, connections, duration);
-    const renderCpu = cpuMsPer(cpu, load.requests.total);
-    if (load.non2xx || load.errors || load.timeouts) throw new Error(`render load had failures: ${JSON.stringify({ non2xx: load.non2xx, errors: load.errors, timeouts: load.timeouts })}`);
-    const renderRps = Math.round(load.requests.average);
-    const renderP99 = load.latency.p99;
-    console.log(
-      `render: ${renderRps} req/s, p50 ${load.latency.p50} ms, p99 ${renderP99} ms, server CPU ${renderCpu} ms/request (${connections} connections, ${duration} s, ${load.requests.total} requests)`,
-    );
+    await autocannon(`${service.url}/v1/render`, renderBody, Math.min(connections, 8), 3, true); // warm-up: JIT, caches
+    const render = async (gzip: boolean) => {
+      // Server CPU per request is reported beside the rates: it does not move when other work
+      // shares the machine, the rates do.
+      const cpu = service.cpuMs();
+      const load = await autocannon(`${service.url}/v1/render`, renderBody, connections, duration, gzip);
+      const cpuPer = round2((service.cpuMs() - cpu) / load.requests.total);
+      if (load.non2xx || load.errors || load.timeouts) throw new Error(`render load had failures: ${JSON.stringify({ non2xx: load.non2xx, errors: load.errors, timeouts: load.timeouts })}`);
+      const rps = Math.round(load.requests.average);
+      console.log(
+        `render (${gzip ? 'gzip' : 'identity'}): ${rps} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms, ${Math.round(load.throughput.average / load.requests.average / 100) / 10} kB/response, server CPU ${cpuPer} ms/request (${load.requests.total} requests)`,
+      );
+      return { rps, p99: load.latency.p99 };
+    };
+    const gzipped = await render(true);
+    await render(false);
 
     const profiles = readdirSync(join(fixtures, 'profiles'))
       .filter((f) => f.endsWith('.json'))
@@ -105,44 +135,88 @@ async function main(): Promise<void> {
       return JSON.stringify({ template: 'recommendations', profile: { ...profile, id: `${String(profile.id)}-${i}` }, recommendations: picks, channels: ['email'] });
     });
     writeFileSync(batchFile, `${ndjson.join('\n')}\n`);
-    cpu = process.cpuUsage();
-    const batch = JSON.parse(await runChild(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--batch-client', service.url, '--file', batchFile])) as {
-      status: number;
-      lines: number;
-      failed: number;
-      firstError?: string;
-      ms: number;
-    };
+    const cpu = service.cpuMs();
+    const clientArgs = [...process.execArgv, fileURLToPath(import.meta.url), '--batch-client', service.url, '--file', batchFile, '--batch-encoding', batchEncoding];
+    const batch = JSON.parse(await runChild(process.execPath, clientArgs)) as { status: number; encoding: string; lines: number; failed: number; firstError?: string; ms: number };
     if (batch.status !== 200 || batch.lines !== lines || batch.failed) throw new Error(`batch did not render every line: ${JSON.stringify(batch)}`);
     const batchRate = Math.round(lines / (batch.ms / 1000));
     console.log(
-      `batch: ${lines} recipients (${profiles.length} profiles) in ${(batch.ms / 1000).toFixed(1)} s = ${batchRate} recipients/s, server CPU ${cpuMsPer(cpu, lines)} ms/recipient`,
+      `batch (${batch.encoding}): ${lines} recipients (${profiles.length} profiles) in ${(batch.ms / 1000).toFixed(1)} s = ${batchRate} recipients/s, server CPU ${round2((service.cpuMs() - cpu) / lines)} ms/recipient (one request: one worker)`,
     );
 
-    console.log(JSON.stringify({ render_rps: renderRps, render_p99_ms: renderP99, batch_recipients_per_sec: batchRate }));
+    console.log(JSON.stringify({ render_rps: gzipped.rps, render_p99_ms: gzipped.p99, batch_recipients_per_sec: batchRate }));
   } finally {
-    await service.close();
+    await service.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-/** Milliseconds of this process's CPU (user + system) per unit of work since `since`. */
-function cpuMsPer(since: NodeJS.CpuUsage, units: number): number {
-  const used = process.cpuUsage(since);
-  return Math.round(((used.user + used.system) / 1000 / units) * 100) / 100;
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+interface BenchService {
+  url: string;
+  /** The processes that serve: the one process, or the cluster's workers. */
+  pids: number[];
+  /** CPU time (user + system) used so far by the service's processes, primary included. */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts src/main.ts as `npm start` does and waits for its "listening" log line. */
+async function startService(dataDir: string, workers: string): Promise<BenchService> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+
+  const logFile = join(dataDir, 'service.log');
+  const log = openSync(logFile, 'w');
+  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, WORKERS: workers, PREVIEW: 'off' };
+  const child = spawn(process.execPath, [...process.execArgv, join(PROJECT_ROOT, 'src/main.ts')], { env, stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
+  const exited = once(child, 'exit');
+  const ready = workers === '1' ? '"msg":"inboxcart listening"' : '"msg":"inboxcart listening with ';
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before listening; see ${logFile}`);
+    if (existsSync(logFile) && readFileSync(logFile, 'utf8').includes(ready)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const primary = child.pid!;
+  const children = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const all = [primary, ...children];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pids: children.length ? children : [primary],
+    cpuMs: () => all.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** utime + stime of a process (all its threads) from /proc/<pid>/stat, in ms (USER_HZ = 100 on Linux). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number };
+  throughput: { average: number };
   non2xx: number;
   errors: number;
   timeouts: number;
 }
 
-async function autocannon(url: string, bodyFile: string, connections: number, seconds: number): Promise<AutocannonResult> {
+async function autocannon(url: string, bodyFile: string, connections: number, seconds: number, gzip: boolean): Promise<AutocannonResult> {
   const bin = join(createRequire(import.meta.url).resolve('autocannon/package.json'), '..', 'autocannon.js');
-  const args = [bin, '-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-H', `authorization=Bearer ${API_KEY}`, '-i', bodyFile, url];
+  const headers = ['-H', 'content-type=application/json', '-H', `authorization=Bearer ${API_KEY}`, ...(gzip ? ['-H', 'accept-encoding=gzip'] : [])];
+  const args = [bin, '-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', ...headers, '-i', bodyFile, url];
   return JSON.parse(await runChild(process.execPath, args)) as AutocannonResult;
 }
 

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -92,4 +95,28 @@ export function useTestApp(options: TestAppOptions, use: (app: TestApp) => void)
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body exactly as it came over the wire (not decompressed, unlike supertest's). */
+  body: Buffer;
+}
+
+/** One request to `app` on a loopback port, returning the raw bytes of the response. */
+export async function rawExchange(app: Express, o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    const req = httpRequest({ port, host: '127.0.0.1', method: o.method ?? 'POST', path: o.path, headers: o.headers });
+    req.end(o.body);
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return { status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) };
+  } finally {
+    server.close();
+  }
 }

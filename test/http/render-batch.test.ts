@@ -1,11 +1,11 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchLineSchema } from '../../src/http/api-schemas.ts';
-import { openTestApp, removeDir, useTestApp, renderBody, type TestApp } from './helpers.ts';
+import { openTestApp, rawExchange, removeDir, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
 useTestApp({}, (app) => (t = app));
@@ -56,6 +56,25 @@ describe('POST /v1/render/batch', () => {
       [1, true],
       [2, true],
     ]);
+  });
+
+  it('gzip when the client accepts it: one gzip member that gunzips to the identity lines exactly', async () => {
+    const lines = [
+      ...Array.from({ length: 20 }, (_, i) => JSON.stringify(renderBody('recommendations', ['sophie', 'ayse', 'rachel'][i % 3]!, 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: `gz-${i}` } }))),
+      '{"template":',
+      cheapLine(21),
+    ];
+    const post = (headers: Record<string, string>) => rawExchange(t.app, { path: '/v1/render/batch', headers: { 'content-type': 'application/x-ndjson', ...headers }, body: ndjson(lines) });
+    const [plain, gzipped] = await Promise.all([post({}), post({ 'accept-encoding': 'gzip' })]);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers.vary).toBe('Accept-Encoding');
+    expect(gzipped.body.length).toBeLessThan(plain.body.length / 4);
+    expect(gunzipSync(gzipped.body).equals(plain.body)).toBe(true);
+    const out = parseLines(plain.body.toString('utf8'));
+    expect(out.map((l) => l.ok)).toEqual([...Array<boolean>(20).fill(true), false, true]);
+    // Each line is exactly what JSON.stringify makes of it.
+    for (const text of plain.body.toString('utf8').trimEnd().split('\n')) expect(text).toBe(JSON.stringify(JSON.parse(text)));
   });
 
   it('streams the first results before the request body has ended', async () => {

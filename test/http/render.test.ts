@@ -1,7 +1,8 @@
+import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { renderResultSchema } from '../../src/http/api-schemas.ts';
-import { openTestApp, useTestApp, renderBody, type TestApp } from './helpers.ts';
+import { openTestApp, rawExchange, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
 useTestApp({}, (app) => (t = app));
@@ -113,6 +114,46 @@ describe('POST /v1/render', () => {
     expect(a.body.id).toBe('msg-1');
     expect(a.body.email.html).toBe(b.body.email.html);
     expect(a.body.segments).toEqual(['at_risk', 'mountains']);
+  });
+});
+
+describe('POST /v1/render response encoding', () => {
+  const body = JSON.stringify(renderBody('recommendations', 'ayse', 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: 'enc-1' } }));
+  const post = (headers: Record<string, string> = {}) => rawExchange(t.app, { path: '/v1/render', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('without Accept-Encoding: the JSON exactly as JSON.stringify writes it, with Content-Length', async () => {
+    const res = await post();
+    expect(res.status).toBe(200);
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers.vary).toBe('Accept-Encoding');
+    expect(Number(res.headers['content-length'])).toBe(res.body.length);
+    const text = res.body.toString('utf8');
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    expect(JSON.parse(text)).toMatchObject({ id: 'enc-1', segments: expect.arrayContaining(['birthday_month']) });
+  });
+
+  it('gzip when the client accepts it: gunzips to the identity bytes exactly', async () => {
+    const [plain, gzipped] = await Promise.all([post(), post({ 'accept-encoding': 'gzip, deflate, br' })]);
+    expect(gzipped.status).toBe(200);
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers.vary).toBe('Accept-Encoding');
+    expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+    expect(gzipped.body.length).toBeLessThan(plain.body.length / 4);
+    expect(gunzipSync(gzipped.body).equals(plain.body)).toBe(true);
+  });
+
+  it('identity when gzip is refused with q=0', async () => {
+    const res = await post({ 'accept-encoding': 'gzip;q=0, identity' });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(res.body.toString('utf8'))).toMatchObject({ id: 'enc-1' });
+  });
+
+  it('errors are not encoded', async () => {
+    const res = await rawExchange(t.app, { path: '/v1/render', headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip' }, body: '{}' });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(res.body.toString('utf8')).error.code).toBe('invalid_request');
   });
 });
 

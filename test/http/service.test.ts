@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -94,4 +96,74 @@ describe('npm start (src/main.ts)', () => {
       removeDir(dataDir);
     }
   });
+});
+
+/** A port that was free a moment ago: cluster workers cannot report a port-0 choice to the test. */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('npm start with WORKERS=2 (cluster mode)', () => {
+  it('seeds once, serves from two workers on one port, replaces a crashed worker, and stops all on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-cluster-'));
+    const port = await freePort();
+    const child = runMain({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TOKEN_SECRETS, LOG_LEVEL: 'info', WORKERS: '2' });
+    try {
+      const logs: { msg: string; pid: number; url?: string }[] = [];
+      const waiters: { test: (l: (typeof logs)[number]) => boolean; resolve: () => void }[] = [];
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        const entry = JSON.parse(l) as (typeof logs)[number];
+        logs.push(entry);
+        for (const w of waiters.filter((w) => w.test(entry))) w.resolve();
+      });
+      const logged = (test: (l: (typeof logs)[number]) => boolean) =>
+        new Promise<void>((resolve, reject) => {
+          child.once('exit', (code) => reject(new Error(`main exited with ${code}; logs: ${logs.map((l) => l.msg).join(' | ')}`)));
+          waiters.push({ test, resolve });
+        });
+
+      await logged((l) => l.msg === 'inboxcart listening with 2 workers');
+      const primary = child.pid!;
+      expect(logs.find((l) => l.msg === 'inboxcart listening with 2 workers')?.url).toBe(`http://127.0.0.1:${port}`);
+      // Migrated and seeded once, by the primary.
+      expect(logs.filter((l) => l.msg === 'empty catalog seeded with the sample products').map((l) => l.pid)).toEqual([primary]);
+
+      // New connections are dealt round-robin: both workers answer.
+      const served = async () => {
+        for (let i = 0; i < 6; i++) {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } });
+          expect(res.status).toBe(200);
+        }
+        await new Promise((r) => setTimeout(r, 200)); // the access-log lines
+        return new Set(logs.filter((l) => l.msg === 'request completed').map((l) => l.pid));
+      };
+      const workers = [...(await served())];
+      expect(workers).toHaveLength(2);
+      expect(workers).not.toContain(primary);
+
+      const replaced = logged((l) => l.msg === 'inboxcart listening' && !workers.includes(l.pid));
+      process.kill(workers[0]!, 'SIGKILL');
+      await replaced;
+      expect(logs.map((l) => l.msg)).toContain('a worker exited unexpectedly; starting a replacement');
+      logs.length = 0;
+      const after = [...(await served())];
+      expect(after).toHaveLength(2);
+      expect(after).not.toContain(workers[0]);
+
+      const exited = exitCode(child);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const stopped = logs.filter((l) => l.msg === 'stopped').map((l) => l.pid);
+      expect(stopped).toHaveLength(3);
+      expect(stopped.at(-1)).toBe(primary);
+    } finally {
+      child.kill('SIGKILL');
+      removeDir(dataDir);
+    }
+    // Three processes start tsx and load the templates; beside the rest of the suite that takes a while.
+  }, 120_000);
 });

@@ -2,6 +2,8 @@ import { pipeline, type Readable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
+import { encodeRenderResult } from '../../render/encode-result.ts';
+import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import { HttpError, payloadTooLarge, toHttpError } from '../http-error.ts';
 import { BodyLimitExceeded, ndjsonLines } from '../ndjson-lines.ts';
 import type { RenderFn } from '../render-service.ts';
@@ -14,6 +16,8 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl'];
  * requests get a turn while a large batch streams.
  */
 const SLICE_MS = 20;
+
+const UNSHARED = [false];
 
 interface BatchOptions {
   render: RenderFn;
@@ -46,14 +50,16 @@ export function renderBatchRoute(o: BatchOptions) {
     res.status(200);
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
+    // With gzip the whole response is one gzip member; every line is flushed, so each result can
+    // be decoded as soon as it arrives.
+    const encoding = negotiateEncoding(req, res);
     let closed = false;
     res.once('close', () => (closed = true));
-    // Encoded here rather than by the socket: writing a Buffer cost ~200 µs less CPU per 80 kB
-    // line than writing the string (measured on Node 20, loopback).
-    const emit = async (line: string) => {
-      if (!res.write(Buffer.from(line)) && !closed) await drainOrClose(res);
+    // One write per line: the pieces of a result (render/encode-result.ts) are joined first.
+    const emit = async (pieces: readonly Buffer[], shared: readonly boolean[]) => {
+      if (!res.write(joinChunks(encoding.write(pieces, shared))) && !closed) await drainOrClose(res);
     };
-    const errorLine = (line: number, error: HttpError) => `${JSON.stringify({ line, ok: false, error: error.body().error })}\n`;
+    const emitError = (line: number, error: HttpError) => emit([Buffer.from(`${JSON.stringify({ line, ok: false, error: error.body().error })}\n`)], UNSHARED);
 
     let lastLine = 0;
     let ok = 0;
@@ -65,19 +71,20 @@ export function renderBatchRoute(o: BatchOptions) {
         lastLine = item.number;
         if ('tooLong' in item) {
           failed++;
-          await emit(errorLine(item.number, payloadTooLarge(o.maxLineBytes, `Line ${item.number}`)));
+          await emitError(item.number, payloadTooLarge(o.maxLineBytes, `Line ${item.number}`));
           continue;
         }
         if (item.text.trim() === '') continue;
         try {
           const result = await o.render(parseRenderRequest(parseLine(item.text, item.number), `Line ${item.number}`));
           ok++;
-          await emit(`${JSON.stringify({ line: item.number, ok: true, result })}\n`);
+          const encoded = encodeRenderResult(result, `{"line":${item.number},"ok":true,"result":`, '}\n');
+          await emit(encoded.pieces, encoded.shared);
         } catch (err) {
           failed++;
           const error = toHttpError(err);
           if (error.status >= 500) req.log.error({ err, line: item.number }, 'batch line failed');
-          await emit(errorLine(item.number, error));
+          await emitError(item.number, error);
         }
         if (performance.now() - sliceStart > SLICE_MS) {
           await yieldToEventLoop();
@@ -94,10 +101,10 @@ export function renderBatchRoute(o: BatchOptions) {
             ? new HttpError(400, 'invalid_gzip', `The gzip-encoded body is corrupt after line ${lastLine} (${(err as Error).message}). Lines up to there were processed.`)
             : toHttpError(err);
       if (error.status >= 500) req.log.error({ err, line: lastLine }, 'batch failed');
-      await emit(errorLine(lastLine + 1, error));
+      await emitError(lastLine + 1, error);
     }
     req.log.info({ lines: lastLine, ok, failed, aborted: closed || undefined }, 'batch finished');
-    if (!closed) res.end();
+    if (!closed) res.end(joinChunks(encoding.end()));
   };
 }
 

@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { buildEml } from '../../channels/email/build-eml.ts';
+import { encodeRenderResult } from '../../render/encode-result.ts';
 import { renderRequestSchema, type RenderRequest } from '../../render/render-input.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
+import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import { fieldsFromZod, HttpError, type FieldProblem } from '../http-error.ts';
 import type { RenderFn } from '../render-service.ts';
 
@@ -27,7 +29,12 @@ export function renderRoute(o: { render: RenderFn; templates: TemplateSet; eml: 
     }
     const request = parseRenderRequest(req.body);
     if (format === 'json') {
-      res.json(await o.render(request));
+      const encoded = encodeRenderResult(await o.render(request));
+      const encoding = negotiateEncoding(req, res);
+      const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared), ...encoding.end()]);
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Length', body.length);
+      res.end(body);
       return;
     }
 
