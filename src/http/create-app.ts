@@ -68,7 +68,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.disable('x-powered-by');
   // Render responses are unique per call (message ids, tokens): hashing 80 kB bodies for an ETag is wasted work.
   app.set('etag', false);
-  app.use(requestLogging(logger));
+  app.use(requestLogging(app, logger));
   app.get('/healthz', health.health);
   app.get('/readyz', health.ready);
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from './logger.ts';
 
 declare module 'express-serve-static-core' {
@@ -17,13 +17,20 @@ const CALLER_ID = /^[\w.:-]{1,128}$/;
 /**
  * Gives every request an id (echoed in `x-request-id`, so a caller can quote it in a support
  * ticket) and writes one access-log line when the response finishes or the client goes away.
+ * `req.log` (the logger bound to the request id) is made on first use: most requests only
+ * write the access line, and a child logger per request cost more than the line itself.
  */
-export function requestLogging(logger: Logger) {
+export function requestLogging(app: Express, logger: Logger) {
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: Request & { [OWN_LOG]?: Logger }): Logger {
+      return (this[OWN_LOG] ??= logger.child({ reqId: this.id }));
+    },
+  });
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.headers['x-request-id'];
     req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', req.id);
-    req.log = logger.child({ reqId: req.id });
     const started = process.hrtime.bigint();
     let logged = false;
     const done = () => {
@@ -33,10 +40,12 @@ export function requestLogging(logger: Logger) {
       const aborted = !res.writableFinished;
       const level = res.statusCode >= 500 ? 'error' : aborted ? 'warn' : 'info';
       const error = res.locals.errorCode as string | undefined;
-      req.log[level]({ req, res, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}), ...(aborted ? { aborted } : {}) }, aborted ? 'request aborted' : 'request completed');
+      logger[level]({ reqId: req.id, req, res, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}), ...(aborted ? { aborted } : {}) }, aborted ? 'request aborted' : 'request completed');
     };
     res.once('finish', done);
     res.once('close', done);
     next();
   };
 }
+
+const OWN_LOG = Symbol('inboxcart.requestLog');

@@ -10,13 +10,16 @@ export type Product = z.infer<typeof productSchema>;
  * Recommendations from the campaign system: product picks (full products or SKUs that the
  * catalog resolves) and an optional offer.
  */
+const productReference = z.object({ sku: z.string().min(1).max(64), reason: z.string().max(200).optional() });
+
 export const recommendationsSchema = z.object({
   items: z
     .array(
-      z.union([
-        productSchema,
-        z.object({ sku: z.string().min(1).max(64), reason: z.string().max(200).optional() }),
-      ]),
+      // Most requests name catalog products by SKU. The strict reference is tried first: a
+      // failed branch costs zod its issue objects, and trying the full product shape first
+      // failed eight times per typical request. The lenient reference comes last, so the
+      // accepted inputs and their parsed values are as before.
+      z.union([productReference.strict(), productSchema, productReference]),
     )
     .max(20)
     .default([]),
