@@ -96,6 +96,9 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    options.destination,
+    // Asynchronous by default: a synchronous write per line cost ~0.1 ms of CPU per request
+    // (one syscall per access line). Lines written while a write is in flight are batched into
+    // the next one; exits go through logger.flush() (main.ts).
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
