@@ -48,6 +48,8 @@ export function redactUrl(url: string): string {
   return `${maskPhones(url.slice(0, q))}?${params.toString()}`;
 }
 
+const CENSORED = '[Redacted]';
+
 const phoneSerializer = (v: unknown) => (typeof v === 'string' ? maskPhone(v) : v);
 
 export interface LoggerOptions {
@@ -66,13 +68,14 @@ export function createLogger(options: LoggerOptions): Logger {
       name: 'inboxcart',
       level: options.level,
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+      redact: { paths: REDACT_PATHS, censor: CENSORED },
       serializers: {
         req: (req: IncomingMessage & { id?: string; originalUrl?: string }) => {
           const headers: Record<string, string | string[]> = {};
           for (const name of LOGGED_HEADERS) {
             const value = req.headers[name];
-            if (value !== undefined) headers[name] = value;
+            // Censored here as well as by `redact`: the access logger runs without redaction.
+            if (value !== undefined) headers[name] = name === 'authorization' ? CENSORED : value;
           }
           return { id: req.id, method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? ''), headers, remoteAddress: req.socket?.remoteAddress };
         },
@@ -101,4 +104,14 @@ export function createLogger(options: LoggerOptions): Logger {
     // the next one; exits go through logger.flush() (main.ts).
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/**
+ * The logger for access lines only. An access line holds nothing but what the `req` and `res`
+ * serializers above pick (credentials censored, URL tokens redacted, phones masked), a request
+ * id, a duration and an error code, so it skips the redaction pass, which cost five times the
+ * rest of the line (redaction walks every wildcard path per line).
+ */
+export function accessLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } });
 }

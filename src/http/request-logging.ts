@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, NextFunction, Request, Response } from 'express';
-import type { Logger } from './logger.ts';
+import { accessLogger, type Logger } from './logger.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -27,6 +27,7 @@ export function requestLogging(app: Express, logger: Logger) {
       return (this[OWN_LOG] ??= logger.child({ reqId: this.id }));
     },
   });
+  const access = accessLogger(logger);
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.headers['x-request-id'];
     req.id = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
@@ -40,7 +41,7 @@ export function requestLogging(app: Express, logger: Logger) {
       const aborted = !res.writableFinished;
       const level = res.statusCode >= 500 ? 'error' : aborted ? 'warn' : 'info';
       const error = res.locals.errorCode as string | undefined;
-      logger[level]({ reqId: req.id, req, res, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}), ...(aborted ? { aborted } : {}) }, aborted ? 'request aborted' : 'request completed');
+      access[level]({ reqId: req.id, req, res, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}), ...(aborted ? { aborted } : {}) }, aborted ? 'request aborted' : 'request completed');
     };
     res.once('finish', done);
     res.once('close', done);

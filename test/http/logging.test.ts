@@ -67,6 +67,9 @@ describe('request logs', () => {
     expect(line.req.method).toBe('GET');
     expect(line.req.url).toBe('/v1/templates?token=%5BRedacted%5D');
     expect(line.req.headers.authorization).toBe('[Redacted]');
+    // Access lines skip the redaction pass: the key must not reach the log by any route.
+    expect(JSON.stringify(log.lines)).not.toContain(KEY);
+    expect(JSON.stringify(log.lines)).not.toContain('abc123secret');
     expect(line.res.statusCode).toBe(200);
     expect(typeof line.ms).toBe('number');
     const all = JSON.stringify(log.lines);
