@@ -130,9 +130,6 @@ export interface ViewInput {
   variant?: string;
   campaignId?: string;
   messageId: string;
-  channel: 'email' | 'whatsapp';
-  /** For a WhatsApp view: the signed payloads the message about to be rendered reads. */
-  payloads?: { keys: readonly string[]; productPayload: boolean };
 }
 
 // Module-level on purpose: closures created per recipient cost an allocation each (and a
@@ -315,6 +312,7 @@ export interface ViewBase {
 /** What a channel view needs besides the base (WhatsApp payloads; markers for a cohort render). */
 export interface ChannelOptions {
   channel: 'email' | 'whatsapp';
+  /** For a WhatsApp view: the signed payloads the message about to be rendered reads. */
   payloads?: { keys: readonly string[]; productPayload: boolean };
   /**
    * A cohort view (cohort-cache.ts): first name, profile and message ids and the AMP token are
@@ -328,8 +326,8 @@ export interface ChannelOptions {
  * market with the preferred size selected, the offer the customer is entitled to, cart and
  * loyalty progress, and links already checked and tagged. Templates only lay it out.
  */
-export function buildView(input: ViewInput, deps: ViewDeps, warnings: string[]): RenderView {
-  return channelView(buildViewBase(input, deps, warnings), { channel: input.channel, payloads: input.payloads }, deps).view;
+export function buildView(input: ViewInput & ChannelOptions, deps: ViewDeps, warnings: string[]): RenderView {
+  return channelView(buildViewBase(input, deps, warnings), input, deps).view;
 }
 
 export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string[]): ViewBase {

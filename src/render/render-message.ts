@@ -121,7 +121,6 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
         variant,
         campaignId: request.context.campaignId,
         messageId,
-        channel: 'email',
       },
       viewDeps,
       warnings,
