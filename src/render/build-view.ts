@@ -563,14 +563,11 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
     // Lengths first: reasons and sizes are free text, and must not run into each other.
     key += `|${serialOf(product)}:${preferred?.length ?? -1}:${preferred ?? ''}${reason?.length ?? -1}:${reason ?? ''}`;
   }
-  let list = productLists.get(key);
-  if (!list) {
-    if (productLists.size >= 2_000) productLists.clear();
-    list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
+  return productLists.get(key, () => {
+    const list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
     if (JSON.stringify(list).includes(MARK)) listsWithMarks.add(list);
-    productLists.set(key, list);
-  }
-  return list;
+    return list;
+  });
 }
 
 const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
@@ -605,7 +602,7 @@ function internedSegments(segments: Segments): Segments {
     return segments;
   });
 }
-const productLists = new Map<string, readonly ProductView[]>();
+const productLists = new BoundedCache<readonly ProductView[]>(2_000);
 const listsWithMarks = new WeakSet<readonly ProductView[]>();
 
 /** Whether a product list's data contains the cohort marker character (then it is not shared). */

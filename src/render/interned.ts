@@ -1,3 +1,4 @@
+import { BoundedCache } from './bounded-cache.ts';
 import { serialOf } from './object-serial.ts';
 
 /**
@@ -17,19 +18,15 @@ export function keyValue(v: unknown): unknown {
   return typeof v === 'object' && v !== null && interned.has(v) ? serialOf(v) : v;
 }
 
-/** A memo of interned objects by a string key; cleared wholesale when full. */
+/** A memo of interned objects by a string key (a BoundedCache whose values are interned). */
 export class InternTable<T extends object> {
-  private readonly map = new Map<string, T>();
+  private readonly cache: BoundedCache<T>;
 
-  constructor(private readonly max = 10_000) {}
+  constructor(max = 10_000) {
+    this.cache = new BoundedCache<T>(max);
+  }
 
-  get(key: string, make: (key: string) => T): T {
-    let v = this.map.get(key);
-    if (!v) {
-      if (this.map.size >= this.max) this.map.clear();
-      v = intern(make(key));
-      this.map.set(key, v);
-    }
-    return v;
+  get(key: string, make: () => T): T {
+    return this.cache.get(key, () => intern(make()));
   }
 }

@@ -2,6 +2,7 @@ import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '.
 import type { RenderView } from '../../render/build-view.ts';
 import type { HelperRoot } from '../../render/handlebars-env.ts';
 import { templateVariable } from '../../render/plain-text.ts';
+import { BoundedCache } from '../../render/bounded-cache.ts';
 import { truncate } from '../../render/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
 
@@ -245,19 +246,14 @@ export function renderApprovedContent(template: string, wa: CompiledWhatsApp, ro
  * locale, so each string is split at its placeholders once.
  */
 function fillNumbered(s: string, variables: Record<string, string>): string {
-  let split = numberedSplits.get(s);
-  if (!split) {
-    split = s.split(/\{\{(\d+)\}\}/);
-    if (numberedSplits.size >= 1_000) numberedSplits.clear();
-    numberedSplits.set(s, split);
-  }
+  const split = numberedSplits.get(s, () => s.split(/\{\{(\d+)\}\}/));
   // Odd indexes hold the placeholder numbers.
   let out = split[0]!;
   for (let i = 1; i < split.length; i += 2) out += (variables[split[i]!] ?? `{{${split[i]}}}`) + split[i + 1]!;
   return out;
 }
 
-const numberedSplits = new Map<string, string[]>();
+const numberedSplits = new BoundedCache<string[]>(1_000);
 
 /** What the approved content renders against: the strings of one locale, nothing of a recipient. */
 export function approvedContentRoot(template: string, locale: string, from: Pick<HelperRoot, 'brand' | 'strings' | 'fallbackStrings'>): HelperRoot {
