@@ -8,16 +8,16 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="inboxcart"' };
 
 /**
- * Bearer API keys (RFC 6750). Keys are compared as SHA-256 digests with timingSafeEqual, so
- * neither the key's content nor its length leaks through response timing, and every
- * configured key is checked so timing does not reveal which one matched. With no keys
- * configured this returns undefined and the API is open (the start-up log says so).
+ * Bearer API keys (RFC 6750): a check that throws the 401 for a missing, malformed or unknown
+ * key. Keys are compared as SHA-256 digests with timingSafeEqual, so neither the key's content
+ * nor its length leaks through response timing, and every configured key is checked so timing
+ * does not reveal which one matched. With no keys configured this returns undefined and the
+ * API is open (the start-up log says so).
  */
-export function apiKeyAuth(keys: readonly string[]) {
+export function apiKeyCheck(keys: readonly string[]): ((authorization: string | undefined) => void) | undefined {
   if (keys.length === 0) return undefined;
   const digests = keys.map(digest);
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    const header = req.headers.authorization;
+  return (header) => {
     if (!header) {
       throw new HttpError(401, 'unauthorized', "Missing API key. Send it as 'Authorization: Bearer <key>' (keys are set with API_KEYS).", undefined, CHALLENGE);
     }
@@ -35,6 +35,15 @@ export function apiKeyAuth(keys: readonly string[]) {
         'WWW-Authenticate': 'Bearer realm="inboxcart", error="invalid_token"',
       });
     }
+  };
+}
+
+/** `apiKeyCheck` as Express middleware for the /v1 router. */
+export function apiKeyAuth(keys: readonly string[]) {
+  const check = apiKeyCheck(keys);
+  if (!check) return undefined;
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    check(req.headers.authorization);
     next();
   };
 }

@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import { PROJECT_ROOT, type Config } from '../config.ts';
 import type { Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
-import { apiKeyAuth } from './api-key-auth.ts';
+import { apiKeyAuth, apiKeyCheck } from './api-key-auth.ts';
 import { parseByteSize } from './byte-size.ts';
 import { CatalogCache } from './catalog-cache.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { jsonBody } from './json-body.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { accessLogger, createLogger, type Logger } from './logger.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { createRenderFn } from './render-service.ts';
 import { requestLogging } from './request-logging.ts';
+import { renderFastPath } from './render-fast-path.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { healthRoutes } from './routes/health.ts';
 import { renderBatchRoute } from './routes/render-batch.ts';
@@ -116,5 +118,21 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   app.use(notFound);
   app.use(errorMiddleware);
+
+  // POST /v1/render goes around Express (render-fast-path.ts says why). Express calls
+  // `app.handle` for every request it is given, through `app.listen`, `http.createServer(app)`
+  // and supertest alike, so the fast path sits in front of it there.
+  const fast = renderFastPath({
+    render,
+    checkKey: apiKeyCheck(config.apiKeys),
+    limit: parseByteSize(config.jsonBodyLimit),
+    logger,
+    access: accessLogger(logger),
+  });
+  const handled = app as unknown as { handle: (req: IncomingMessage, res: ServerResponse, next?: () => void) => void };
+  const expressHandle = handled.handle.bind(app);
+  handled.handle = (req, res, next) => {
+    if (!fast(req, res)) expressHandle(req, res, next);
+  };
   return app;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { buildEml } from '../../channels/email/build-eml.ts';
 import { encodeRenderResult } from '../../render/encode-result.ts';
@@ -6,6 +7,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import { fieldsFromZod, HttpError, type FieldProblem } from '../http-error.ts';
 import type { RenderFn } from '../render-service.ts';
+import type { RenderResult } from '../../render/render-message.ts';
 
 /** Parses a render request, naming every wrong field. */
 export function parseRenderRequest(body: unknown, what?: string): RenderRequest {
@@ -20,6 +22,15 @@ export interface EmlIdentity {
   domain: string;
 }
 
+/** A render result as the 200 JSON response, gzip-encoded when the client accepts it. */
+export function sendRenderResult(req: IncomingMessage, res: ServerResponse, result: RenderResult): void {
+  const encoded = encodeRenderResult(result);
+  const encoding = negotiateEncoding(req, res);
+  const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared), ...encoding.end()]);
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+  res.end(body);
+}
+
 /** POST /v1/render — JSON by default, the RFC 5322 message with `?format=eml`. */
 export function renderRoute(o: { render: RenderFn; templates: TemplateSet; eml: EmlIdentity }) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -28,15 +39,7 @@ export function renderRoute(o: { render: RenderFn; templates: TemplateSet; eml: 
       throw HttpError.invalidRequest([{ path: 'format', message: "the format query parameter is 'json' (default) or 'eml'" }], 'The query');
     }
     const request = parseRenderRequest(req.body);
-    if (format === 'json') {
-      const encoded = encodeRenderResult(await o.render(request));
-      const encoding = negotiateEncoding(req, res);
-      const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared), ...encoding.end()]);
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Content-Length', body.length);
-      res.end(body);
-      return;
-    }
+    if (format === 'json') return sendRenderResult(req, res, await o.render(request));
 
     const manifest = o.templates.templates.get(request.template)?.manifest;
     if (manifest && !manifest.channels.includes('email')) {
