@@ -35,13 +35,16 @@ export function encodeRenderResult(result: RenderResult, before = '', after = ''
   const json = `${before}${JSON.stringify({ ...result, email: stand })}${after}`;
 
   const out: EncodedResult = { pieces: [], shared: [], length: 0 };
+  // A value fills many slots (the token is in every AMP URL): each is encoded once.
+  const escaped = encodedValues(fill.escaped);
+  const raw = encodedValues(fill.raw);
   let from = 0;
   // JSON.stringify keeps the email's key order (amp, html, text), so the stand-ins appear in it.
   for (const part of PARTS) {
     if (stand[part] !== PLACEHOLDER[part]) continue;
     const at = json.indexOf(PLACEHOLDER[part], from);
     push(out, Buffer.from(json.slice(from, at)), false);
-    pushFilled(out, fill[part]!, part === 'text' ? fill.raw : fill.escaped);
+    pushFilled(out, fill[part]!, part === 'text' ? raw : escaped);
     from = at + PLACEHOLDER[part].length;
   }
   push(out, Buffer.from(json.slice(from)), false);
@@ -63,7 +66,13 @@ function push(out: EncodedResult, bytes: Buffer, shared: boolean): void {
 /** A split part's segments, each as the UTF-8 of its JSON string content: encoded once per part. */
 const encodedSegments = new WeakMap<SplitPart, Buffer[]>();
 
-function pushFilled(out: EncodedResult, part: SplitPart, values: MarkerValues): void {
+type EncodedValues = Record<keyof MarkerValues, Buffer>;
+
+function encodedValues(values: MarkerValues): EncodedValues {
+  return { n: jsonContent(values.n), p: jsonContent(values.p), m: jsonContent(values.m), t: jsonContent(values.t) };
+}
+
+function pushFilled(out: EncodedResult, part: SplitPart, values: EncodedValues): void {
   let segments = encodedSegments.get(part);
   if (!segments) {
     segments = part.segments.map(jsonContent);
@@ -71,7 +80,7 @@ function pushFilled(out: EncodedResult, part: SplitPart, values: MarkerValues): 
   }
   push(out, segments[0]!, true);
   for (let i = 0; i < part.slots.length; i++) {
-    push(out, jsonContent(values[part.slots[i]!]), false);
+    push(out, values[part.slots[i]!], false);
     push(out, segments[i + 1]!, true);
   }
 }
