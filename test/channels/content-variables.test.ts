@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contentVariablesJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
+import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
 
 describe('contentVariablesJson', () => {
   it('writes exactly what JSON.stringify writes, in numeric key order', () => {
@@ -11,5 +12,20 @@ describe('contentVariablesJson', () => {
     ];
     for (const c of cases) expect(contentVariablesJson(c)).toBe(JSON.stringify(c));
     expect(contentVariablesJson(cases[2]!)).toMatch(/^\{"1":"v1","2":"v2",.*"10":"v10","11":"v11","12":"v12"\}$/);
+  });
+});
+
+describe('charLength', () => {
+  it('counts code points as Array.from does, lone surrogates included', () => {
+    const alphabet = ['a', 'ş', '€', '🛍️', '👩‍👩‍👧', '\uD83D', '\uDE00', 'ع', '\u202E', ' '];
+    let seed = 1;
+    const next = (n: number) => {
+      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: next(30) }, () => alphabet[next(alphabet.length)]).join('');
+      expect(charLength(text), JSON.stringify(text)).toBe(Array.from(text).length);
+    }
   });
 });

@@ -37,7 +37,7 @@ function checkMessage(file: string, where: string, m: WhatsAppMessageSpec, sessi
   const errors: TemplateError[] = [];
   const fail = (problem: string, fix: string) => errors.push(new TemplateError(file, undefined, `${where}: ${problem}`, fix));
   const actions = m.actions ?? [];
-  const staticTooLong = (text: string | undefined, max: number) => text !== undefined && !text.includes('{{') && Array.from(text).length > max;
+  const staticTooLong = (text: string | undefined, max: number) => text !== undefined && !text.includes('{{') && charLength(text) > max;
 
   switch (m.type) {
     case 'twilio/quick-reply': {
@@ -81,6 +81,23 @@ export class WhatsAppLimitError extends Error {
   }
 }
 
+/**
+ * Length in code points, as WhatsApp counts characters: an emoji outside the BMP is one
+ * character, not two UTF-16 units. Counted without building an array (it runs for every field
+ * of every WhatsApp message).
+ */
 export function charLength(text: string): number {
-  return Array.from(text).length;
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
