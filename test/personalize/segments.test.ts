@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignVariant } from '../../src/personalize/assign-variant.ts';
 import { preferredSize } from '../../src/personalize/preferred-size.ts';
@@ -65,6 +66,14 @@ describe('A/B variant assignment', () => {
     for (let i = 0; i < 10_000; i++) skewed[assignVariant(`cust-${i}`, 'x', [{ id: 'A', weight: 9 }, { id: 'B', weight: 1 }])!]!++;
     expect(skewed.B).toBeGreaterThan(800);
     expect(skewed.B).toBeLessThan(1_200);
+  });
+  it('keeps every customer in the variant they were first assigned', () => {
+    // Pinned from the original implementation (the first 48 bits of SHA-256 as a Buffer): a
+    // change to how the bucket is read would silently move customers of running A/B tests.
+    const three = [{ id: 'A', weight: 1 }, { id: 'B', weight: 1 }, { id: 'C', weight: 2 }];
+    const assigned = Array.from({ length: 1000 }, (_, i) => assignVariant(`cust-${i}`, 'recommendations', three)).join('');
+    expect(assigned.slice(0, 40)).toBe('BACABCCCCCCAACCBCACCCAAACCCCCBCACCABCCBB');
+    expect(createHash('sha256').update(assigned).digest('hex').slice(0, 16)).toBe('8637d779756c3783');
   });
   it('returns undefined for a template without variants', () => {
     expect(assignVariant('cust-1', 'x', [])).toBeUndefined();
