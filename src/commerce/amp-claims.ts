@@ -68,20 +68,18 @@ export type AmpClaims = z.infer<typeof ampClaimsSchema>;
  * // { sub: 'cust-sophie', msg: 'm-1', tpl: 'price-drop', skus: ['NL-TOP-002'], off: 15, cur: 'EUR', loc: 'en' }
  */
 export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 'skus'> & { skus?: string[] } {
+  // Field by field, in the claim order above: a conditional spread costs an object each, and
+  // this runs for every recipient.
+  const out: Omit<AmpClaims, 'exp' | 'skus'> & { skus?: string[] } =
+    r.cmp === undefined ? { sub: r.sub, msg: r.msg, tpl: r.tpl } : { sub: r.sub, msg: r.msg, cmp: r.cmp, tpl: r.tpl };
+  if (r.skus?.length) out.skus = r.skus.length > MAX_SKUS ? r.skus.slice(0, MAX_SKUS) : r.skus;
+  if (r.percentOff) out.off = r.percentOff;
   const expiresAt = r.offerExpiresAt === undefined ? undefined : Date.parse(r.offerExpiresAt);
-  const cart = r.cart?.length && r.cart.length <= MAX_CART_LINES ? r.cart.map((l): [string, string, number] => [l.sku, l.size ?? '', l.quantity]) : undefined;
-  return {
-    sub: r.sub,
-    msg: r.msg,
-    ...(r.cmp === undefined ? {} : { cmp: r.cmp }),
-    tpl: r.tpl,
-    ...(r.skus?.length ? { skus: r.skus.slice(0, MAX_SKUS) } : {}),
-    ...(r.percentOff ? { off: r.percentOff } : {}),
-    ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { offx: Math.floor(expiresAt / 1000) } : {}),
-    ...(r.currency ? { cur: r.currency } : {}),
-    ...(r.locale ? { loc: r.locale } : {}),
-    ...(cart ? { cart } : {}),
-  };
+  if (expiresAt !== undefined && Number.isFinite(expiresAt)) out.offx = Math.floor(expiresAt / 1000);
+  if (r.currency) out.cur = r.currency;
+  if (r.locale) out.loc = r.locale;
+  if (r.cart?.length && r.cart.length <= MAX_CART_LINES) out.cart = r.cart.map((l): [string, string, number] => [l.sku, l.size ?? '', l.quantity]);
+  return out;
 }
 
 /** The discount a token grants, if it still applies at `now`. */

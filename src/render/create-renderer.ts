@@ -24,7 +24,11 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     thresholds: o.config.thresholds,
     catalog: o.catalog,
     publicBaseUrl: o.config.publicBaseUrl,
-    signAmpToken: (claims) => signToken({ ...compactAmpClaims(claims), exp: Math.floor(now().getTime() / 1000) + ttlSeconds }, o.config.tokenKeys),
+    signAmpToken: (claims) => {
+      const compact: ReturnType<typeof compactAmpClaims> & { exp?: number } = compactAmpClaims(claims);
+      compact.exp = Math.floor(now().getTime() / 1000) + ttlSeconds;
+      return signToken(compact, o.config.tokenKeys);
+    },
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
     contentSid: o.contentSid,
     whatsappOptedOut: o.whatsappOptedOut,

@@ -203,7 +203,8 @@ function numbered(values: string[]): Record<string, string> {
 export function contentVariablesJson(variables: Record<string, string>): string {
   let out = '';
   // Integer-like keys enumerate in ascending numeric order, as JSON.stringify writes them.
-  for (const key in variables) out += `${out ? ',' : '{'}${JSON.stringify(key)}:${JSON.stringify(variables[key])}`;
+  // The keys are Twilio's numbers ("1", "2", …), which need no escaping.
+  for (const key in variables) out += `${out ? ',' : '{'}${/^\d+$/.test(key) ? `"${key}"` : JSON.stringify(key)}:${JSON.stringify(variables[key])}`;
   return out ? `${out}}` : '{}';
 }
 
