@@ -14,6 +14,7 @@ import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { MARK, MARKERS } from './cohort-cache.ts';
 import { serialOf } from './object-serial.ts';
+import { payloadField } from '../channels/whatsapp/payload-field.ts';
 import { InternTable } from './interned.ts';
 import { truncate } from './handlebars-env.ts';
 import { plainText, plainView } from './plain-text.ts';
@@ -193,7 +194,7 @@ function payloadData(key: string, messageId: string, msgWithOffer: string, produ
     default: {
       const buy = /^buy(\d+)$/.exec(key);
       const p = buy ? products[Number(buy[1])] : undefined;
-      return p ? `buy:${p.sku}:${p.selectedSize ?? ''}:${msgWithOffer}` : undefined;
+      return p ? `buy:${payloadField(p.sku)}:${payloadField(p.selectedSize ?? '')}:${msgWithOffer}` : undefined;
     }
   }
 }
@@ -473,7 +474,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
       if (data !== undefined) payloads[key] = sign(data);
     }
     // Product views are shared between messages: a signed copy per message.
-    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: sign(`pick:${p.sku}:${msg}`) }));
+    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: sign(`pick:${payloadField(p.sku)}:${msg}`) }));
   }
 
   // The AMP token is signed for email views only: a WhatsApp message has no AMP endpoints.
@@ -703,12 +704,13 @@ function totalText(products: readonly ProductView[], intlLocale: string): string
   return formatMoney(roundMoney(products.reduce((sum, p) => sum + p.price, 0), currency), currency, intlLocale);
 }
 
-/** `|SKU|SKU…` for the picks payload, up to 120 characters; SKUs containing `|` are left out. */
+/** `|SKU|SKU…` for the picks payload, up to 120 characters. */
 function picksSuffix(products: readonly ProductView[]): string {
   let out = '';
   for (const p of products) {
-    if (p.sku.includes('|') || out.length + p.sku.length + 1 > 120) continue;
-    out += `|${p.sku}`;
+    const sku = payloadField(p.sku);
+    if (out.length + sku.length + 1 > 120) continue;
+    out += `|${sku}`;
   }
   return out;
 }

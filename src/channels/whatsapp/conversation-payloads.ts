@@ -1,4 +1,5 @@
 import { signPayload, verifyPayload, type SigningKey } from '../../commerce/signed-token.ts';
+import { fromPayloadField } from './payload-field.ts';
 
 /**
  * What a tap means. Button and list ids are opaque signed values (signed-token.ts
@@ -6,7 +7,8 @@ import { signPayload, verifyPayload, type SigningKey } from '../../commerce/sign
  * (`ButtonText` / `ListTitle` travel unsigned and can be typed by anyone).
  *
  * Two families exist. Message payloads come from rendered templates (build-view.ts):
- * `buy:SKU:SIZE:MSG`, `pick:SKU:MSG`, `picks:MSG|SKU|…`, `cart:MSG`, `later:MSG`, `stop:MSG`.
+ * `buy:SKU:SIZE:MSG`, `pick:SKU:MSG`, `picks:MSG|SKU|…`, `cart:MSG`, `later:MSG`, `stop:MSG`, with
+ * SKU and SIZE encoded by payload-field.ts.
  * Conversation payloads are made here for the chat's own buttons: `c|FLOW|ACTION|VALUE`, where
  * FLOW ties the tap to one purchase attempt.
  */
@@ -61,16 +63,18 @@ export function parseTap(value: string, keys: readonly SigningKey[]): Tap | unde
   const colon = data.indexOf(':');
   const kind = data.slice(0, colon);
   const rest = data.slice(colon + 1);
-  // SKUs and sizes come first and cannot be told from a message id containing ':' otherwise.
+  // SKUs and sizes come first (encoded, so without ':'); a message id may contain ':'.
   const parts = rest.split(':');
   switch (kind) {
     case 'buy':
-      return parts.length >= 3 ? { kind: 'buy', sku: parts[0]!, size: parts[1]!, ...messageAndOffer(parts.slice(2).join(':')) } : undefined;
+      return parts.length >= 3
+        ? { kind: 'buy', sku: fromPayloadField(parts[0]!), size: fromPayloadField(parts[1]!), ...messageAndOffer(parts.slice(2).join(':')) }
+        : undefined;
     case 'pick':
-      return parts.length >= 2 ? { kind: 'pick', sku: parts[0]!, ...messageAndOffer(parts.slice(1).join(':')) } : undefined;
+      return parts.length >= 2 ? { kind: 'pick', sku: fromPayloadField(parts[0]!), ...messageAndOffer(parts.slice(1).join(':')) } : undefined;
     case 'picks': {
       const [message = '', ...skus] = rest.split('|');
-      return { kind: 'picks', ...messageAndOffer(message), skus: skus.filter(Boolean) };
+      return { kind: 'picks', ...messageAndOffer(message), skus: skus.filter(Boolean).map(fromPayloadField) };
     }
     case 'cart':
       return { kind: 'cart', messageId: rest };
