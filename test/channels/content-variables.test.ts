@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../support/seeded-random.ts';
 import { contentVariablesJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
 import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
 
@@ -18,11 +19,7 @@ describe('contentVariablesJson', () => {
 describe('charLength', () => {
   it('counts code points as Array.from does, lone surrogates included', () => {
     const alphabet = ['a', 'ş', '€', '🛍️', '👩‍👩‍👧', '\uD83D', '\uDE00', 'ع', '\u202E', ' '];
-    let seed = 1;
-    const next = (n: number) => {
-      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-      return seed % n;
-    };
+    const next = seededRandom(1);
     for (let i = 0; i < 2000; i++) {
       const text = Array.from({ length: next(30) }, () => alphabet[next(alphabet.length)]).join('');
       expect(charLength(text), JSON.stringify(text)).toBe(Array.from(text).length);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../support/seeded-random.ts';
 import { parseTap } from '../../src/channels/whatsapp/conversation-payloads.ts';
 import { fromPayloadField, payloadField } from '../../src/channels/whatsapp/payload-field.ts';
 import type { Product } from '../../src/personalize/recommendations-schema.ts';
@@ -8,11 +9,7 @@ import { renderKit, TEST_KEYS } from '../support/render-kit.ts';
 describe('payload fields', () => {
   it('round-trips any text, and leaves text without delimiters as it is', () => {
     const alphabet = ['a', 'Z', '9', '-', ':', '|', '!', '~', '%', '%3A', '%25', '%7c', 'ş', '🛍️', ' '];
-    let seed = 3;
-    const next = (n: number) => {
-      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-      return seed % n;
-    };
+    const next = seededRandom(3);
     for (let i = 0; i < 2000; i++) {
       const text = Array.from({ length: next(12) }, () => alphabet[next(alphabet.length)]).join('');
       const field = payloadField(text);

@@ -1,15 +1,9 @@
 import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../support/seeded-random.ts';
 import { GzipMember, gzipPieces } from '../../../src/http/compression/gzip-member.ts';
 
-/** A deterministic PRNG so a failing split can be reproduced from its seed. */
-function random(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s % n;
-  };
-}
+const random = seededRandom;
 
 /** JSON-ish text with multi-byte UTF-8 (Turkish, Swedish, €, emoji), so splits cut characters apart. */
 function sampleBytes(length: number, rnd: (n: number) => number): Buffer {
