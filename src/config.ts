@@ -5,11 +5,20 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { SigningKey } from './commerce/signed-token.ts';
-import { segmentThresholdsSchema, type SegmentThresholds } from './personalize/segment-thresholds.ts';
+import { segmentThresholdsSchema, VIP_MIN_SPENT_BY_CURRENCY, type SegmentThresholds } from './personalize/segment-thresholds.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const csv = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+/** `SEK:11000,TRY:48000` → { SEK: 11000, TRY: 48000 }; entries that are not CODE:NUMBER come out as NaN for the schema to name. */
+const currencyAmounts = (v: string): Record<string, number> =>
+  Object.fromEntries(
+    csv(v).map((pair) => {
+      const at = pair.indexOf(':');
+      return at < 0 ? [pair, Number.NaN] : [pair.slice(0, at).trim().toUpperCase(), pair.slice(at + 1).trim() === '' ? Number.NaN : Number(pair.slice(at + 1))];
+    }),
+  );
 const optionalNumber = z.preprocess((v) => (v === undefined || v === '' ? undefined : Number(v)), z.number().finite().optional());
 
 /**
@@ -51,6 +60,7 @@ const envSchema = z.object({
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
+  SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: z.string().optional(),
   SEGMENT_DISCOUNT_SEEKER_MIN: optionalNumber,
   SEGMENT_NEW_SUBSCRIBER_DAYS: optionalNumber,
   SEGMENT_AT_RISK_DAYS: optionalNumber,
@@ -111,6 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vipTiers: e.SEGMENT_VIP_TIERS ? csv(e.SEGMENT_VIP_TIERS) : undefined,
     vipMinOrders: e.SEGMENT_VIP_MIN_ORDERS,
     vipMinSpent: e.SEGMENT_VIP_MIN_SPENT,
+    // Merged over the defaults: naming SEK does not drop the lira figure.
+    vipMinSpentByCurrency:
+      e.SEGMENT_VIP_MIN_SPENT_BY_CURRENCY === undefined ? undefined : { ...VIP_MIN_SPENT_BY_CURRENCY, ...currencyAmounts(e.SEGMENT_VIP_MIN_SPENT_BY_CURRENCY) },
     discountSeekerMinPromoSensitivity: e.SEGMENT_DISCOUNT_SEEKER_MIN,
     newSubscriberDays: e.SEGMENT_NEW_SUBSCRIBER_DAYS,
     atRiskDays: e.SEGMENT_AT_RISK_DAYS,

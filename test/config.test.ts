@@ -24,3 +24,23 @@ describe('WORKERS', () => {
     expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^WORKERS: WORKERS is a number of worker processes \(1 to 999\) or auto/)]);
   });
 });
+
+describe('SEGMENT_VIP_MIN_SPENT_BY_CURRENCY', () => {
+  it('merges CODE:AMOUNT pairs over the per-currency defaults', () => {
+    expect(load({}).thresholds.vipMinSpentByCurrency).toMatchObject({ SEK: 11_000, TRY: 48_000 });
+    const t = load({ SEGMENT_VIP_MIN_SPENT: '1500', SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: 'sek:12000, JPY:160000' }).thresholds;
+    expect(t.vipMinSpent).toBe(1500);
+    expect(t.vipMinSpentByCurrency).toMatchObject({ SEK: 12_000, JPY: 160_000, TRY: 48_000 });
+  });
+
+  it.each(['SEK', 'SEK:', 'SEK:lots', 'EURO:5', 'SEK:-1'])('refuses %j, naming the currency', (value) => {
+    let error: unknown;
+    try {
+      load({ SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: value });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^SEGMENT_\* \(vipMinSpentByCurrency\.(SEK|EURO)\): /)]);
+  });
+});

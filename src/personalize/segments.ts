@@ -70,7 +70,7 @@ export function computeSegments(profile: Profile, t: SegmentThresholds, now: Dat
 
   const rfmVip =
     orderCount >= t.vipMinOrders &&
-    (profile.orders?.totalSpent ?? 0) >= t.vipMinSpent &&
+    (profile.orders?.totalSpent ?? 0) >= (t.vipMinSpentByCurrency[profile.currency] ?? t.vipMinSpent) &&
     sinceLastOrder !== undefined &&
     sinceLastOrder <= t.vipMaxRecencyDays;
   const vip = (tier !== 'none' && t.vipTiers.includes(tier)) || rfmVip;

@@ -29,6 +29,19 @@ describe('segment engine on the personas', () => {
     expect(segmentsOf('ingrid', t)).toEqual(['mountains']);
   });
 
+  it('VIP spend is judged in the customer\'s currency: 9,000 lira is not VIP spend, 11,000 kronor is', () => {
+    const frequent = (currency: string, totalSpent: number) =>
+      computeSegments({ id: 'c', currency, consent: { email: true, whatsapp: false }, orders: { count: 9, totalSpent, lastOrderAt: '2026-11-01T10:00:00Z' } } as never, DEFAULT_THRESHOLDS, now).vip;
+    expect(frequent('EUR', 1000)).toBe(true);
+    expect(frequent('TRY', 9000)).toBe(false);
+    expect(frequent('TRY', 48_000)).toBe(true);
+    expect(frequent('SEK', 9000)).toBe(false);
+    expect(frequent('SEK', 11_000)).toBe(true);
+    // A currency without its own figure uses vipMinSpent.
+    expect(frequent('ISK', 999)).toBe(false);
+    expect(frequent('ISK', 1000)).toBe(true);
+  });
+
   it('a VIP is never a discount seeker, whatever their promo sensitivity', () => {
     const sophie = fixtures.profiles.get('sophie')!;
     const s = computeSegments({ ...sophie, affinities: { ...sophie.affinities!, categories: [], promoSensitivity: 0.95 } }, DEFAULT_THRESHOLDS, now);
