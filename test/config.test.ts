@@ -5,6 +5,17 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 const TOKEN_SECRETS = 'test:0123456789abcdef0123456789abcdef';
 const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: tmpdir(), TOKEN_SECRETS, ...env });
 
+/** The problems loadConfig refuses `env` with (it must refuse it). */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    load(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
 describe('WORKERS', () => {
   it('defaults to 1 (no cluster), takes a count, and auto means one per CPU', () => {
     expect(load({}).workers).toBe(1);
@@ -14,14 +25,7 @@ describe('WORKERS', () => {
   });
 
   it.each(['0', '-1', '1.5', 'two', '', '1000'])('refuses %j, naming the variable and what it takes', (value) => {
-    let error: unknown;
-    try {
-      load({ WORKERS: value });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^WORKERS: WORKERS is a number of worker processes \(1 to 999\) or auto/)]);
+    expect(problemsOf({ WORKERS: value })).toEqual([expect.stringMatching(/^WORKERS: WORKERS is a number of worker processes \(1 to 999\) or auto/)]);
   });
 });
 
@@ -34,13 +38,6 @@ describe('SEGMENT_VIP_MIN_SPENT_BY_CURRENCY', () => {
   });
 
   it.each(['SEK', 'SEK:', 'SEK:lots', 'EURO:5', 'SEK:-1'])('refuses %j, naming the currency', (value) => {
-    let error: unknown;
-    try {
-      load({ SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: value });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^SEGMENT_\* \(vipMinSpentByCurrency\.(SEK|EURO)\): /)]);
+    expect(problemsOf({ SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: value })).toEqual([expect.stringMatching(/^SEGMENT_\* \(vipMinSpentByCurrency\.(SEK|EURO)\): /)]);
   });
 });
