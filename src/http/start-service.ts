@@ -95,6 +95,7 @@ export async function startService(config: Config, logger: Logger, options: Star
           });
         });
         // WhatsApp replies accepted before the stop still go out; they need the database.
+        (app.locals.whatsapp as WhatsAppRoutes | undefined)?.close();
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
         await store.close();
       })());

@@ -154,6 +154,20 @@ export interface WhatsappContentsTable {
   updated_at: string;
 }
 
+export interface WhatsappRepliesTable {
+  event_key: string;
+  seq: number;
+  customer_id: string | null;
+  message: string;
+  meta: string;
+  status: string;
+  attempts: number;
+  claimed_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   products: ProductsTable;
   product_sizes: ProductSizesTable;
@@ -168,6 +182,7 @@ export interface Database {
   processed_events: ProcessedEventsTable;
   consents: ConsentsTable;
   whatsapp_contents: WhatsappContentsTable;
+  whatsapp_replies: WhatsappRepliesTable;
 }
 
 /** Either the store's `db` or a transaction opened on it; repositories accept both. */

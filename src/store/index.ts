@@ -18,4 +18,5 @@ export {
 export type { EventsRepository, ProcessedEvent } from './events-repository.ts';
 export type { Consent, ConsentChannel, ConsentsRepository } from './consents-repository.ts';
 export type { WhatsappContent, WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
+export type { QueuedReply, WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
 export type { JsonObject, JsonValue } from './json-column.ts';

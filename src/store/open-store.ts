@@ -14,6 +14,7 @@ import { migrateToLatest } from './migrate.ts';
 import { createOrdersRepository, type OrdersRepository } from './orders-repository.ts';
 import { createProductsRepository, type ProductsRepository } from './products-repository.ts';
 import { createWhatsappContentsRepository, type WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
+import { createWhatsappRepliesRepository, type WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
 
 export interface OpenStoreOptions {
   /** PostgreSQL connection string (DATABASE_URL). Without it the store is a SQLite file. */
@@ -49,6 +50,8 @@ export interface Store {
   consents: ConsentsRepository;
   /** Content API sids recorded by `inboxcart twilio sync`. */
   whatsappContents: WhatsappContentsRepository;
+  /** WhatsApp replies queued until Twilio has taken them (whatsapp-replies-repository.ts). */
+  whatsappReplies: WhatsappRepliesRepository;
   /** True when the database answers; for /readyz. */
   ping(): Promise<boolean>;
   /** Closes the SQLite file or drains the pool. Safe to call twice. */
@@ -82,6 +85,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     events: createEventsRepository(db),
     consents: createConsentsRepository(db),
     whatsappContents: createWhatsappContentsRepository(db),
+    whatsappReplies: createWhatsappRepliesRepository(db),
     async ping() {
       try {
         await sql`select 1`.execute(db);

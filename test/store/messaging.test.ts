@@ -181,6 +181,60 @@ describe.each(BACKENDS)('processed events on %s', (backendName) => {
   });
 });
 
+describe.each(BACKENDS)('queued WhatsApp replies on %s', (backendName) => {
+  const { store } = useStore(backendName);
+  const reply = (body: string) => ({ customerId: 'cust-1', message: { to: 'whatsapp:+447700900123', body }, meta: { kind: 'reply' } });
+  const age = (key: string) => store().db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('event_key', '=', key).execute();
+
+  it('queues an event once, in order, and one claimant at a time takes it', async () => {
+    const key = uid('twilio:inbound');
+    await store().whatsappReplies.enqueue(key, [reply('one'), reply('two')]);
+    await store().whatsappReplies.enqueue(key, [reply('again')]);
+    const claims = await Promise.all(Array.from({ length: 5 }, () => store().whatsappReplies.claim(key, 60_000)));
+    const winners = claims.filter((c) => c.length > 0);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]!.map((r) => [r.seq, r.message.body, r.attempts])).toEqual([
+      [0, 'one', 0],
+      [1, 'two', 0],
+    ]);
+    expect(winners[0]![0]).toMatchObject({ eventKey: key, customerId: 'cust-1', meta: { kind: 'reply' } });
+  });
+
+  it('sent leaves the queue; retryLater stays with one attempt more; failed leaves it with the reason', async () => {
+    const key = uid('twilio:inbound');
+    await store().whatsappReplies.enqueue(key, [reply('a'), reply('b'), reply('c')]);
+    await store().whatsappReplies.claim(key, 60_000);
+    await store().whatsappReplies.sent(key, 0);
+    await store().whatsappReplies.retryLater(key, 1, 'network: reset');
+    await store().whatsappReplies.failed(key, 2, 'outside_window: too late');
+    const again = await store().whatsappReplies.claim(key, 60_000);
+    expect(again.map((r) => [r.seq, r.attempts])).toEqual([[1, 1]]);
+    const rows = await store().db.selectFrom('whatsapp_replies').select(['seq', 'status', 'last_error']).where('event_key', '=', key).orderBy('seq').execute();
+    expect(rows.map((r) => [Number(r.seq), r.status, r.last_error])).toEqual([
+      [0, 'sent', null],
+      [1, 'queued', 'network: reset'],
+      [2, 'failed', 'outside_window: too late'],
+    ]);
+  });
+
+  it('due lists old queued events whose lease is free', async () => {
+    const fresh = uid('twilio:inbound');
+    const old = uid('twilio:inbound');
+    const leased = uid('twilio:inbound');
+    for (const key of [fresh, old, leased]) await store().whatsappReplies.enqueue(key, [reply('x')]);
+    await age(old);
+    await age(leased);
+    await store().whatsappReplies.claim(leased, 60_000);
+    const due = await store().whatsappReplies.due(10_000, 1_000);
+    expect(due).toContain(old);
+    expect(due).not.toContain(fresh);
+    expect(due).not.toContain(leased);
+    // A lease that ran out is free again.
+    await store().db.updateTable('whatsapp_replies').set({ claimed_until: '2000-01-01T00:00:00.000Z' }).where('event_key', '=', leased).execute();
+    expect(await store().whatsappReplies.due(10_000, 1_000)).toContain(leased);
+  });
+});
+
 describe.each(BACKENDS)('consents on %s', (backendName) => {
   const { store } = useStore(backendName);
 

@@ -200,6 +200,46 @@ describe('Twilio errors', () => {
   });
 });
 
+describe('queued replies', () => {
+  const age = () => t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
+
+  it('a reply Twilio cannot take now stays queued, holds back the next ones, and the recovery sends them in order', async () => {
+    t.twilio.failNextSend(20500, 'Internal Server Error', 500);
+    const before = t.twilio.sent.length;
+    expect((await t.say(PHONES.sophie, 'help')).status).toBe(200);
+    const queued = await t.store.whatsappReplies.queued();
+    expect(queued.length).toBeGreaterThan(0);
+    expect(queued[0]).toMatchObject({ seq: 0, attempts: 1, customerId: 'cust-sophie' });
+    expect(queued.map((r) => r.seq)).toEqual(queued.map((_, i) => i));
+    const accepted = t.twilio.sent.length;
+    // Not due yet: the instance that wrote them may still be sending.
+    await t.whatsapp.recoverReplies();
+    expect(t.twilio.sent.length).toBe(accepted);
+    await age();
+    await t.whatsapp.recoverReplies();
+    expect(await t.store.whatsappReplies.queued()).toEqual([]);
+    expect(t.twilio.sent.length - before).toBe(queued.length + (accepted - before));
+  });
+
+  it('replies an instance queued and never sent (it died) go out from the next one; one outside the window never does', async () => {
+    const inWindow = new Date().toISOString();
+    await t.store.whatsappReplies.enqueue('twilio:inbound:SMcrashed', [
+      { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Queued before a crash' }, meta: { kind: 'reply', lastInboundAt: inWindow } },
+    ]);
+    await t.store.whatsappReplies.enqueue('twilio:inbound:SMstale', [
+      { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Two days late' }, meta: { kind: 'reply', lastInboundAt: '2026-01-01T00:00:00.000Z' } },
+    ]);
+    await age();
+    await t.whatsapp.recoverReplies();
+    const bodies = t.twilio.sent.map((m) => m.Body);
+    expect(bodies).toContain('Queued before a crash');
+    expect(bodies).not.toContain('Two days late');
+    expect(await t.store.whatsappReplies.queued()).toEqual([]);
+    const stale = await t.store.db.selectFrom('whatsapp_replies').selectAll().where('event_key', '=', 'twilio:inbound:SMstale').executeTakeFirstOrThrow();
+    expect(stale).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/^outside_window: /) });
+  });
+});
+
 describe('status callbacks', () => {
   const status = (sid: string, s: string, extra: Record<string, string> = {}) =>
     t.post('/whatsapp/v1/status', { MessageSid: sid, SmsSid: sid, MessageStatus: s, SmsStatus: s, AccountSid: t.twilio.accountSid, From: WA_FROM, To: `whatsapp:${PHONES.sophie}`, ChannelPrefix: 'whatsapp', ApiVersion: '2010-04-01', ...extra });

@@ -5,7 +5,8 @@ import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
 import type { Order } from '../../store/orders-repository.ts';
-import { createTwilioSender, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
+import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
+import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
@@ -26,7 +27,17 @@ export interface WhatsAppRouteDeps {
   /** A sender built elsewhere; otherwise one on the real Twilio API from config. */
   sender?: WhatsAppSender;
   now?: () => Date;
+  /** How often queued replies are looked for (default 30 s). */
+  replyRecoveryMs?: number;
 }
+
+/** Sending an event's replies takes seconds; another instance may take them over after this. */
+const REPLY_LEASE_MS = 60_000;
+/** A reply still queued this long after it was written was not sent by the instance that wrote it. */
+const REPLY_RECOVER_AFTER_MS = 10_000;
+const REPLY_RECOVERY_EVERY_MS = 30_000;
+/** Retryable failures (Twilio 5xx, network) are retried this many times in all. */
+const REPLY_ATTEMPTS = 5;
 
 export interface WhatsAppRoutes {
   router: Router;
@@ -35,6 +46,10 @@ export interface WhatsAppRoutes {
   contentSids: ContentSidCache;
   /** Resolves when every reply accepted so far has been handed to Twilio (tests, shutdown). */
   idle(): Promise<void>;
+  /** Sends the queued replies that are due now (what the periodic recovery does). */
+  recoverReplies(): Promise<void>;
+  /** Stops the periodic recovery of queued replies (shutdown). */
+  close(): void;
   /**
    * Confirms on WhatsApp an order placed in another channel (an AMP checkout), when the
    * customer consented to WhatsApp and has not opted out; in the background, tracked by idle().
@@ -110,17 +125,61 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     void work.finally(() => pending.delete(work));
   };
 
-  async function sendReplies(result: HandleResult): Promise<void> {
-    // One after the other: a chat shows messages in the order they arrive.
-    for (const reply of result.replies) {
+  const replies = store.whatsappReplies;
+
+  /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
+  function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
+    return replies.enqueue(
+      eventKey,
+      result.replies.map((reply) => ({
+        ...(result.customerId ? { customerId: result.customerId } : {}),
+        message: { ...reply.message },
+        meta: { kind: reply.kind, ...(reply.template ? { template: reply.template } : {}), ...(result.lastInboundAt ? { lastInboundAt: result.lastInboundAt } : {}) },
+      })),
+    );
+  }
+
+  /**
+   * Sends an event's queued replies, one after the other: a chat shows messages in the order
+   * they arrive, so a reply that must be retried holds back the ones after it.
+   */
+  async function sendQueued(eventKey: string): Promise<void> {
+    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS)) {
+      const message = reply.message as unknown as MessageCreateParams;
+      const meta = reply.meta as { kind: string; template?: string; lastInboundAt?: string };
+      let sent: SendResult;
       try {
-        const sent = await outbox.reply(reply.message, { customerId: result.customerId, kind: reply.kind, template: reply.template, lastInboundAt: result.lastInboundAt });
-        if (!sent.ok) logger.warn({ to: maskPhone(reply.message.to), code: sent.error.code, kind: reply.kind }, `WhatsApp reply not sent: ${sent.error.message}`);
+        sent = await outbox.reply(message, { customerId: reply.customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
       } catch (error) {
-        logger.error({ err: error, kind: reply.kind }, 'WhatsApp reply failed');
+        logger.error({ err: error, kind: meta.kind }, 'WhatsApp reply failed; it stays queued');
+        await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error));
+        return;
       }
+      if (sent.ok) {
+        await replies.sent(eventKey, reply.seq);
+        continue;
+      }
+      const again = sent.error.retryable && reply.attempts + 1 < REPLY_ATTEMPTS;
+      logger.warn({ to: maskPhone(message.to), code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp reply not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
+      if (!again) {
+        await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+        continue;
+      }
+      await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      return;
     }
   }
+
+  // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
+  // instance gets there first: the lease in `claim` keeps two from sending the same reply.
+  const recoverReplies = async () => {
+    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50)) await sendQueued(eventKey);
+  };
+  const recovery = setInterval(
+    () => track(recoverReplies().catch((err: unknown) => logger.warn({ err }, 'could not send queued WhatsApp replies'))),
+    deps.replyRecoveryMs ?? REPLY_RECOVERY_EVERY_MS,
+  );
+  recovery.unref();
 
   // Expired conversations are only read as "start over"; the rows are swept now and then, by
   // whichever instance gets a message, so the table does not grow with every customer ever.
@@ -173,9 +232,11 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       await store.events.release(key).catch(() => undefined);
       throw error;
     }
+    // Queued before Twilio is answered: from here on a crash delays the replies but loses none.
+    await queueReplies(key, result);
     await store.events.complete(key, { customerId: result.customerId ?? null, replies: result.replies.length, order: result.order?.number ?? null });
     res.type('text/xml').send(EMPTY_TWIML);
-    track(sendReplies(result));
+    track(sendQueued(key));
     sweep();
   });
 
@@ -198,6 +259,14 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     contentSids: deps.contentSids,
     async idle() {
       while (pending.size) await Promise.allSettled([...pending]);
+    },
+    recoverReplies: () => {
+      const work = recoverReplies();
+      track(work);
+      return work;
+    },
+    close() {
+      clearInterval(recovery);
     },
     confirmElsewhereOrder(order) {
       track(
