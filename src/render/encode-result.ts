@@ -15,8 +15,23 @@ import type { RenderResult } from './render-message.ts';
 export interface EncodedResult {
   pieces: Buffer[];
   shared: boolean[];
+  /**
+   * For a shared piece that is a segment of a filled part: the part's segments and the byte
+   * lengths of the values between them in this result. A compressor can then compress the
+   * segment against the ones before it, as the reader will have them (gzip-member.ts).
+   */
+  contexts: (PieceContext | undefined)[];
   /** Total byte length of the pieces. */
   length: number;
+}
+
+/** Segment `index` of `segments`, with `gaps[i]` bytes of per-recipient values after segment i. */
+export interface PieceContext {
+  segments: readonly Buffer[];
+  index: number;
+  gaps: readonly number[];
+  /** `gaps`, as a cache key. */
+  layout: string;
 }
 
 // Stand-ins for the big parts while the rest of the result is serialised. Random per process,
@@ -34,7 +49,7 @@ export function encodeRenderResult(result: RenderResult, before = '', after = ''
   for (const part of PARTS) if (fill[part] && email[part] !== undefined) stand[part] = PLACEHOLDER[part];
   const json = `${before}${JSON.stringify({ ...result, email: stand })}${after}`;
 
-  const out: EncodedResult = { pieces: [], shared: [], length: 0 };
+  const out: EncodedResult = { pieces: [], shared: [], contexts: [], length: 0 };
   // A value fills many slots (the token is in every AMP URL): each is encoded once.
   const escaped = encodedValues(fill.escaped);
   const raw = encodedValues(fill.raw);
@@ -53,13 +68,14 @@ export function encodeRenderResult(result: RenderResult, before = '', after = ''
 
 function single(text: string): EncodedResult {
   const bytes = Buffer.from(text);
-  return { pieces: [bytes], shared: [false], length: bytes.length };
+  return { pieces: [bytes], shared: [false], contexts: [undefined], length: bytes.length };
 }
 
-function push(out: EncodedResult, bytes: Buffer, shared: boolean): void {
+function push(out: EncodedResult, bytes: Buffer, shared: boolean, context?: PieceContext): void {
   if (bytes.length === 0) return;
   out.pieces.push(bytes);
   out.shared.push(shared);
+  out.contexts.push(context);
   out.length += bytes.length;
 }
 
@@ -78,10 +94,12 @@ function pushFilled(out: EncodedResult, part: SplitPart, values: EncodedValues):
     segments = part.segments.map(jsonContent);
     encodedSegments.set(part, segments);
   }
-  push(out, segments[0]!, true);
+  const gaps = part.slots.map((slot) => values[slot].length);
+  const layout = gaps.join(',');
+  push(out, segments[0]!, true, { segments, index: 0, gaps, layout });
   for (let i = 0; i < part.slots.length; i++) {
     push(out, values[part.slots[i]!], false);
-    push(out, segments[i + 1]!, true);
+    push(out, segments[i + 1]!, true, { segments, index: i + 1, gaps, layout });
   }
 }
 

@@ -36,6 +36,29 @@ describe('encodeRenderResult: a result as JSON bytes, shared segments encoded on
     expect(sharedBytes / totalBytes).toBeGreaterThan(0.8);
   });
 
+  it('each shared segment names its part and the lengths of the values that follow it', () => {
+    const cached = { ...deps, cohorts: new CohortCache() };
+    const compiled = templates.templates.get('recommendations')!;
+    const request = sampleRequest(compiled.manifest, fixtures, 'ayse', { now: NOW });
+    renderMessage(request, cached);
+    const encoded = encodeRenderResult(renderMessage({ ...request, context: { ...request.context, messageId: 'layout-2' } }, cached));
+    let checked = 0;
+    encoded.contexts.forEach((context, i) => {
+      if (!context) return;
+      expect(encoded.shared[i]).toBe(true);
+      expect(context.segments[context.index]).toBe(encoded.pieces[i]);
+      // An empty segment is not sent, so its value runs into the next one's.
+      if (context.index >= context.gaps.length || context.segments[context.index + 1]!.length === 0) return;
+      // The bytes up to the part's next segment are the value: exactly gaps[index] of them.
+      let j = i + 1;
+      let between = 0;
+      while (j < encoded.pieces.length && encoded.pieces[j] !== context.segments[context.index + 1]) between += encoded.pieces[j++]!.length;
+      expect(between).toBe(context.gaps[context.index]);
+      checked++;
+    });
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it('recipients of one cohort share the big pieces by identity and differ in their own values', () => {
     const cached = { ...deps, cohorts: new CohortCache() };
     const compiled = templates.templates.get('recommendations')!;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip } from './accept-encoding.ts';
 import { GzipMember } from './gzip-member.ts';
+import type { PieceContext } from '../../render/encode-result.ts';
 
 /**
  * How a response body built from byte pieces (render/encode-result.ts) goes on the wire: as is,
@@ -9,8 +10,8 @@ import { GzipMember } from './gzip-member.ts';
  */
 export interface BodyEncoding {
   readonly gzip: boolean;
-  /** The bytes to send for these pieces. */
-  write(pieces: readonly Buffer[], shared: readonly boolean[]): Buffer[];
+  /** The bytes to send for these pieces (contexts: encode-result.ts `EncodedResult`). */
+  write(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[];
   /** The bytes that close the body (the gzip trailer); nothing for identity. */
   end(): Buffer[];
 }
@@ -29,7 +30,7 @@ export function negotiateEncoding(req: IncomingMessage, res: ServerResponse): Bo
   if (!acceptsGzip(req.headers['accept-encoding'])) return IDENTITY;
   res.setHeader('Content-Encoding', 'gzip');
   const member = new GzipMember();
-  return { gzip: true, write: (pieces, shared) => member.write(pieces, shared), end: () => [member.end()] };
+  return { gzip: true, write: (pieces, shared, contexts) => member.write(pieces, shared, contexts), end: () => [member.end()] };
 }
 
 const IDENTITY: BodyEncoding = { gzip: false, write: (pieces) => pieces as Buffer[], end: () => [] };

@@ -1,5 +1,6 @@
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { crc32Append, crc32Operator } from './crc32-combine.ts';
+import type { PieceContext } from '../../render/encode-result.ts';
 
 /**
  * A gzip member (RFC 1952) assembled from byte pieces, where pieces marked `shared` are the same
@@ -29,8 +30,12 @@ export class GzipMember {
   #started = false;
   #ended = false;
 
-  /** Compressed chunks for these pieces (preceded by the gzip header on the first write). */
-  write(pieces: readonly Buffer[], shared: readonly boolean[]): Buffer[] {
+  /**
+   * Compressed chunks for these pieces (preceded by the gzip header on the first write). A
+   * shared piece with a context (encode-result.ts `PieceContext`) is compressed against the
+   * segments before it in its part.
+   */
+  write(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[] {
     if (this.#ended) throw new Error('GzipMember.write after end()');
     const out: Buffer[] = [];
     if (!this.#started) {
@@ -56,9 +61,10 @@ export class GzipMember {
       this.#size += piece.length;
       if (shared[i]) {
         flushRun();
-        const d = deflatedShared(piece);
-        out.push(d.deflated);
-        this.#crc = crc32Append(this.#crc, d.crc, d.operator);
+        const context = contexts?.[i];
+        const sum = checksumOf(piece);
+        out.push(context ? deflatedInContext(context) : deflatedShared(piece));
+        this.#crc = crc32Append(this.#crc, sum.crc, sum.operator);
         continue;
       }
       this.#crc = crc32(piece, this.#crc);
@@ -91,9 +97,9 @@ export class GzipMember {
 }
 
 /** The whole gzip body of a single response made of these pieces. */
-export function gzipPieces(pieces: readonly Buffer[], shared: readonly boolean[]): Buffer[] {
+export function gzipPieces(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[] {
   const member = new GzipMember();
-  const out = member.write(pieces, shared);
+  const out = member.write(pieces, shared, contexts);
   out.push(member.end());
   return out;
 }
@@ -113,9 +119,7 @@ const FINAL_BLOCK = Buffer.from([1, 0, 0, 0xff, 0xff]);
  */
 const DEFLATE_UNSHARED_MIN = 8 * 1024;
 
-interface DeflatedPiece {
-  /** Raw deflate, Z_SYNC_FLUSH: byte-aligned, no final block. */
-  deflated: Buffer;
+interface Checksum {
   crc: number;
   /** crc32Operator(piece.length), for appending this piece's CRC to a running one. */
   operator: number;
@@ -125,16 +129,69 @@ interface DeflatedPiece {
  * Keyed by the Buffer object: a shared piece is immutable by contract (EncodedResult), and an
  * entry goes when its cohort's buffers are collected.
  */
-const sharedCache = new WeakMap<Buffer, DeflatedPiece>();
+const checksums = new WeakMap<Buffer, Checksum>();
+/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared piece on its own. */
+const deflatedAlone = new WeakMap<Buffer, Buffer>();
 
-function deflatedShared(piece: Buffer): DeflatedPiece {
-  let d = sharedCache.get(piece);
+function checksumOf(piece: Buffer): Checksum {
+  let c = checksums.get(piece);
+  if (!c) {
+    c = { crc: crc32(piece), operator: crc32Operator(piece.length) };
+    checksums.set(piece, c);
+  }
+  return c;
+}
+
+function deflatedShared(piece: Buffer): Buffer {
+  let d = deflatedAlone.get(piece);
   if (!d) {
     // Compressed once per cohort, so the default level's better ratio is worth its time.
-    d = { deflated: deflateRawSync(piece, { finishFlush: constants.Z_SYNC_FLUSH }), crc: crc32(piece), operator: crc32Operator(piece.length) };
-    sharedCache.set(piece, d);
+    d = deflateRawSync(piece, { finishFlush: constants.Z_SYNC_FLUSH });
+    deflatedAlone.set(piece, d);
   }
   return d;
+}
+
+/**
+ * A part's segments compressed in context, per layout (the lengths of the values between
+ * them), by the segments array. Segment i is deflated with a preset dictionary holding the
+ * 32 KiB of the part before it, values replaced by as many zero bytes. Its back-references
+ * reach only into earlier segments (JSON text never holds a zero byte, so nothing matches the
+ * filler), at the distances the reader's window has them when the values have those lengths:
+ * the product cards of an AMP part refer to the card before instead of each being compressed
+ * alone. A recommendations response goes from ~19 kB to ~11 kB.
+ *
+ * A campaign's recipients differ in a few value lengths (name, ids), so a part has a few
+ * layouts; each costs one compression of the part, and at most LAYOUTS are kept per part.
+ */
+const inContext = new WeakMap<readonly Buffer[], Map<string, Buffer[]>>();
+const LAYOUTS = 64;
+
+function deflatedInContext(context: PieceContext): Buffer {
+  let byLayout = inContext.get(context.segments);
+  if (!byLayout) {
+    byLayout = new Map();
+    inContext.set(context.segments, byLayout);
+  }
+  let deflated = byLayout.get(context.layout);
+  if (!deflated) {
+    deflated = deflatePart(context.segments, context.gaps);
+    if (byLayout.size >= LAYOUTS) byLayout.clear();
+    byLayout.set(context.layout, deflated);
+  }
+  return deflated[context.index]!;
+}
+
+function deflatePart(segments: readonly Buffer[], gaps: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let window = Buffer.alloc(0);
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    out.push(deflateRawSync(segment, { finishFlush: constants.Z_SYNC_FLUSH, ...(window.length ? { dictionary: window } : {}) }));
+    const next = Buffer.concat([window, segment, Buffer.alloc(gaps[i] ?? 0)]);
+    window = next.length > WINDOW ? next.subarray(next.length - WINDOW) : next;
+  }
+  return out;
 }
 
 function pushUnshared(out: Buffer[], run: Buffer[], bytes: number): void {

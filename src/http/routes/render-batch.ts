@@ -2,7 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
-import { encodeRenderResult } from '../../render/encode-result.ts';
+import { encodeRenderResult, type EncodedResult } from '../../render/encode-result.ts';
 import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import { HttpError, payloadTooLarge, toHttpError } from '../http-error.ts';
 import { BodyLimitExceeded, ndjsonLines } from '../ndjson-lines.ts';
@@ -56,8 +56,8 @@ export function renderBatchRoute(o: BatchOptions) {
     let closed = false;
     res.once('close', () => (closed = true));
     // One write per line: the pieces of a result (render/encode-result.ts) are joined first.
-    const emit = async (pieces: readonly Buffer[], shared: readonly boolean[]) => {
-      if (!res.write(joinChunks(encoding.write(pieces, shared))) && !closed) await drainOrClose(res);
+    const emit = async (pieces: readonly Buffer[], shared: readonly boolean[], contexts?: EncodedResult['contexts']) => {
+      if (!res.write(joinChunks(encoding.write(pieces, shared, contexts))) && !closed) await drainOrClose(res);
     };
     const emitError = (line: number, error: HttpError) => emit([Buffer.from(`${JSON.stringify({ line, ok: false, error: error.body().error })}\n`)], UNSHARED);
 
@@ -79,7 +79,7 @@ export function renderBatchRoute(o: BatchOptions) {
           const result = await o.render(parseRenderRequest(parseLine(item.text, item.number), `Line ${item.number}`));
           ok++;
           const encoded = encodeRenderResult(result, `{"line":${item.number},"ok":true,"result":`, '}\n');
-          await emit(encoded.pieces, encoded.shared);
+          await emit(encoded.pieces, encoded.shared, encoded.contexts);
         } catch (err) {
           failed++;
           const error = toHttpError(err);

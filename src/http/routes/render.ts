@@ -26,7 +26,7 @@ export interface EmlIdentity {
 export function sendRenderResult(req: IncomingMessage, res: ServerResponse, result: RenderResult): void {
   const encoded = encodeRenderResult(result);
   const encoding = negotiateEncoding(req, res);
-  const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared), ...encoding.end()]);
+  const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared, encoded.contexts), ...encoding.end()]);
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
   res.end(body);
 }

@@ -2,6 +2,7 @@ import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../support/seeded-random.ts';
 import { GzipMember, gzipPieces } from '../../../src/http/compression/gzip-member.ts';
+import type { PieceContext } from '../../../src/render/encode-result.ts';
 
 const random = seededRandom;
 
@@ -83,6 +84,36 @@ describe('GzipMember', () => {
     expect(gunzipSync(referred).equals(concat(pieces))).toBe(true);
     // 19 repeats of 400 bytes, each a 12-byte block instead of a stored copy (+5 bytes of header).
     expect(stored.length - referred.length).toBeGreaterThanOrEqual(19 * (400 + 5 - 12));
+  });
+
+  it('compresses a part\'s segments against the ones before it: exact for every value of the layout\'s lengths, and smaller', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const rnd = random(seed);
+      // A part like an AMP document: a card repeated with small changes, values between cards.
+      const card = sampleBytes(1_500 + rnd(3_000), rnd);
+      const segments = Array.from({ length: 2 + rnd(25) }, () => Buffer.concat([card.subarray(0, rnd(card.length)), sampleBytes(rnd(400), rnd)]));
+      const gaps = segments.slice(1).map(() => rnd(500));
+      const layout = gaps.join(',');
+      // Two recipients: same lengths, different values.
+      for (const fill of ['a', 'z']) {
+        const pieces: Buffer[] = [];
+        const shared: boolean[] = [];
+        const contexts: (PieceContext | undefined)[] = [];
+        segments.forEach((segment, index) => {
+          pieces.push(segment);
+          shared.push(true);
+          contexts.push({ segments, index, gaps, layout });
+          if (index < gaps.length) {
+            pieces.push(Buffer.alloc(gaps[index]!, fill));
+            shared.push(false);
+            contexts.push(undefined);
+          }
+        });
+        const inContext = concat(gzipPieces(pieces, shared, contexts));
+        expect(gunzipSync(inContext).equals(concat(pieces)), `seed ${seed} ${fill}`).toBe(true);
+        if (segments.length > 4) expect(inContext.length).toBeLessThan(concat(gzipPieces(pieces, shared)).length);
+      }
+    }
   });
 
   it('stores short per-request runs and deflates long ones, both exact', () => {
