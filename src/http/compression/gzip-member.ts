@@ -159,7 +159,7 @@ function deflatedShared(piece: Buffer): Buffer {
  * reach only into earlier segments (JSON text never holds a zero byte, so nothing matches the
  * filler), at the distances the reader's window has them when the values have those lengths:
  * the product cards of an AMP part refer to the card before instead of each being compressed
- * alone. A recommendations response goes from ~19 kB to ~11 kB.
+ * alone. A recommendations response goes from ~19 kB to ~9 kB.
  *
  * A campaign's recipients differ in a few value lengths (name, ids), so a part has a few
  * layouts; each costs one compression of the part, and at most LAYOUTS are kept per part.
