@@ -143,6 +143,18 @@ describe('POST /v1/render response encoding', () => {
     expect(gunzipSync(gzipped.body).equals(plain.body)).toBe(true);
   });
 
+  it('gzip responses of one layout shrink once it recurs, and every one gunzips to valid JSON', async () => {
+    const sizes: number[] = [];
+    for (let n = 0; n < 10; n++) {
+      const res = await post({ 'accept-encoding': 'gzip' });
+      expect(res.status).toBe(200);
+      // gunzip checks the CRC-32 and the length of the whole body.
+      expect(JSON.parse(gunzipSync(res.body).toString('utf8'))).toMatchObject({ id: 'enc-1' });
+      sizes.push(res.body.length);
+    }
+    expect(sizes.at(-1)!).toBeLessThan(sizes[0]! * 0.7);
+  });
+
   it('identity when gzip is refused with q=0', async () => {
     const res = await post({ 'accept-encoding': 'gzip;q=0, identity' });
     expect(res.headers['content-encoding']).toBeUndefined();

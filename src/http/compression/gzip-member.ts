@@ -54,6 +54,7 @@ export class GzipMember {
     // Where each per-request piece last started, by identity: a value that fills many slots (the
     // AMP token is in every AMP URL) is one Buffer (encode-result.ts), sent once and then referred to.
     const startedAt = new Map<Buffer, number>();
+    const counted = new Set<object>();
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
       if (piece.length === 0) continue;
@@ -63,7 +64,7 @@ export class GzipMember {
         flushRun();
         const context = contexts?.[i];
         const sum = checksumOf(piece);
-        out.push(context ? deflatedInContext(context) : deflatedShared(piece));
+        out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece));
         this.#crc = crc32Append(this.#crc, sum.crc, sum.operator);
         continue;
       }
@@ -161,25 +162,38 @@ function deflatedShared(piece: Buffer): Buffer {
  * the product cards of an AMP part refer to the card before instead of each being compressed
  * alone. A recommendations response goes from ~19 kB to ~9 kB.
  *
- * A campaign's recipients differ in a few value lengths (name, ids), so a part has a few
- * layouts; each costs one compression of the part, and at most LAYOUTS are kept per part.
+ * Compressing a layout costs ~5 ms (a zlib stream per segment), about ten renders. A campaign's
+ * recipients differ in a few value lengths (first names, ids), so a part sees several layouts,
+ * some rarely: a layout is compressed in context from its INCONTEXT_AFTER-th response on (the
+ * ones before go out with the segments compressed alone), and at most LAYOUTS are tracked per
+ * part, so the work and the memory stay bounded (~40 kB per layout of a cohort's three parts).
  */
-const inContext = new WeakMap<readonly Buffer[], Map<string, Buffer[]>>();
-const LAYOUTS = 64;
+const inContext = new WeakMap<readonly Buffer[], Map<string, { seen: number; deflated?: Buffer[] }>>();
+const INCONTEXT_AFTER = 8;
+const LAYOUTS = 8;
 
-function deflatedInContext(context: PieceContext): Buffer {
+/**
+ * The segment compressed in context, or undefined while its layout is not (yet) worth it.
+ * `counted` holds the layouts already counted for the response being written.
+ */
+function deflatedInContext(context: PieceContext, counted: Set<object>): Buffer | undefined {
   let byLayout = inContext.get(context.segments);
   if (!byLayout) {
     byLayout = new Map();
     inContext.set(context.segments, byLayout);
   }
-  let deflated = byLayout.get(context.layout);
-  if (!deflated) {
-    deflated = deflatePart(context.segments, context.gaps);
-    if (byLayout.size >= LAYOUTS) byLayout.clear();
-    byLayout.set(context.layout, deflated);
+  let layout = byLayout.get(context.layout);
+  if (!layout) {
+    if (byLayout.size >= LAYOUTS) return undefined;
+    layout = { seen: 0 };
+    byLayout.set(context.layout, layout);
   }
-  return deflated[context.index]!;
+  if (!counted.has(layout)) {
+    counted.add(layout);
+    layout.seen++;
+  }
+  if (!layout.deflated && layout.seen >= INCONTEXT_AFTER) layout.deflated = deflatePart(context.segments, context.gaps);
+  return layout.deflated?.[context.index];
 }
 
 function deflatePart(segments: readonly Buffer[], gaps: readonly number[]): Buffer[] {
