@@ -92,9 +92,10 @@ export interface CohortEntry {
 
 /**
  * Bounded by entries, not bytes: an entry holds one message (~100 KB, about twice that once the
- * service has sent it: its UTF-8 JSON segments and their gzip form hang off it weakly), and 512
+ * service has sent it: its UTF-8 JSON segments and their gzip forms, alone and for up to 8
+ * layouts in context, ~9 kB each, hang off it weakly), and 512
  * cohorts cover a campaign's locale × segment × offer × size combinations with room to spare
- * (~100 MB at most). Cleared wholesale when full (a new campaign's cohorts simply take over).
+ * (~140 MB at most). Cleared wholesale when full (a new campaign's cohorts simply take over).
  */
 export class CohortCache {
   private readonly entries = new Map<string, CohortEntry>();

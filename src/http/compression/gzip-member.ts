@@ -166,7 +166,7 @@ function deflatedShared(piece: Buffer): Buffer {
  * recipients differ in a few value lengths (first names, ids), so a part sees several layouts,
  * some rarely: a layout is compressed in context from its INCONTEXT_AFTER-th response on (the
  * ones before go out with the segments compressed alone), and at most LAYOUTS are tracked per
- * part, so the work and the memory stay bounded (~40 kB per layout of a cohort's three parts).
+ * part, so the work and the memory stay bounded (~9 kB per layout of a cohort's three parts).
  */
 const inContext = new WeakMap<readonly Buffer[], Map<string, { seen: number; deflated?: Buffer[] }>>();
 const INCONTEXT_AFTER = 8;
