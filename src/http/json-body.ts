@@ -37,12 +37,13 @@ export function requireJsonType(req: IncomingMessage, route: string): void {
 }
 
 export function parseJsonText(text: string): unknown {
-  let at = 0;
+  // RFC 8259 §8.1: a parser may ignore a byte order mark, and some Windows clients send one.
+  let at = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   while (at < text.length && (text[at] === ' ' || text[at] === '\n' || text[at] === '\r' || text[at] === '\t')) at++;
   if (at === text.length) return {};
   if (text[at] !== '{' && text[at] !== '[') throw invalidJson(`expected an object or array at position ${at}`);
   try {
-    return JSON.parse(text);
+    return JSON.parse(at === 0 ? text : text.slice(at));
   } catch (err) {
     throw invalidJson((err as Error).message);
   }

@@ -69,6 +69,12 @@ describe('POST /v1/render before Express', () => {
     }
   });
 
+  it('reads a body that starts with a byte order mark', async () => {
+    const res = await rawExchange(t.app, { path: '/v1/render', headers: json, body: `\uFEFF${body}` });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).id).toBe('fast-1');
+  });
+
   it('reads gzip-, deflate- and br-encoded bodies', async () => {
     for (const [encoding, encoded] of [
       ['gzip', gzipSync(body)],
