@@ -236,7 +236,8 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     await queueReplies(key, result);
     await store.events.complete(key, { customerId: result.customerId ?? null, replies: result.replies.length, order: result.order?.number ?? null });
     res.type('text/xml').send(EMPTY_TWIML);
-    track(sendQueued(key));
+    // A failure here (the database, say) leaves the replies queued for the recovery.
+    track(sendQueued(key).catch((err: unknown) => logger.warn({ err }, 'could not send WhatsApp replies now; they stay queued')));
     sweep();
   });
 
