@@ -27,6 +27,27 @@ describe('one customer, two channels', () => {
     expect(JSON.stringify([confirmation.Body, confirmation.ContentVariables])).toContain(number);
   });
 
+  it('an order confirmation Twilio cannot take now stays queued and goes out later, once however often it is asked for', async () => {
+    const token = mintToken(t.config.tokenKeys, { sub: 'cust-sophie', msg: 'm-email-3', tpl: 'recommendations', skus: ['NL-TOP-001'], currency: 'EUR', locale: 'en' });
+    t.twilio.failNextSend(20500, 'Internal Server Error', 500);
+    const before = t.twilio.sent.length;
+    const res = await request(t.app).post(`/amp/v1/checkout?token=${token}`).set('AMP-Email-Sender', SENDER).type('form').send({ sku: 'NL-TOP-001', size: 'M', quantity: '1' });
+    expect(res.status).toBe(200);
+    await t.whatsapp.idle();
+    expect(t.twilio.sent.length).toBe(before);
+    expect(await t.store.whatsappReplies.queued()).toEqual([expect.objectContaining({ customerId: 'cust-sophie', attempts: 1, meta: expect.objectContaining({ kind: 'order_confirmation' }) })]);
+    const order = (await t.store.orders.getByNumber(res.body.orderNumber as string))!;
+    // Asked again (a retried hook, another instance): still one confirmation.
+    t.whatsapp.confirmElsewhereOrder(order);
+    await t.whatsapp.idle();
+    await t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
+    await t.whatsapp.recoverReplies();
+    const sent = t.twilio.sent.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(JSON.stringify([sent[0]!.Body, sent[0]!.ContentVariables])).toContain(order.number);
+    expect(await t.store.whatsappReplies.queued()).toEqual([]);
+  });
+
   it('a customer without WhatsApp consent gets no confirmation there', async () => {
     await t.store.customers.upsert({
       id: 'cust-email-only',

@@ -13,7 +13,6 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
-import { maskPhone } from '../mask-phone.ts';
 
 export interface WhatsAppRouteDeps {
   config: Config;
@@ -29,6 +28,14 @@ export interface WhatsAppRouteDeps {
   now?: () => Date;
   /** How often queued replies are looked for (default 30 s). */
   replyRecoveryMs?: number;
+}
+
+/** What a queued item carries besides the message: a reply's kind and window, or the order to confirm. */
+interface QueuedMeta {
+  kind: string;
+  template?: string;
+  lastInboundAt?: string;
+  orderId?: string;
 }
 
 /** Sending an event's replies takes seconds; another instance may take them over after this. */
@@ -145,11 +152,10 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    */
   async function sendQueued(eventKey: string): Promise<void> {
     for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS)) {
-      const message = reply.message as unknown as MessageCreateParams;
-      const meta = reply.meta as { kind: string; template?: string; lastInboundAt?: string };
+      const meta = reply.meta as unknown as QueuedMeta;
       let sent: SendResult;
       try {
-        sent = await outbox.reply(message, { customerId: reply.customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
+        sent = await deliver(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
       } catch (error) {
         logger.error({ err: error, kind: meta.kind }, 'WhatsApp reply failed; it stays queued');
         await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error));
@@ -160,7 +166,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
         continue;
       }
       const again = sent.error.retryable && reply.attempts + 1 < REPLY_ATTEMPTS;
-      logger.warn({ to: maskPhone(message.to), code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp reply not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
+      logger.warn({ customerId: reply.customerId, code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp message not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
       if (!again) {
         await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
         continue;
@@ -168,6 +174,18 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
       return;
     }
+  }
+
+  /** A queued item goes out: a conversation reply as written, an order confirmation rendered now. */
+  async function deliver(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<SendResult> {
+    if (meta.kind !== 'order_confirmation') return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
+    const order = meta.orderId ? await store.orders.get(meta.orderId) : undefined;
+    const customer = order && (await store.customers.get(order.customerId));
+    const consent = (customer?.profile as { consent?: { whatsapp?: boolean } } | undefined)?.consent?.whatsapp === true;
+    if (!order || !customer?.phone || !consent) {
+      return { ok: false, error: { code: 'no_consent', message: 'the customer has no WhatsApp number or consent (or the order is gone)', retryable: false } };
+    }
+    return outbox.sendOrderConfirmation(order);
   }
 
   // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
@@ -270,14 +288,14 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       clearInterval(recovery);
     },
     confirmElsewhereOrder(order) {
+      // Queued like a reply, once per order (a second call changes nothing); the message is
+      // rendered when it is sent, for the customer's window at that moment.
+      const key = `order:${order.id}:confirmation`;
       track(
         (async () => {
-          const customer = await store.customers.get(order.customerId);
-          const consent = (customer?.profile as { consent?: { whatsapp?: boolean } } | undefined)?.consent?.whatsapp === true;
-          if (!customer?.phone || !consent) return;
-          const sent = await outbox.sendOrderConfirmation(order);
-          if (!sent.ok) deps.logger?.info({ orderId: order.id, code: sent.error.code }, `order confirmation not sent on WhatsApp: ${sent.error.message}`);
-        })().catch((err: unknown) => deps.logger?.warn({ err, orderId: order.id }, 'order confirmation on WhatsApp failed')),
+          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }]);
+          await sendQueued(key);
+        })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
       );
     },
   };
