@@ -59,6 +59,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => logger.warn({ err }, 'could not refresh WhatsApp content sids; using the previous copy') });
   const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
   const json = jsonBody(config.jsonBodyLimit);
+  const jsonLimit = parseByteSize(config.jsonBodyLimit);
   const shop = new URL(templates.shared.brand.shopUrl).hostname;
   const eml = { from: `"${templates.shared.brand.name.replace(/["\\]/g, '')}" <noreply@${shop}>`, domain: shop };
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
@@ -77,17 +78,17 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const v1 = express.Router();
   const auth = apiKeyAuth(config.apiKeys);
   if (auth) v1.use(auth);
-  v1.post('/render', ...json, renderRoute({ render, templates, eml }));
+  v1.post('/render', json, renderRoute({ render, templates, eml }));
   v1.post(
     '/render/batch',
-    renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: parseByteSize(config.jsonBodyLimit) }),
+    renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit }),
   );
   v1.get('/templates', tpl.list);
   v1.get('/templates/:name', tpl.get);
-  v1.put('/catalog/products', ...json, products.upsert);
+  v1.put('/catalog/products', json, products.upsert);
   v1.get('/catalog/products/:sku', products.get);
   const customers = customerRoutes({ store });
-  v1.put('/customers', ...json, customers.upsert);
+  v1.put('/customers', json, customers.upsert);
   v1.get('/customers/:id', customers.get);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
@@ -125,7 +126,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const fast = renderFastPath({
     render,
     checkKey: apiKeyCheck(config.apiKeys),
-    limit: parseByteSize(config.jsonBodyLimit),
+    limit: jsonLimit,
     logger,
     access: accessLogger(logger),
   });

@@ -111,10 +111,8 @@ function collect(req: IncomingMessage, stream: Readable, limit: number): Promise
 /** `readJsonBody` as Express middleware: `req.body` holds the parsed document. */
 export function jsonBody(limit: string) {
   const bytes = parseByteSize(limit);
-  return [
-    async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-      req.body = await readJsonBody(req, bytes, `${req.method} ${req.originalUrl.split('?')[0]}`);
-      next();
-    },
-  ];
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    req.body = await readJsonBody(req, bytes, `${req.method} ${req.originalUrl.split('?')[0]}`);
+    next();
+  };
 }

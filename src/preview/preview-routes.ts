@@ -83,13 +83,13 @@ export function createPreview(deps: PreviewDeps): Preview {
     res.json(optionsOf(await source.current()));
   });
 
-  router.post('/api/render', ...json, async (req: Request, res: Response) => {
+  router.post('/api/render', json, async (req: Request, res: Response) => {
     const input = parseInput(req.body);
     res.setHeader('Cache-Control', 'no-store');
     res.json(await render(input, await source.current()));
   });
 
-  router.post('/api/eml', ...json, async (req: Request, res: Response) => {
+  router.post('/api/eml', json, async (req: Request, res: Response) => {
     const input = parseInput(req.body);
     const snapshot = await source.current();
     const out = await render(input, snapshot);
