@@ -82,6 +82,31 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
   return out;
 }
 
+/**
+ * `JSON.stringify({ ...compactAmpClaims({ ...who, ...content }), exp })`, written from parts.
+ * The content claims are the same for every recipient shown the same products, offer, market
+ * and cart, and `content` objects are shared between them (build-view.ts), so their JSON is
+ * worked out once per object; per recipient only the ids and `exp` are serialised.
+ */
+export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl'>, content: AmpMessageContent | undefined, exp: number): string {
+  const head = `{"sub":${JSON.stringify(who.sub)},"msg":${JSON.stringify(who.msg)}${who.cmp === undefined ? '' : `,"cmp":${JSON.stringify(who.cmp)}`},"tpl":${JSON.stringify(who.tpl)}`;
+  return `${head}${content ? contentClaimsJson(content) : ''},"exp":${JSON.stringify(exp)}}`;
+}
+
+const contentJson = new WeakMap<AmpMessageContent, string>();
+
+/** `,"skus":[…],"off":…` — the content claims in claim order, each after a comma. */
+function contentClaimsJson(content: AmpMessageContent): string {
+  let json = contentJson.get(content);
+  if (json === undefined) {
+    // The placeholders fix where the content claims start and stop inside the whole JSON.
+    const whole = JSON.stringify(compactAmpClaims({ sub: '', msg: '', tpl: '', ...content }));
+    json = whole.slice('{"sub":"","msg":"","tpl":""'.length, -1);
+    contentJson.set(content, json);
+  }
+  return json;
+}
+
 /** The discount a token grants, if it still applies at `now`. */
 export interface MessageOffer {
   percentOff: number;

@@ -484,14 +484,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
       : encodeURIComponent(
           typeof deps.ampToken === 'string'
             ? deps.ampToken
-            : deps.ampToken({
-                skus: products.map((p) => p.sku),
-                percentOff: offer?.percentOff,
-                offerExpiresAt: offer?.percentOff ? offer.expiresAt : undefined,
-                currency,
-                locale: intlLocale,
-                cart: cartView?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
-              }),
+            : deps.ampToken(ampContent(products, offer, currency, intlLocale, cartView)),
         );
   const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
   const lang = base.fellBack ? 'en' : intlLocale;
@@ -572,6 +565,34 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
 }
 
 const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
+
+/**
+ * What a message's AMP token binds (amp-claims.ts), shared by the messages that show the same
+ * list, offer, market and cart: the signer serialises each content object once.
+ */
+function ampContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined): AmpMessageContent {
+  let byKey = ampContents.get(products);
+  if (!byKey) {
+    byKey = new BoundedCache<AmpMessageContent>(1_000);
+    ampContents.set(products, byKey);
+  }
+  const percentOff = offer?.percentOff;
+  const offerExpiresAt = percentOff ? offer!.expiresAt : undefined;
+  // Currency and locale are codes; the expiry an ISO date: none contains '|'.
+  const key = `${percentOff ?? ''}|${offerExpiresAt ?? ''}|${currency}|${intlLocale}|${cart ? serialOf(cart) : ''}`;
+  return byKey.get(key, () =>
+    Object.freeze({
+      skus: products.map((p) => p.sku),
+      percentOff,
+      offerExpiresAt,
+      currency,
+      locale: intlLocale,
+      cart: cart?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
+    }),
+  );
+}
+
+const ampContents = new WeakMap<readonly ProductView[], BoundedCache<AmpMessageContent>>();
 
 function ampUrls(ampBase: string, token: string): RenderView['amp'] {
   return { offers: `${ampBase}offers?token=${token}`, cart: `${ampBase}cart?token=${token}`, checkout: `${ampBase}checkout?token=${token}`, survey: `${ampBase}survey?token=${token}` };

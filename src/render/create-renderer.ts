@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
-import { compactAmpClaims } from '../commerce/amp-claims.ts';
-import { signPayload, signToken } from '../commerce/signed-token.ts';
+import { ampClaimsJson } from '../commerce/amp-claims.ts';
+import { signPayload, signTokenJson } from '../commerce/signed-token.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CohortCache } from './cohort-cache.ts';
 import type { RenderDeps } from './render-message.ts';
@@ -24,11 +24,7 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     thresholds: o.config.thresholds,
     catalog: o.catalog,
     publicBaseUrl: o.config.publicBaseUrl,
-    signAmpToken: (claims) => {
-      const compact: ReturnType<typeof compactAmpClaims> & { exp?: number } = compactAmpClaims(claims);
-      compact.exp = Math.floor(now().getTime() / 1000) + ttlSeconds;
-      return signToken(compact, o.config.tokenKeys);
-    },
+    signAmpToken: (who, content) => signTokenJson(ampClaimsJson(who, content, Math.floor(now().getTime() / 1000) + ttlSeconds), o.config.tokenKeys),
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
     contentSid: o.contentSid,
     whatsappOptedOut: o.whatsappOptedOut,

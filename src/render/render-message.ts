@@ -40,7 +40,7 @@ export interface RenderDeps {
   catalog: (sku: string) => Product | undefined;
   publicBaseUrl: string;
   /** Signs the AMP access token for one message: who, which message, and what it shows. */
-  signAmpToken: (claims: AmpTokenRequest) => string;
+  signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl'>, content?: AmpMessageContent) => string;
   signPayload: (data: string) => string;
   contentSid?: (key: string) => string | undefined;
   /** Customers who sent STOP on WhatsApp (from the consent store). */
@@ -90,7 +90,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   // Signed at most once per message (a cohort render that falls back to a full one asks twice).
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
-    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, ...content }));
+    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name }, content));
   const viewDeps: ViewDeps = {
     brand: deps.templates.shared.brand,
     locales: deps.templates.shared.locales,
