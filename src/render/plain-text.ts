@@ -21,7 +21,13 @@ export function plainView<T>(value: T): T {
   return value;
 }
 
+// Everything the passes below change: UNSAFE, line breaks and tabs, five spaces in a row.
+// eslint-disable-next-line no-control-regex
+const NEEDS_CLEANING = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]| {5}/;
+
 /** Meta rejects template variables with newlines, tabs or more than four consecutive spaces. */
 export function templateVariable(value: string): string {
+  // Most values (names, titles, prices, payload ids) need none of the three passes.
+  if (!NEEDS_CLEANING.test(value)) return value.trim();
   return plainText(value).replace(/[\r\n\t]+/g, ' ').replace(/ {5,}/g, '    ').trim();
 }

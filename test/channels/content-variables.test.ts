@@ -1,18 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
-import { contentVariablesJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
+import { numberedJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
 import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
+import { templateVariable } from '../../src/render/plain-text.ts';
 
-describe('contentVariablesJson', () => {
-  it('writes exactly what JSON.stringify writes, in numeric key order', () => {
-    const cases: Record<string, string>[] = [
-      {},
-      { '1': 'Ayşe' },
-      Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(12 - i), `v${12 - i}`])),
-      { '1': 'quote " backslash \\ newline \n tab \t', '2': '😀 שלום \u2028 \u0000', '3': '' },
+describe('numberedJson', () => {
+  it('writes exactly what JSON.stringify writes for the values numbered from 1, in numeric key order', () => {
+    const cases: string[][] = [
+      [],
+      ['Ayşe'],
+      Array.from({ length: 12 }, (_, i) => `v${i + 1}`),
+      ['quote " backslash \\ newline \n tab \t', '😀 שלום \u2028 \u0000', ''],
     ];
-    for (const c of cases) expect(contentVariablesJson(c)).toBe(JSON.stringify(c));
-    expect(contentVariablesJson(cases[2]!)).toMatch(/^\{"1":"v1","2":"v2",.*"10":"v10","11":"v11","12":"v12"\}$/);
+    for (const values of cases) expect(numberedJson(values)).toBe(JSON.stringify(Object.fromEntries(values.map((v, i) => [String(i + 1), v]))));
+    expect(numberedJson(cases[2]!)).toMatch(/^\{"1":"v1","2":"v2",.*"10":"v10","11":"v11","12":"v12"\}$/);
+  });
+});
+
+describe('templateVariable', () => {
+  it('equals the three cleaning passes, whether or not the value needs them', () => {
+    const full = (value: string) => value.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, '').replace(/[\r\n\t]+/g, ' ').replace(/ {5,}/g, '    ').trim();
+    const alphabet = ['a', 'ş', ' ', '  ', '\t', '\n', '\r', '\u0000', '\u001F', '\u007F', '\u0085', '\u202E', '\u2067', '\u00A0', '€', '😀'];
+    const next = seededRandom(7);
+    for (let i = 0; i < 3000; i++) {
+      const value = Array.from({ length: next(16) }, () => alphabet[next(alphabet.length)]).join('');
+      expect(templateVariable(value), JSON.stringify(value)).toBe(full(value));
+    }
+    expect(templateVariable('  Ayşe\u202E  ')).toBe('Ayşe');
+    expect(templateVariable('a      b\n\nc')).toBe('a    b c');
   });
 });
 

@@ -2,7 +2,6 @@ import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '.
 import type { RenderView } from '../../render/build-view.ts';
 import type { HelperRoot } from '../../render/handlebars-env.ts';
 import { templateVariable } from '../../render/plain-text.ts';
-import { BoundedCache } from '../../render/bounded-cache.ts';
 import { truncate } from '../../render/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
 
@@ -157,7 +156,7 @@ function lookup(data: unknown, path: string): unknown {
  * WhatsApp messages only via contentSid, and session content needs no approval, so a handful
  * of shapes serve every template.
  */
-export function sessionShape(preview: WhatsAppPreview): { key: string; variables: Record<string, string> } {
+export function sessionShape(preview: WhatsAppPreview): { key: string; values: string[] } {
   const vars: string[] = [];
   const v = (s: string | undefined) => {
     vars.push(s ?? '');
@@ -169,7 +168,7 @@ export function sessionShape(preview: WhatsAppPreview): { key: string; variables
         v(b.id);
         v(b.title);
       }
-      return { key: `session:quick-reply:${preview.buttons?.length ?? 0}`, variables: numbered(vars) };
+      return { key: `session:quick-reply:${preview.buttons?.length ?? 0}`, values: vars };
     case 'twilio/list-picker':
       v(preview.list?.button);
       for (const r of preview.list?.items ?? []) {
@@ -177,7 +176,7 @@ export function sessionShape(preview: WhatsAppPreview): { key: string; variables
         v(r.item);
         v(r.description);
       }
-      return { key: `session:list-picker:${preview.list?.items.length ?? 0}`, variables: numbered(vars) };
+      return { key: `session:list-picker:${preview.list?.items.length ?? 0}`, values: vars };
     case 'twilio/card':
       v(preview.title);
       v(preview.subtitle);
@@ -186,25 +185,20 @@ export function sessionShape(preview: WhatsAppPreview): { key: string; variables
         v(b.title);
         v(b.id ?? b.url);
       }
-      return { key: `session:card:${preview.media?.length ? 'media' : 'text'}:${(preview.buttons ?? []).map((b) => b.type).join('-')}`, variables: numbered(vars) };
+      return { key: `session:card:${preview.media?.length ? 'media' : 'text'}:${(preview.buttons ?? []).map((b) => b.type).join('-')}`, values: vars };
     default:
-      return { key: `session:${preview.type.replace('twilio/', '')}`, variables: numbered(vars) };
+      return { key: `session:${preview.type.replace('twilio/', '')}`, values: vars };
   }
 }
 
-function numbered(values: string[]): Record<string, string> {
-  return Object.fromEntries(values.map((value, i) => [String(i + 1), value]));
-}
-
 /**
- * `JSON.stringify` of Twilio's numbered variables. Integer-like keys put an object on V8's slow
- * serialisation path, and this runs per recipient: the same JSON, written out directly.
+ * Twilio's `contentVariables` for values numbered from 1: `{"1":…,"2":…}`, as `JSON.stringify`
+ * writes such an object. Written out directly: integer-like keys put an object on V8's slow
+ * paths (for building and for serialising), and this runs per recipient.
  */
-export function contentVariablesJson(variables: Record<string, string>): string {
+export function numberedJson(values: readonly string[]): string {
   let out = '';
-  // Integer-like keys enumerate in ascending numeric order, as JSON.stringify writes them.
-  // The keys are Twilio's numbers ("1", "2", …), which need no escaping.
-  for (const key in variables) out += `${out ? ',' : '{'}${/^\d+$/.test(key) ? `"${key}"` : JSON.stringify(key)}:${JSON.stringify(variables[key])}`;
+  for (let i = 0; i < values.length; i++) out += `${i === 0 ? '{' : ','}"${i + 1}":${JSON.stringify(values[i])}`;
   return out ? `${out}}` : '{}';
 }
 
@@ -229,7 +223,7 @@ export function sessionMessage(
     warnings.push(`WhatsApp content '${shape.key}' is not synced (run: npx inboxcart twilio sync); sent as plain text`);
     return { message: { to, body: asText(preview) }, contentKey: shape.key };
   }
-  return { message: { to, contentSid: sid, contentVariables: contentVariablesJson(shape.variables) }, contentKey: shape.key };
+  return { message: { to, contentSid: sid, contentVariables: numberedJson(shape.values) }, contentKey: shape.key };
 }
 
 /**
@@ -242,19 +236,36 @@ export function renderApprovedContent(template: string, wa: CompiledWhatsApp, ro
 }
 
 /**
- * Twilio's `{{n}}` placeholders of an approved content string filled in with the variables
- * (one left as it is when there is no such variable). The content is fixed per template and
- * locale, so each string is split at its placeholders once.
+ * An approved content string cut at Twilio's `{{n}}` placeholders: literal segments around
+ * slots that index the message's variable values. A placeholder with no such variable stays in
+ * the text as it is. Worked out once per template and locale (the content is fixed at approval).
  */
-function fillNumbered(s: string, variables: Record<string, string>): string {
-  const split = numberedSplits.get(s, () => s.split(/\{\{(\d+)\}\}/));
-  // Odd indexes hold the placeholder numbers.
-  let out = split[0]!;
-  for (let i = 1; i < split.length; i += 2) out += (variables[split[i]!] ?? `{{${split[i]}}}`) + split[i + 1]!;
-  return out;
+interface NumberedFill {
+  segments: string[];
+  slots: number[];
 }
 
-const numberedSplits = new BoundedCache<string[]>(1_000);
+function numberedFill(s: string, keys: readonly string[]): NumberedFill {
+  const split = s.split(/\{\{(\d+)\}\}/);
+  // Odd indexes hold the placeholder numbers.
+  const segments = [split[0]!];
+  const slots: number[] = [];
+  for (let i = 1; i < split.length; i += 2) {
+    const slot = keys.indexOf(split[i]!);
+    if (slot < 0) segments[segments.length - 1] += `{{${split[i]}}}${split[i + 1]!}`;
+    else {
+      slots.push(slot);
+      segments.push(split[i + 1]!);
+    }
+  }
+  return { segments, slots };
+}
+
+function fillNumbered(fill: NumberedFill, values: readonly string[]): string {
+  let out = fill.segments[0]!;
+  for (let i = 0; i < fill.slots.length; i++) out += values[fill.slots[i]!]! + fill.segments[i + 1]!;
+  return out;
+}
 
 /** What the approved content renders against: the strings of one locale, nothing of a recipient. */
 export function approvedContentRoot(template: string, locale: string, from: Pick<HelperRoot, 'brand' | 'strings' | 'fallbackStrings'>): HelperRoot {
@@ -274,10 +285,24 @@ export function approvedContentRoot(template: string, locale: string, from: Pick
 /**
  * The approved content per compiled template and locale, rendered once: it is the same for
  * every recipient (the definition `inboxcart twilio sync` submitted), only the variables differ.
+ * Beside it, each of its strings cut at the placeholders, and the JSON key of each variable in
+ * the order `JSON.stringify` writes them (integer-like keys ascending, then the rest as given).
  */
-const approvedContents = new WeakMap<CompiledWhatsApp, Map<string, { content: WhatsAppPreview; warnings: string[] }>>();
+interface ApprovedEntry {
+  content: WhatsAppPreview;
+  warnings: string[];
+  body: NumberedFill;
+  title?: NumberedFill;
+  subtitle?: NumberedFill;
+  media?: NumberedFill[];
+  buttons?: { type: string; title: NumberedFill; id?: NumberedFill; url?: NumberedFill }[];
+  /** `"1":` … with the index of the value each key takes. */
+  json: { prefix: string; slot: number }[];
+}
 
-function approvedContentFor(template: string, wa: CompiledWhatsApp, view: RenderView): { content: WhatsAppPreview; warnings: string[] } {
+const approvedContents = new WeakMap<CompiledWhatsApp, Map<string, ApprovedEntry>>();
+
+function approvedContentFor(template: string, wa: CompiledWhatsApp, view: RenderView): ApprovedEntry {
   let byLocale = approvedContents.get(wa);
   if (!byLocale) {
     byLocale = new Map();
@@ -286,10 +311,49 @@ function approvedContentFor(template: string, wa: CompiledWhatsApp, view: Render
   let entry = byLocale.get(view.locale);
   if (!entry) {
     const root = approvedContentRoot(template, view.locale, view);
-    entry = { content: renderApprovedContent(template, wa, root), warnings: root.warnings };
+    const content = renderApprovedContent(template, wa, root);
+    const keys = wa.approved.variableKeys;
+    const plan = (text: string) => numberedFill(text, keys);
+    const order = Object.keys(Object.fromEntries(keys.map((k, i) => [k, i])));
+    entry = {
+      content,
+      warnings: root.warnings,
+      body: plan(content.body),
+      title: content.title === undefined ? undefined : plan(content.title),
+      subtitle: content.subtitle === undefined ? undefined : plan(content.subtitle),
+      media: content.media?.map(plan),
+      buttons: content.buttons?.map((b) => ({ type: b.type, title: plan(b.title), id: b.id === undefined ? undefined : plan(b.id), url: b.url === undefined ? undefined : plan(b.url) })),
+      json: order.map((k, i) => ({ prefix: `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`, slot: keys.indexOf(k) })),
+    };
     byLocale.set(view.locale, entry);
   }
   return entry;
+}
+
+/** The approved content filled in with one recipient's values, keys in the order of the content. */
+function filledPreview(entry: ApprovedEntry, values: readonly string[]): WhatsAppPreview {
+  const content = entry.content;
+  const preview: WhatsAppPreview = { type: content.type, body: fillNumbered(entry.body, values) };
+  if (entry.title) preview.title = fillNumbered(entry.title, values);
+  if (entry.subtitle) preview.subtitle = fillNumbered(entry.subtitle, values);
+  if (entry.media) preview.media = entry.media.map((m) => fillNumbered(m, values));
+  if (entry.buttons) {
+    preview.buttons = entry.buttons.map((b) => ({
+      type: b.type,
+      title: fillNumbered(b.title, values),
+      id: b.id && fillNumbered(b.id, values),
+      url: b.url && fillNumbered(b.url, values),
+    }));
+  }
+  if (content.list) preview.list = content.list;
+  return preview;
+}
+
+/** Twilio's `contentVariables` for the values of an approved template, keys from its entry. */
+function approvedVariablesJson(entry: ApprovedEntry, values: readonly string[]): string {
+  let out = '';
+  for (const { prefix, slot } of entry.json) out += prefix + JSON.stringify(values[slot]);
+  return out ? `${out}}` : '{}';
 }
 
 /** Plain-text rendering of rich content for when its Content definition is not synced yet. */
@@ -346,25 +410,16 @@ export function renderWhatsApp(
     return { suppressed: false, window, kind: 'session', ...(contentKey ? { contentKey } : {}), message, preview };
   }
 
-  const variables: Record<string, string> = {};
-  const values = wa.approved.variablesAll(data).split(FIELD);
-  if (values.length === wa.approved.variableKeys.length) {
-    wa.approved.variableKeys.forEach((k, i) => (variables[k] = templateVariable(values[i]!)));
+  const keys = wa.approved.variableKeys;
+  let values = wa.approved.variablesAll(data).split(FIELD);
+  if (values.length === keys.length) {
+    for (let i = 0; i < values.length; i++) values[i] = templateVariable(values[i]!);
   } else {
-    for (const [k, fn] of wa.approved.variables) variables[k] = templateVariable(fn(data));
+    values = keys.map((k) => templateVariable(wa.approved.variables.get(k)!(data)));
   }
   const approved = approvedContentFor(template, wa, view);
   for (const w of approved.warnings) view.warnings.push(w);
-  const content = approved.content;
-  const fill = (s: string) => fillNumbered(s, variables);
-  const preview: WhatsAppPreview = {
-    ...content,
-    body: fill(content.body),
-    title: content.title && fill(content.title),
-    subtitle: content.subtitle && fill(content.subtitle),
-    media: content.media?.map(fill),
-    buttons: content.buttons?.map((b) => ({ ...b, id: b.id && fill(b.id), title: fill(b.title), url: b.url && fill(b.url) })),
-  };
+  const preview = filledPreview(approved, values);
   if (charLength(preview.body) > WHATSAPP_LIMITS.richBody) throw new WhatsAppLimitError(template, 'approved template body', WHATSAPP_LIMITS.richBody, charLength(preview.body));
   const key = `template:${wa.approved.name}:${locale}`;
   const sid = deps.contentSid(key);
@@ -374,7 +429,7 @@ export function renderWhatsApp(
     window,
     kind: 'template',
     contentKey: key,
-    message: { to, contentSid: sid, contentVariables: contentVariablesJson(variables) },
+    message: { to, contentSid: sid, contentVariables: approvedVariablesJson(approved, values) },
     preview,
   };
 }
