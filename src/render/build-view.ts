@@ -272,6 +272,8 @@ function computeProductView(product: Product, preferred: string | undefined, rea
     selectedSize: selected,
     preferredAvailable: preferred !== undefined && selected === preferred,
     soldOut: inStock.length === 0,
+    // Present (unset) on every view, so the per-message copy that sets it keeps the same shape.
+    payload: undefined,
   };
 }
 

@@ -1,3 +1,4 @@
+import { BoundedCache } from './bounded-cache.ts';
 import { SUPPORTED_LOCALES } from '../personalize/profile-schema.ts';
 
 export type LocaleTable = ReadonlyMap<string, string>;
@@ -29,11 +30,20 @@ export function resolveLocale(requested: string, tables: LocaleTables): { locale
 
 /** Replaces `{name}` placeholders with values; unknown names are left visible so a designer spots them. */
 export function interpolate(text: string, values: Record<string, unknown>): string {
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const v = values[name];
-    return v === undefined || v === null ? whole : String(v);
-  });
+  if (!text.includes('{')) return text;
+  // Locale strings are few and interpolated per recipient (a list message, per row): each is
+  // cut at its placeholders once. Odd indexes hold the names.
+  const parts = placeholderSplits.get(text, () => text.split(PLACEHOLDER));
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const v = values[parts[i]!];
+    out += (v === undefined || v === null ? `{${parts[i]}}` : String(v)) + parts[i + 1]!;
+  }
+  return out;
 }
+
+const PLACEHOLDER = /\{(\w+)\}/;
+const placeholderSplits = new BoundedCache<string[]>(5_000);
 
 export const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
 
