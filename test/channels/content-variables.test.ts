@@ -3,6 +3,7 @@ import { seededRandom } from '../support/seeded-random.ts';
 import { numberedJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
 import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
 import { templateVariable } from '../../src/render/plain-text.ts';
+import { truncate } from '../../src/render/handlebars-env.ts';
 
 describe('numberedJson', () => {
   it('writes exactly what JSON.stringify writes for the values numbered from 1, in numeric key order', () => {
@@ -39,5 +40,22 @@ describe('charLength', () => {
       const text = Array.from({ length: next(30) }, () => alphabet[next(alphabet.length)]).join('');
       expect(charLength(text), JSON.stringify(text)).toBe(Array.from(text).length);
     }
+  });
+});
+
+describe('truncate', () => {
+  it('cuts at code points as Array.from counts them, lone surrogates included', () => {
+    const byArray = (value: string, max: number) => {
+      const chars = Array.from(value);
+      return chars.length <= max ? value : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
+    };
+    const alphabet = ['a', 'ş', '€', '😀', '\uD83D', '\uDE00', ' ', 'ع'];
+    const next = seededRandom(3);
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: next(14) }, () => alphabet[next(alphabet.length)]).join('');
+      const max = next(10);
+      expect(truncate(text, max), `${JSON.stringify(text)} at ${max}`).toBe(byArray(text, max));
+    }
+    expect(truncate('😀😀😀', 2)).toBe('😀…');
   });
 });
