@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip } from './accept-encoding.ts';
-import { GzipMember } from './gzip-member.ts';
+import { GzipMember, type DeflateFragment } from './gzip-member.ts';
 import type { PieceContext } from '../../render/encode-result.ts';
 
 /**
@@ -12,6 +12,8 @@ export interface BodyEncoding {
   readonly gzip: boolean;
   /** The bytes to send for these pieces (contexts: encode-result.ts `EncodedResult`). */
   write(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[];
+  /** For gzip: the bytes to send for a fragment compressed elsewhere (a batch render thread). */
+  append?(fragment: DeflateFragment): Buffer[];
   /** The bytes that close the body (the gzip trailer); nothing for identity. */
   end(): Buffer[];
 }
@@ -30,7 +32,12 @@ export function negotiateEncoding(req: IncomingMessage, res: ServerResponse): Bo
   if (!acceptsGzip(req.headers['accept-encoding'])) return IDENTITY;
   res.setHeader('Content-Encoding', 'gzip');
   const member = new GzipMember();
-  return { gzip: true, write: (pieces, shared, contexts) => member.write(pieces, shared, contexts), end: () => [member.end()] };
+  return {
+    gzip: true,
+    write: (pieces, shared, contexts) => member.write(pieces, shared, contexts),
+    append: (fragment) => member.append(fragment),
+    end: () => [member.end()],
+  };
 }
 
 const IDENTITY: BodyEncoding = { gzip: false, write: (pieces) => pieces as Buffer[], end: () => [] };

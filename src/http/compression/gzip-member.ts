@@ -36,50 +36,20 @@ export class GzipMember {
    * segments before it in its part.
    */
   write(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[] {
+    return this.append(deflateFragment(pieces, shared, contexts));
+  }
+
+  /** A fragment compressed elsewhere (a batch render thread) laid after what came before. */
+  append(fragment: DeflateFragment): Buffer[] {
     if (this.#ended) throw new Error('GzipMember.write after end()');
     const out: Buffer[] = [];
     if (!this.#started) {
       this.#started = true;
       out.push(GZIP_HEADER);
     }
-    // Adjacent per-request pieces are compressed (or stored) together: they are small and many.
-    let run: Buffer[] = [];
-    let runBytes = 0;
-    const flushRun = () => {
-      if (!runBytes) return;
-      pushUnshared(out, run, runBytes);
-      run = [];
-      runBytes = 0;
-    };
-    // Where each per-request piece last started, by identity: a value that fills many slots (the
-    // AMP token is in every AMP URL) is one Buffer (encode-result.ts), sent once and then referred to.
-    const startedAt = new Map<Buffer, number>();
-    const counted = new Set<object>();
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (piece.length === 0) continue;
-      const at = this.#size;
-      this.#size += piece.length;
-      if (shared[i]) {
-        flushRun();
-        const context = contexts?.[i];
-        const sum = checksumOf(piece);
-        out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece));
-        this.#crc = crc32Append(this.#crc, sum.crc, sum.operator);
-        continue;
-      }
-      this.#crc = crc32(piece, this.#crc);
-      const earlier = piece.length >= REPEAT_MIN ? startedAt.get(piece) : undefined;
-      startedAt.set(piece, at);
-      if (earlier !== undefined && at - earlier <= WINDOW) {
-        flushRun();
-        out.push(repeatBlock(piece.length, at - earlier));
-      } else {
-        run.push(piece);
-        runBytes += piece.length;
-      }
-    }
-    flushRun();
+    this.#crc = crc32Append(this.#crc, fragment.crc, crc32Operator(fragment.size));
+    this.#size += fragment.size;
+    for (const chunk of fragment.chunks) out.push(chunk);
     return out;
   }
 
@@ -95,6 +65,62 @@ export class GzipMember {
     tail.writeUInt32LE(this.#size % 2 ** 32, at + 4);
     return tail;
   }
+}
+
+/**
+ * Pieces as raw deflate blocks that end byte-aligned and not final, with the CRC-32 and length
+ * of their bytes: laid after any other fragment they decode as one stream, and the CRCs combine.
+ * Back-references stay inside the fragment, so fragments can be made apart (in another thread).
+ */
+export interface DeflateFragment {
+  chunks: Buffer[];
+  crc: number;
+  size: number;
+}
+
+export function deflateFragment(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): DeflateFragment {
+  const out: Buffer[] = [];
+  let crc = 0;
+  let size = 0;
+  // Adjacent per-request pieces are compressed (or stored) together: they are small and many.
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flushRun = () => {
+    if (!runBytes) return;
+    pushUnshared(out, run, runBytes);
+    run = [];
+    runBytes = 0;
+  };
+  // Where each per-request piece last started, by identity: a value that fills many slots (the
+  // AMP token is in every AMP URL) is one Buffer (encode-result.ts), sent once and then referred to.
+  const startedAt = new Map<Buffer, number>();
+  const counted = new Set<object>();
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    if (piece.length === 0) continue;
+    const at = size;
+    size += piece.length;
+    if (shared[i]) {
+      flushRun();
+      const context = contexts?.[i];
+      const sum = checksumOf(piece);
+      out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece));
+      crc = crc32Append(crc, sum.crc, sum.operator);
+      continue;
+    }
+    crc = crc32(piece, crc);
+    const earlier = piece.length >= REPEAT_MIN ? startedAt.get(piece) : undefined;
+    startedAt.set(piece, at);
+    if (earlier !== undefined && at - earlier <= WINDOW) {
+      flushRun();
+      out.push(repeatBlock(piece.length, at - earlier));
+    } else {
+      run.push(piece);
+      runBytes += piece.length;
+    }
+  }
+  flushRun();
+  return { chunks: out, crc, size };
 }
 
 /** The whole gzip body of a single response made of these pieces. */
