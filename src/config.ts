@@ -50,6 +50,10 @@ const envSchema = z.object({
   AMP_ALLOWED_SENDERS: z.string().optional(),
   JSON_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'JSON_BODY_LIMIT is a size such as 1mb or 512kb').default('1mb'),
   BATCH_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)$/i).default('512mb'),
+  BATCH_THREADS: z
+    .string()
+    .regex(/^(auto|\d{1,2})$/i, 'BATCH_THREADS is a number of render threads per process (0 to 99; 0 renders on the request thread) or auto (one per CPU)')
+    .default('auto'),
   PREVIEW: z.enum(['on', 'off']).optional(),
   PAYMENT_PROVIDER_URL: z.url({ message: 'PAYMENT_PROVIDER_URL must be the https URL of your payment provider\'s hosted checkout' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -85,6 +89,8 @@ export interface Config {
   ampAllowedSenders: string[];
   jsonBodyLimit: string;
   batchBodyLimit: string;
+  /** Threads that render batch lines in parallel, per process; 0 renders them on the request thread. */
+  batchThreads: number;
   previewEnabled: boolean;
   /** The payment provider's hosted checkout; the /pay page hands the customer over to it. */
   paymentProviderUrl?: string;
@@ -173,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ampAllowedSenders: csv(e.AMP_ALLOWED_SENDERS).map((s) => s.toLowerCase()),
     jsonBodyLimit: e.JSON_BODY_LIMIT,
     batchBodyLimit: e.BATCH_BODY_LIMIT,
+    batchThreads: e.BATCH_THREADS.toLowerCase() === 'auto' ? availableParallelism() : Number(e.BATCH_THREADS),
     previewEnabled: e.PREVIEW ? e.PREVIEW === 'on' : !production,
     paymentProviderUrl: e.PAYMENT_PROVIDER_URL,
     logLevel: e.LOG_LEVEL,

@@ -23,6 +23,7 @@ export class CatalogCache {
   private bySku = new Map<string, RenderProduct>();
   private loadedAt = 0;
   private pending: Promise<number> | undefined;
+  private readonly putListeners: ((products: readonly StoreProduct[]) => void)[] = [];
   private readonly maxAge: number;
   private readonly now: () => number;
 
@@ -48,6 +49,12 @@ export class CatalogCache {
   /** Catalog products are the strict level of the one product contract the render core reads. */
   put(products: readonly StoreProduct[]): void {
     for (const p of products) this.bySku.set(p.sku, p);
+    for (const listener of this.putListeners) listener(products);
+  }
+
+  /** Called with every product this instance writes (batch render threads keep copies). */
+  onPut(listener: (products: readonly StoreProduct[]) => void): void {
+    this.putListeners.push(listener);
   }
 
   get(sku: string): RenderProduct | undefined {

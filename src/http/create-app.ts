@@ -8,6 +8,7 @@ import type { TemplateSet } from '../templates/template-registry.ts';
 import { apiKeyAuth, apiKeyCheck } from './api-key-auth.ts';
 import { parseByteSize } from './byte-size.ts';
 import { CatalogCache } from './catalog-cache.ts';
+import { BatchRenderPool } from './batch/render-pool.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { jsonBody } from './json-body.ts';
 import { accessLogger, createLogger, type Logger } from './logger.ts';
@@ -58,6 +59,14 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   await catalog.reload();
   const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => logger.warn({ err }, 'could not refresh WhatsApp content sids; using the previous copy') });
   const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  // Batch render threads open the same store and templates; they start with the first batch
+  // (start-service.ts starts them at start-up). Shutdown and tests call `app.locals.batchPool.close()`.
+  const { onPoolError: _notCloneable, ...storeOptions } = store.openedWith;
+  const batchPool =
+    config.batchThreads > 0
+      ? new BatchRenderPool({ size: config.batchThreads, logger, init: { config, templates: templates.source, store: { ...storeOptions, pgPoolSize: 2 } } })
+      : undefined;
+  if (batchPool) catalog.onPut((products) => batchPool.putProducts(products));
   const json = jsonBody(config.jsonBodyLimit);
   const jsonLimit = parseByteSize(config.jsonBodyLimit);
   const shop = new URL(templates.shared.brand.shopUrl).hostname;
@@ -81,7 +90,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.post('/render', json, renderRoute({ render, templates, eml }));
   v1.post(
     '/render/batch',
-    renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit }),
+    renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit, pool: () => batchPool }),
   );
   v1.get('/templates', tpl.list);
   v1.get('/templates/:name', tpl.get);
@@ -108,6 +117,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.
   app.locals.whatsapp = whatsapp;
+  app.locals.batchPool = batchPool;
 
   // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
   if (config.previewEnabled) {

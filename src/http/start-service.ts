@@ -8,6 +8,7 @@ import { seedFixtureCustomers } from '../commerce/seed-customers.ts';
 import { openStore, type ProductInput, type Store } from '../store/index.ts';
 import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
 import { createApp } from './create-app.ts';
+import type { BatchRenderPool } from './batch/render-pool.ts';
 import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Preview } from '../preview/preview-routes.ts';
@@ -59,6 +60,9 @@ export async function startService(config: Config, logger: Logger, options: Star
 
     let draining = false;
     const app = await createApp({ config, store, templates, logger, draining: () => draining });
+    // Batch render threads load templates and the catalog now, not during the first batch.
+    const batchPool = app.locals.batchPool as BatchRenderPool | undefined;
+    batchPool?.start();
     const server = app.listen(config.port, config.host);
     server.requestTimeout = 0;
     server.setTimeout(SOCKET_IDLE_MS);
@@ -97,6 +101,7 @@ export async function startService(config: Config, logger: Logger, options: Star
         // WhatsApp replies accepted before the stop still go out; they need the database.
         (app.locals.whatsapp as WhatsAppRoutes | undefined)?.close();
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
+        await batchPool?.close();
         await store.close();
       })());
     return { server, url, store, templates, app, close };

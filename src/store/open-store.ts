@@ -52,6 +52,8 @@ export interface Store {
   whatsappContents: WhatsappContentsRepository;
   /** WhatsApp replies queued until Twilio has taken them (whatsapp-replies-repository.ts). */
   whatsappReplies: WhatsappRepliesRepository;
+  /** The options it was opened with: another thread opens the same database with them. */
+  openedWith: Readonly<OpenStoreOptions>;
   /** True when the database answers; for /readyz. */
   ping(): Promise<boolean>;
   /** Closes the SQLite file or drains the pool. Safe to call twice. */
@@ -86,6 +88,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     consents: createConsentsRepository(db),
     whatsappContents: createWhatsappContentsRepository(db),
     whatsappReplies: createWhatsappRepliesRepository(db),
+    openedWith: { ...opts },
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -20,6 +20,8 @@ export interface TemplateSet {
   /** Templates that failed to compile, with why; the rest still serve. */
   failures: Map<string, TemplateError[]>;
   hb: ReturnType<typeof createHandlebarsEnv>;
+  /** Where it was loaded from: another thread loads the same set with these. */
+  source: RegistryOptions;
 }
 
 /**
@@ -66,5 +68,5 @@ export async function loadTemplateSet(options: RegistryOptions, cache = new Comp
       else failures.set(name, [new TemplateError(join(name), undefined, (err as Error).message)]);
     }
   }
-  return { shared, templates, failures, hb };
+  return { shared, templates, failures, hb, source: { ...options } };
 }

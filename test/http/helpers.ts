@@ -2,13 +2,15 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/create-app.ts';
-import type { Logger } from '../../src/http/logger.ts';
+import type { BatchRenderPool } from '../../src/http/batch/render-pool.ts';
+import { createLogger, type Logger } from '../../src/http/logger.ts';
 import { openStore, type OpenStoreOptions, type ProductInput, type Store } from '../../src/store/index.ts';
 import { loadTemplateSet, type TemplateSet } from '../../src/templates/template-registry.ts';
 
@@ -50,7 +52,7 @@ export interface TestApp {
   config: Config;
   templates: TemplateSet;
   dataDir: string;
-  /** Closes the store (the app holds no other resources). */
+  /** Stops the batch render threads and closes the store. */
   close(): Promise<void>;
 }
 
@@ -73,7 +75,11 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
   if (options.seed !== false && (await store.products.list()).length === 0) await store.products.upsertMany(catalogFixture());
   const templates = options.templates ?? (await testTemplates());
   const app = await createApp({ config, store, templates, logger: options.logger });
-  return { app, store, config, templates, dataDir, close: () => store.close() };
+  const close = async () => {
+    await (app.locals.batchPool as BatchRenderPool | undefined)?.close();
+    await store.close();
+  };
+  return { app, store, config, templates, dataDir, close };
 }
 
 /**
@@ -119,4 +125,16 @@ export async function rawExchange(app: Express, o: { method?: string; path: stri
   } finally {
     server.close();
   }
+}
+
+/** A pino logger that keeps its lines in memory, parsed, for tests to read. */
+export function memoryLog(): { lines: Record<string, unknown>[]; logger: Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'info', destination }) };
 }

@@ -1,23 +1,11 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/create-app.ts';
-import { createLogger, redactUrl } from '../../src/http/logger.ts';
+import { redactUrl } from '../../src/http/logger.ts';
 import { maskPhone, maskPhones } from '../../src/http/mask-phone.ts';
-import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+import { memoryLog, openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
 
 const KEY = 'logging-test-key-0123456789';
-
-function memoryLog() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
-}
 
 describe('maskPhone', () => {
   it('keeps the country prefix and the last four digits', () => {
