@@ -9,7 +9,8 @@
  *     HttpClient); then the same without it, printed for comparison (identity, ~100 kB a response);
  *     then the client's ceiling (see below);
  *  2. batch: one POST /v1/render/batch with --lines NDJSON lines cycling through the fixture
- *     profiles, timed from first byte sent to last byte received.
+ *     profiles, timed from first byte sent to last byte received, after an untimed batch of
+ *     --batch-warmup lines (the render threads start cold). The client is batch-client.ts.
  * The clients run in child processes, so the server's processes only serve. The server's CPU
  * time per request (all its processes, from /proc) is printed too: unlike the rates, it holds
  * still when other processes share the machine.
@@ -22,88 +23,47 @@
  * server replaying one captured response) and prints the render rate as a share of it.
  *
  * Flags: --connections N (default 16), --duration S (default 10), --lines N (default 20000),
- * --workers N|auto (default 1; WORKERS of the service), --batch-encoding gzip|identity
+ * --batch-warmup N (default 10000), --workers N|auto (default 1; WORKERS of the service),
+ * --batch-threads N|auto (default auto; BATCH_THREADS of the service), --batch-encoding gzip|identity
  * (default identity).
  * Last line: {"render_rps":…,"render_p99_ms":…,"batch_recipients_per_sec":…} (render figures with gzip).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
 import { parseArgs } from '../../src/cli/parse-args.ts';
+import { runBatchClient, type BatchClientResult } from './batch-client.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';
 
 const { flags } = parseArgs(process.argv.slice(2));
 const API_KEY = 'bench-key-0123456789abcdef';
 
 if (flags.has('batch-client')) {
-  batchClient(String(flags.get('batch-client')), String(flags.get('file')), flags.get('batch-encoding') === 'gzip');
+  const result = await runBatchClient(String(flags.get('batch-client')), String(flags.get('file')), API_KEY, flags.get('batch-encoding') === 'gzip');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   await main();
-}
-
-/**
- * Child mode: stream the NDJSON file to the batch route and count the result lines. Lines are
- * ~100 kB: they are found by scanning Buffers for '\n' (JSON never holds a raw newline inside a
- * line) and only the head of each is looked at, never decoded whole.
- */
-function batchClient(url: string, file: string, gzip: boolean): void {
-  const started = performance.now();
-  const req = httpRequest(`${url}/v1/render/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${API_KEY}`, ...(gzip ? { 'accept-encoding': 'gzip' } : {}) },
-  });
-  createReadStream(file).pipe(req);
-  req.once('response', (res: IncomingMessage) => {
-    const body: Readable = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-    const failedHead = Buffer.from('"ok":false');
-    let lines = 0;
-    let failed = 0;
-    let firstError: string | undefined;
-    // The first bytes of the line being received (`{"line":N,"ok":…` fits in 40); undefined between lines.
-    let head: Buffer | undefined;
-    body.on('data', (chunk: Buffer) => {
-      let start = 0;
-      for (;;) {
-        const nl = chunk.indexOf(10, start);
-        const end = nl < 0 ? chunk.length : nl;
-        if (head === undefined) head = chunk.subarray(start, Math.min(end, start + 40));
-        else if (head.length < 40) head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 40 - head.length))]);
-        if (nl < 0) break;
-        lines++;
-        const comma = head.indexOf(44); // ','
-        if (comma >= 0 && head.subarray(comma + 1, comma + 1 + failedHead.length).equals(failedHead)) {
-          failed++;
-          firstError ??= head.toString('utf8');
-        }
-        head = undefined;
-        start = nl + 1;
-      }
-    });
-    body.on('end', () => {
-      process.stdout.write(`${JSON.stringify({ status: res.statusCode, encoding: res.headers['content-encoding'] ?? 'identity', lines, failed, firstError, ms: performance.now() - started })}\n`);
-    });
-  });
 }
 
 async function main(): Promise<void> {
   const connections = Number(flags.get('connections') ?? 16);
   const duration = Number(flags.get('duration') ?? 10);
   const lines = Number(flags.get('lines') ?? 20_000);
+  const batchWarmup = Number(flags.get('batch-warmup') ?? 10_000);
   const workers = String(flags.get('workers') ?? '1');
   const batchEncoding = String(flags.get('batch-encoding') ?? 'identity');
   const fixtures = join(PROJECT_ROOT, 'fixtures');
   const readJson = (path: string) => JSON.parse(readFileSync(join(fixtures, path), 'utf8')) as Record<string, unknown>;
 
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-bench-'));
-  const service = await startService(dataDir, workers);
+  const batchThreads = String(flags.get('batch-threads') ?? 'auto');
+  const service = await startService(dataDir, workers, batchThreads);
   try {
     console.log(`service: WORKERS=${workers} (${service.pids.length} serving process${service.pids.length > 1 ? 'es' : ''}), LOG_LEVEL=info; clients: autocannon with ${connections} connections, ${duration} s`);
     const picks = readJson('recommendations/picks-8.json');
@@ -146,13 +106,21 @@ async function main(): Promise<void> {
       return JSON.stringify({ template: 'recommendations', profile: { ...profile, id: `${String(profile.id)}-${i}` }, recommendations: picks, channels: ['email'] });
     });
     writeFileSync(batchFile, `${ndjson.join('\n')}\n`);
+    const clientArgs = (file: string) => [...process.execArgv, fileURLToPath(import.meta.url), '--batch-client', service.url, '--file', file, '--batch-encoding', batchEncoding];
+    // Warm-up, not timed, as for the render route: the batch render threads start cold (their
+    // own JIT, templates and cohort cache), and a campaign's batch runs for millions of lines.
+    const warmupLines = Math.min(batchWarmup, lines);
+    if (warmupLines > 0) {
+      const warmupFile = join(dataDir, 'batch-warmup.ndjson');
+      writeFileSync(warmupFile, `${ndjson.slice(0, warmupLines).join('\n')}\n`);
+      await runChild(process.execPath, clientArgs(warmupFile));
+    }
     const cpu = service.cpuMs();
-    const clientArgs = [...process.execArgv, fileURLToPath(import.meta.url), '--batch-client', service.url, '--file', batchFile, '--batch-encoding', batchEncoding];
-    const batch = JSON.parse(await runChild(process.execPath, clientArgs)) as { status: number; encoding: string; lines: number; failed: number; firstError?: string; ms: number };
+    const batch = JSON.parse(await runChild(process.execPath, clientArgs(batchFile))) as BatchClientResult;
     if (batch.status !== 200 || batch.lines !== lines || batch.failed) throw new Error(`batch did not render every line: ${JSON.stringify(batch)}`);
     const batchRate = Math.round(lines / (batch.ms / 1000));
     console.log(
-      `batch (${batch.encoding}): ${lines} recipients (${profiles.length} profiles) in ${(batch.ms / 1000).toFixed(1)} s = ${batchRate} recipients/s, server CPU ${round2((service.cpuMs() - cpu) / lines)} ms/recipient (one request: one worker)`,
+      `batch (${batch.encoding}): ${lines} recipients (${profiles.length} profiles) in ${(batch.ms / 1000).toFixed(1)} s = ${batchRate} recipients/s, server CPU ${round2((service.cpuMs() - cpu) / lines)} ms/recipient (one request, one worker process, BATCH_THREADS=${batchThreads}; ${warmupLines} lines of warm-up before)`,
     );
 
     console.log(JSON.stringify({ render_rps: gzipped.rps, render_p99_ms: gzipped.p99, batch_recipients_per_sec: batchRate }));
@@ -211,7 +179,7 @@ interface BenchService {
 }
 
 /** Starts src/main.ts as `npm start` does and waits for its "listening" log line. */
-async function startService(dataDir: string, workers: string): Promise<BenchService> {
+async function startService(dataDir: string, workers: string, batchThreads: string): Promise<BenchService> {
   const probe = createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
   const port = (probe.address() as AddressInfo).port;
@@ -219,7 +187,7 @@ async function startService(dataDir: string, workers: string): Promise<BenchServ
 
   const logFile = join(dataDir, 'service.log');
   const log = openSync(logFile, 'w');
-  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, WORKERS: workers, PREVIEW: 'off' };
+  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, WORKERS: workers, BATCH_THREADS: batchThreads, PREVIEW: 'off' };
   const child = spawn(process.execPath, [...process.execArgv, join(PROJECT_ROOT, 'src/main.ts')], { env, stdio: ['ignore', log, 'inherit'] });
   closeSync(log);
   const exited = once(child, 'exit');
