@@ -12,6 +12,8 @@ export interface PooledLine {
   failed: boolean;
   /** Set for a 5xx: what the request's log should say about it. */
   serverError?: { status: number; message: string; stack?: string };
+  /** Hands `bytes` back to its thread for a later line: call once they are written. */
+  release: () => void;
 }
 
 interface Thread {
@@ -119,7 +121,11 @@ export class BatchRenderPool {
       if (message.type === 'line') {
         const waiting = thread.inflight.get(message.id);
         thread.inflight.delete(message.id);
-        waiting?.resolve({ bytes: Buffer.from(message.bytes), gzip: message.gzip, failed: message.failed, serverError: message.serverError });
+        const buffer = message.bytes;
+        const release = () => {
+          if (this.threads[slot] === thread) worker.postMessage({ type: 'recycle', buffer } satisfies ToRenderThread, [buffer]);
+        };
+        waiting?.resolve({ bytes: Buffer.from(buffer, 0, message.length), gzip: message.gzip, failed: message.failed, serverError: message.serverError, release });
       } else if (message.type === 'start-failed') {
         this.startFailed = true;
         this.options.logger.error({ error: message.message }, 'a batch render thread could not start; batches render on the request thread');

@@ -24,6 +24,8 @@ export type ToRenderThread =
   | { type: 'line'; id: number; text: string; number: number; gzip: boolean }
   /** Products this instance wrote: a render right after the write must see them. */
   | { type: 'catalog'; products: StoreProduct[] }
+  /** A result buffer the request's thread has written: filled again for a later line. */
+  | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'close' };
 
 export type FromRenderThread =
@@ -33,8 +35,9 @@ export type FromRenderThread =
   | {
       type: 'line';
       id: number;
-      /** The output line, or with gzip its deflate fragment. */
+      /** The output line, or with gzip its deflate fragment: the first `length` bytes. */
       bytes: ArrayBuffer;
+      length: number;
       /** With gzip: the CRC-32 and length of the uncompressed line. */
       gzip?: { crc: number; size: number };
       failed: boolean;
@@ -56,14 +59,33 @@ async function start() {
   return { store, catalog, render };
 }
 
-/** The output line as a buffer of its own, so it can be transferred (pooled small buffers cannot). */
-function ownBytes(chunks: readonly Buffer[]): ArrayBuffer {
+/**
+ * Buffers the request's thread has written and handed back. A result line is ~105 kB: a fresh
+ * buffer per line, allocated here and freed over there, cost more CPU in allocator and garbage
+ * collector threads than the rendering gained from a second core (measured: 1.5 s of such
+ * threads per 20,000 lines, against 0.2 s without render threads).
+ */
+const recycled: ArrayBuffer[] = [];
+const MAX_RECYCLED = 64;
+
+/** The output line in a buffer of its own (pooled small buffers cannot be transferred). */
+function ownBytes(chunks: readonly Buffer[]): { buffer: ArrayBuffer; length: number } {
   let length = 0;
   for (const c of chunks) length += c.length;
-  const out = Buffer.allocUnsafeSlow(length);
+  let buffer: ArrayBuffer | undefined;
+  for (let i = recycled.length - 1; i >= 0; i--) {
+    if (recycled[i]!.byteLength >= length) {
+      buffer = recycled[i]!;
+      recycled.splice(i, 1);
+      break;
+    }
+  }
+  // Room to grow: the next line of the same template is a little longer or shorter.
+  buffer ??= new ArrayBuffer(Math.ceil(length * 1.25) + 1024);
+  const out = Buffer.from(buffer, 0, length);
   let at = 0;
   for (const c of chunks) at += c.copy(out, at);
-  return out.buffer as ArrayBuffer;
+  return { buffer, length };
 }
 
 async function renderLine(render: RenderFn, message: Extract<ToRenderThread, { type: 'line' }>): Promise<void> {
@@ -77,13 +99,13 @@ async function renderLine(render: RenderFn, message: Extract<ToRenderThread, { t
   }
   const pieces = outcome.ok ? outcome.encoded.pieces : [errorLine(number, outcome.error)];
   if (!message.gzip) {
-    const bytes = ownBytes(pieces);
-    post({ type: 'line', id, bytes, failed, serverError }, [bytes]);
+    const { buffer, length } = ownBytes(pieces);
+    post({ type: 'line', id, bytes: buffer, length, failed, serverError }, [buffer]);
     return;
   }
   const fragment = outcome.ok ? deflateFragment(pieces, outcome.encoded.shared, outcome.encoded.contexts) : deflateFragment(pieces, [false]);
-  const bytes = ownBytes(fragment.chunks);
-  post({ type: 'line', id, bytes, gzip: { crc: fragment.crc, size: fragment.size }, failed, serverError }, [bytes]);
+  const { buffer, length } = ownBytes(fragment.chunks);
+  post({ type: 'line', id, bytes: buffer, length, gzip: { crc: fragment.crc, size: fragment.size }, failed, serverError }, [buffer]);
 }
 
 // Lines may arrive while the thread is still starting: they wait for it, in order.
@@ -97,6 +119,10 @@ started.then(
 );
 
 port.on('message', (message: ToRenderThread) => {
+  if (message.type === 'recycle') {
+    if (recycled.length < MAX_RECYCLED) recycled.push(message.buffer);
+    return;
+  }
   void started.then(async (s) => {
     if (message.type === 'line') await renderLine(s.render, message);
     else if (message.type === 'catalog') s.catalog.put(message.products);

@@ -47,6 +47,8 @@ interface Output {
   failed: boolean;
   /** A 5xx behind an error line, for the request's log. */
   serverError?: { err: unknown };
+  /** Called once the bytes are written (a render thread's buffer goes back to it). */
+  release?: () => void;
 }
 
 /**
@@ -93,7 +95,7 @@ export function renderBatchRoute(o: BatchOptions) {
       else ok++;
       if (out.serverError) req.log.error({ err: out.serverError.err, line }, 'batch line failed');
       const chunks = out.fragment && encoding.append ? encoding.append(out.fragment) : encoding.write(out.pieces, out.shared, out.contexts);
-      if (!res.write(joinChunks(chunks)) && !closed) await drainOrClose(res);
+      if (!res.write(joinChunks(chunks), out.release && (() => out.release!())) && !closed) await drainOrClose(res);
     };
     const failedLine = (line: number, error: HttpError, cause?: unknown): Output => ({
       pieces: [errorLine(line, error)],
@@ -182,7 +184,7 @@ async function threaded(pool: BatchRenderPool, text: string, number: number, gzi
   }
   const serverError = line.serverError ? { err: Object.assign(new Error(line.serverError.message), { stack: line.serverError.stack }) } : undefined;
   const fragment = line.gzip ? { chunks: [line.bytes], crc: line.gzip.crc, size: line.gzip.size } : undefined;
-  return { fragment, pieces: fragment ? [] : [line.bytes], shared: fragment ? [] : UNSHARED, failed: line.failed, serverError };
+  return { fragment, pieces: fragment ? [] : [line.bytes], shared: fragment ? [] : UNSHARED, failed: line.failed, serverError, release: line.release };
 }
 
 /** Resolves on 'drain' or on 'close' (a client that went away never drains), leaving no listener behind. */
