@@ -23,7 +23,7 @@
  * server replaying one captured response) and prints the render rate as a share of it.
  *
  * Flags: --connections N (default 16), --duration S (default 10), --lines N (default 20000),
- * --batch-warmup N (default 10000), --workers N|auto (default 1; WORKERS of the service),
+ * --batch-warmup N (default 20000), --workers N|auto (default 1; WORKERS of the service),
  * --batch-threads N|auto (default auto; BATCH_THREADS of the service), --batch-encoding gzip|identity
  * (default identity).
  * Last line: {"render_rps":…,"render_p99_ms":…,"batch_recipients_per_sec":…} (render figures with gzip).
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const connections = Number(flags.get('connections') ?? 16);
   const duration = Number(flags.get('duration') ?? 10);
   const lines = Number(flags.get('lines') ?? 20_000);
-  const batchWarmup = Number(flags.get('batch-warmup') ?? 10_000);
+  const batchWarmup = Number(flags.get('batch-warmup') ?? 20_000);
   const workers = String(flags.get('workers') ?? '1');
   const batchEncoding = String(flags.get('batch-encoding') ?? 'identity');
   const fixtures = join(PROJECT_ROOT, 'fixtures');
@@ -109,6 +109,8 @@ async function main(): Promise<void> {
     const clientArgs = (file: string) => [...process.execArgv, fileURLToPath(import.meta.url), '--batch-client', service.url, '--file', file, '--batch-encoding', batchEncoding];
     // Warm-up, not timed, as for the render route: the batch render threads start cold (their
     // own JIT, templates and cohort cache), and a campaign's batch runs for millions of lines.
+    // Measured: after 10,000 warm-up lines (5,000 per thread) the timed batch still used
+    // 0.27-0.33 ms of server CPU per line, after 20,000 lines 0.24-0.27 ms.
     const warmupLines = Math.min(batchWarmup, lines);
     if (warmupLines > 0) {
       const warmupFile = join(dataDir, 'batch-warmup.ndjson');
