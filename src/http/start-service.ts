@@ -60,9 +60,13 @@ export async function startService(config: Config, logger: Logger, options: Star
 
     let draining = false;
     const app = await createApp({ config, store, templates, logger, draining: () => draining });
-    // Batch render threads load templates and the catalog now, not during the first batch.
+    // Batch render threads load templates and the catalog before the service takes requests.
     const batchPool = app.locals.batchPool as BatchRenderPool | undefined;
-    batchPool?.start();
+    if (batchPool) {
+      const threadsStarted = performance.now();
+      await batchPool.start();
+      logger.info({ threads: batchPool.size, ms: Math.round(performance.now() - threadsStarted), available: batchPool.available }, 'batch render threads started');
+    }
     const server = app.listen(config.port, config.host);
     server.requestTimeout = 0;
     server.setTimeout(SOCKET_IDLE_MS);

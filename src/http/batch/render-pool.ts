@@ -19,6 +19,8 @@ export interface PooledLine {
 interface Thread {
   worker: Worker;
   inflight: Map<number, { resolve: (line: PooledLine) => void; reject: (err: Error) => void }>;
+  /** Settles when the thread can render (or could not start). */
+  started: Promise<void>;
 }
 
 const ENTRY = new URL('./render-thread-entry.mjs', import.meta.url);
@@ -61,9 +63,14 @@ export class BatchRenderPool {
     return !this.startFailed && !this.closing && this.threads.length > 0;
   }
 
-  /** Starts every thread now rather than at the first batch (the service does at start-up). */
-  start(): void {
+  /**
+   * Starts every thread now rather than at the first batch, and resolves when they can render
+   * (or could not start). The service waits for it before listening: a thread loading its
+   * modules, templates and catalog takes CPU that requests would otherwise get.
+   */
+  async start(): Promise<void> {
     for (let i = 0; i < this.threads.length; i++) this.threads[i] ??= this.spawn(i);
+    await Promise.all(this.threads.map((t) => t?.started));
   }
 
   /** With gzip, the line comes back as a deflate fragment for the response's gzip member. */
@@ -111,14 +118,16 @@ export class BatchRenderPool {
     const worker = new Worker(ENTRY, { workerData: this.options.init, execArgv: [] });
     // Idle threads must not keep a finished process (a CLI run, a test file) alive.
     worker.unref();
-    const thread: Thread = { worker, inflight: new Map() };
+    let settle!: () => void;
+    const thread: Thread = { worker, inflight: new Map(), started: new Promise<void>((resolve) => (settle = resolve)) };
     const fail = (err: Error) => {
       if (this.threads[slot] === thread) this.threads[slot] = undefined;
       for (const { reject } of thread.inflight.values()) reject(err);
       thread.inflight.clear();
     };
     worker.on('message', (message: FromRenderThread) => {
-      if (message.type === 'line') {
+      if (message.type === 'ready') settle();
+      else if (message.type === 'line') {
         const waiting = thread.inflight.get(message.id);
         thread.inflight.delete(message.id);
         const buffer = message.bytes;
@@ -128,6 +137,7 @@ export class BatchRenderPool {
         waiting?.resolve({ bytes: Buffer.from(buffer, 0, message.length), gzip: message.gzip, failed: message.failed, serverError: message.serverError, release });
       } else if (message.type === 'start-failed') {
         this.startFailed = true;
+        settle();
         this.options.logger.error({ error: message.message }, 'a batch render thread could not start; batches render on the request thread');
         fail(new Error(`batch render thread could not start: ${message.message}`));
       } else if (message.type === 'warn') {
@@ -139,6 +149,7 @@ export class BatchRenderPool {
       fail(err);
     });
     worker.on('exit', (code) => {
+      settle();
       if (!this.closing && code !== 0) this.options.logger.error({ code }, 'a batch render thread exited');
       fail(new Error(`batch render thread exited with code ${code}`));
     });
