@@ -112,4 +112,28 @@ describe('POST /v1/render/batch on render threads', () => {
       removeDir(t.dataDir);
     }
   });
+
+  it('reports the lines a dying thread held as 500 lines, goes on, and starts a new thread', async () => {
+    const pool = threaded.app.locals.batchPool as BatchRenderPool;
+    const lines = Array.from({ length: 400 }, (_, i) =>
+      JSON.stringify(renderBody('recommendations', 'sophie', 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: `d-${i + 1}` } })),
+    );
+    const body = `${lines.join('\n')}\n`;
+    const pending = request(threaded.app).post('/v1/render/batch').set('content-type', 'application/x-ndjson').set('accept-encoding', 'identity').send(body);
+    const response = new Promise<request.Response>((resolve, reject) => pending.end((err, res) => (err ? reject(err) : resolve(res))));
+    // Kill one thread while the batch is rendering.
+    const threads = (pool as unknown as { threads: ({ worker: { terminate(): Promise<number> }; inflight: Map<number, unknown> } | undefined)[] }).threads;
+    while (!threads.some((t) => t && t.inflight.size > 0)) await new Promise((r) => setTimeout(r, 1));
+    await threads.find((t) => t && t.inflight.size > 0)!.worker.terminate();
+    const res = await response;
+    const out = res.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; ok: boolean; error?: { code: string } });
+    expect(out.map((l) => l.line)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    const failed = out.filter((l) => !l.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(new Set(failed.map((l) => l.error?.code))).toEqual(new Set(['internal_error']));
+    expect(out.filter((l) => l.ok).length).toBeGreaterThan(0);
+    // The next batch renders every line, on a new thread in place of the dead one.
+    const again = await request(threaded.app).post('/v1/render/batch').set('content-type', 'application/x-ndjson').send(`${lines.slice(0, 50).join('\n')}\n`);
+    expect(again.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { ok: boolean }).ok)).toEqual(Array(50).fill(true));
+  });
 });
