@@ -36,20 +36,26 @@ export class GzipMember {
    * segments before it in its part.
    */
   write(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): Buffer[] {
-    return this.append(deflateFragment(pieces, shared, contexts));
+    // The CRC runs on from what came before: no combine step.
+    const fragment = deflateFragment(pieces, shared, contexts, this.#crc);
+    return this.#lay(fragment.chunks, fragment.crc, fragment.size);
   }
 
-  /** A fragment compressed elsewhere (a batch render thread) laid after what came before. */
+  /** A fragment compressed elsewhere (a batch render thread), laid after what came before. */
   append(fragment: DeflateFragment): Buffer[] {
+    return this.#lay(fragment.chunks, crc32Append(this.#crc, fragment.crc, crc32Operator(fragment.size)), fragment.size);
+  }
+
+  #lay(chunks: readonly Buffer[], crc: number, size: number): Buffer[] {
     if (this.#ended) throw new Error('GzipMember.write after end()');
     const out: Buffer[] = [];
     if (!this.#started) {
       this.#started = true;
       out.push(GZIP_HEADER);
     }
-    this.#crc = crc32Append(this.#crc, fragment.crc, crc32Operator(fragment.size));
-    this.#size += fragment.size;
-    for (const chunk of fragment.chunks) out.push(chunk);
+    this.#crc = crc;
+    this.#size += size;
+    for (const chunk of chunks) out.push(chunk);
     return out;
   }
 
@@ -69,7 +75,7 @@ export class GzipMember {
 
 /**
  * Pieces as raw deflate blocks that end byte-aligned and not final, with the CRC-32 and length
- * of their bytes: laid after any other fragment they decode as one stream, and the CRCs combine.
+ * of their bytes (the CRC continues from `crcBefore`): laid after any other fragment they decode as one stream, and the CRCs combine.
  * Back-references stay inside the fragment, so fragments can be made apart (in another thread).
  */
 export interface DeflateFragment {
@@ -78,9 +84,15 @@ export interface DeflateFragment {
   size: number;
 }
 
-export function deflateFragment(pieces: readonly Buffer[], shared: readonly boolean[], contexts?: readonly (PieceContext | undefined)[]): DeflateFragment {
+export function deflateFragment(
+  pieces: readonly Buffer[],
+  shared: readonly boolean[],
+  contexts?: readonly (PieceContext | undefined)[],
+  /** The CRC-32 of what precedes these pieces in the member, when made in place; 0 on its own. */
+  crcBefore = 0,
+): DeflateFragment {
   const out: Buffer[] = [];
-  let crc = 0;
+  let crc = crcBefore;
   let size = 0;
   // Adjacent per-request pieces are compressed (or stored) together: they are small and many.
   let run: Buffer[] = [];
