@@ -7,13 +7,12 @@ import type { Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { apiKeyAuth, apiKeyCheck } from './api-key-auth.ts';
 import { parseByteSize } from './byte-size.ts';
-import { CatalogCache } from './catalog-cache.ts';
 import { BatchRenderPool } from './batch/render-pool.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { jsonBody } from './json-body.ts';
 import { accessLogger, createLogger, type Logger } from './logger.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { createRenderFn } from './render-service.ts';
+import { storeRender } from './render-service.ts';
 import { requestLogging } from './request-logging.ts';
 import { renderFastPath } from './render-fast-path.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -25,7 +24,6 @@ import { ampRoutes } from './amp/amp-routes.ts';
 import type { Order } from '../store/orders-repository.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { payRoutes } from './routes/pay.ts';
-import { loadContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import { createPreview } from '../preview/preview-routes.ts';
@@ -55,10 +53,7 @@ const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'ut
 export async function createApp(deps: AppDeps): Promise<Express> {
   const { config, store, templates } = deps;
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const catalog = new CatalogCache(store.products, { onError: (err) => logger.warn({ err }, 'could not refresh the catalog cache; using the previous copy') });
-  await catalog.reload();
-  const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => logger.warn({ err }, 'could not refresh WhatsApp content sids; using the previous copy') });
-  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  const { catalog, contentSids, render } = await storeRender({ config, templates, store, warn: (message, err) => logger.warn({ err }, message) });
   // Batch render threads open the same store and templates; they start with the first batch
   // (start-service.ts starts them at start-up). Shutdown and tests call `app.locals.batchPool.close()`.
   const { onPoolError: _notCloneable, ...storeOptions } = store.openedWith;

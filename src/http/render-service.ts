@@ -3,9 +3,10 @@ import { latestInbound } from '../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import type { RenderRequest } from '../render/render-input.ts';
 import { renderMessage, type RenderResult } from '../render/render-message.ts';
-import type { ConsentsRepository, CustomersRepository } from '../store/index.ts';
+import { loadContentSidCache, type ContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
+import type { ConsentsRepository, CustomersRepository, Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
-import type { CatalogCache } from './catalog-cache.ts';
+import { CatalogCache } from './catalog-cache.ts';
 
 export type RenderFn = (request: RenderRequest) => Promise<RenderResult>;
 
@@ -50,4 +51,23 @@ function withStoredWindow(request: RenderRequest, stored: string | undefined): R
   const lastInboundAt = latestInbound(request.profile.whatsapp?.lastInboundAt, stored);
   if (lastInboundAt === request.profile.whatsapp?.lastInboundAt) return request;
   return { ...request, profile: { ...request.profile, whatsapp: { ...request.profile.whatsapp, lastInboundAt } } };
+}
+
+/**
+ * The render path over a store: catalog copy, WhatsApp content sids and the render function,
+ * loaded and wired the same way for the app (create-app.ts) and each batch render thread.
+ * Background refresh failures keep the previous copy and are reported through `warn`.
+ */
+export async function storeRender(o: {
+  config: Config;
+  templates: TemplateSet;
+  store: Store;
+  warn: (message: string, error: unknown) => void;
+}): Promise<{ catalog: CatalogCache; contentSids: ContentSidCache; render: RenderFn }> {
+  const { config, templates, store } = o;
+  const catalog = new CatalogCache(store.products, { onError: (err) => o.warn('could not refresh the catalog cache; using the previous copy', err) });
+  await catalog.reload();
+  const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => o.warn('could not refresh WhatsApp content sids; using the previous copy', err) });
+  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  return { catalog, contentSids, render };
 }

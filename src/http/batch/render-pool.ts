@@ -85,7 +85,7 @@ export class BatchRenderPool {
 
   /** Products this instance wrote (catalog-cache.ts `put`), for the threads' catalog copies. */
   putProducts(products: readonly StoreProduct[]): void {
-    for (const t of this.threads) t?.worker.postMessage({ type: 'catalog', products: [...products] } satisfies ToRenderThread);
+    for (const t of this.threads) t?.worker.postMessage({ type: 'catalog', products } satisfies ToRenderThread);
   }
 
   /** Lets each thread close its store; threads still running after `graceMs` are terminated. */

@@ -4,12 +4,10 @@
  * every core. It answers each line with the bytes of its output line, transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import type { Config } from '../../config.ts';
 import { openStore, type OpenStoreOptions, type Product as StoreProduct } from '../../store/index.ts';
 import { loadTemplateSet, type RegistryOptions } from '../../templates/template-registry.ts';
-import { CatalogCache } from '../catalog-cache.ts';
-import { createRenderFn, type RenderFn } from '../render-service.ts';
+import { storeRender, type RenderFn } from '../render-service.ts';
 import { deflateFragment } from '../compression/gzip-member.ts';
 import { errorLine, renderBatchLine } from './batch-line.ts';
 
@@ -23,7 +21,7 @@ export type ToRenderThread =
   /** gzip: answer with a deflate fragment (gzip-member.ts) for the response's gzip stream. */
   | { type: 'line'; id: number; text: string; number: number; gzip: boolean }
   /** Products this instance wrote: a render right after the write must see them. */
-  | { type: 'catalog'; products: StoreProduct[] }
+  | { type: 'catalog'; products: readonly StoreProduct[] }
   /** A result buffer the request's thread has written: filled again for a later line. */
   | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'close' };
@@ -50,12 +48,13 @@ const post = (message: FromRenderThread, transfer: ArrayBuffer[] = []) => port.p
 
 async function start() {
   const store = await openStore(init.store);
-  const warn = (message: string) => (error: unknown) => post({ type: 'warn', message, error: String(error) });
-  const catalog = new CatalogCache(store.products, { onError: warn('could not refresh the catalog cache in a batch render thread; using the previous copy') });
-  await catalog.reload();
-  const contentSids = await loadContentSidCache(store.whatsappContents, { onError: warn('could not refresh WhatsApp content sids in a batch render thread') });
   const templates = await loadTemplateSet(init.templates);
-  const render = createRenderFn({ config: init.config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  const { catalog, render } = await storeRender({
+    config: init.config,
+    templates,
+    store,
+    warn: (message, error) => post({ type: 'warn', message: `batch render thread: ${message}`, error: String(error) }),
+  });
   return { store, catalog, render };
 }
 
