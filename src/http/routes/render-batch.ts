@@ -97,13 +97,6 @@ export function renderBatchRoute(o: BatchOptions) {
       const chunks = out.fragment && encoding.append ? encoding.append(out.fragment) : encoding.write(out.pieces, out.shared, out.contexts);
       if (!res.write(joinChunks(chunks), out.release && (() => out.release!())) && !closed) await drainOrClose(res);
     };
-    const failedLine = (line: number, error: HttpError, cause?: unknown): Output => ({
-      pieces: [errorLine(line, error)],
-      shared: UNSHARED,
-      failed: true,
-      serverError: error.status >= 500 ? { err: cause ?? error } : undefined,
-    });
-
     // Lines in flight, in input order. The writer below writes each as soon as it and every
     // line before it are ready, while the loop further down goes on reading: a result must not
     // wait for the next line to arrive (the client may be waiting for it before sending more).
@@ -162,11 +155,16 @@ export function renderBatchRoute(o: BatchOptions) {
   };
 }
 
+/** The error line a failed line gets; a 5xx is also logged, with its cause. */
+function failedLine(line: number, error: HttpError, cause?: unknown): Output {
+  return { pieces: [errorLine(line, error)], shared: UNSHARED, failed: true, serverError: error.status >= 500 ? { err: cause ?? error } : undefined };
+}
+
 /** A line rendered on this thread. */
 async function here(render: RenderFn, text: string, number: number): Promise<Output> {
   const outcome = await renderBatchLine(text, number, render);
   if (outcome.ok) return { pieces: outcome.encoded.pieces, shared: outcome.encoded.shared, contexts: outcome.encoded.contexts, failed: false };
-  return { pieces: [errorLine(number, outcome.error)], shared: UNSHARED, failed: true, serverError: outcome.error.status >= 500 ? { err: outcome.cause } : undefined };
+  return failedLine(number, outcome.error, outcome.cause);
 }
 
 /**
@@ -179,8 +177,7 @@ async function threaded(pool: BatchRenderPool, text: string, number: number, gzi
     line = await pool.render(text, number, gzip);
   } catch (err) {
     if (pool.failedToStart) return here();
-    const error = new HttpError(500, 'internal_error', `Line ${number} could not be rendered: its render thread stopped. Send it again.`);
-    return { pieces: [errorLine(number, error)], shared: UNSHARED, failed: true, serverError: { err } };
+    return failedLine(number, new HttpError(500, 'internal_error', `Line ${number} could not be rendered: its render thread stopped. Send it again.`), err);
   }
   const serverError = line.serverError ? { err: Object.assign(new Error(line.serverError.message), { stack: line.serverError.stack }) } : undefined;
   const fragment = line.gzip ? { chunks: [line.bytes], crc: line.gzip.crc, size: line.gzip.size } : undefined;
