@@ -19,4 +19,21 @@ describe('what a deliverability check scores in the HTML part', () => {
     expect(hidden.map((m) => m[1])).toEqual(['display:none;max-height:0;max-width:0;overflow:hidden;mso-hide:all;opacity:0;font-size:1px;line-height:1px;']);
     expect(email.html).not.toMatch(/color:#ffffff;line-height:1px/);
   });
+
+  // Screen readers and inbox outlines navigate by headings; a 26px span is not one.
+  it.each(htmlTemplates)('%s: the headline is one h1, the same as the AMP part', (name) => {
+    // Outside the birthday month the birthday template is a plain points update, without a headline.
+    const email = render(name, name === 'birthday-reward' ? 'ayse' : 'sophie').email!;
+    const h1 = [...email.html.matchAll(/<h1 class="heading" style="margin:0;font-size:26px;font-weight:normal;line-height:1.5;">([^<]+)<\/h1>/g)].map((m) => m[1]);
+    expect(h1).toHaveLength(1);
+    expect(email.html.match(/<h1\b/g)).toHaveLength(1);
+    if (email.amp) expect([...email.amp.matchAll(/<h1>([^<]+)<\/h1>/g)].map((m) => m[1])).toEqual(h1);
+  });
+
+  it('section headlines are h2: the win-back and birthday banners, the quiz picks', () => {
+    const h2 = (html: string) => [...html.matchAll(/<h2 class="heading" style="margin:0;[^"]*">([^<]+)<\/h2>/g)].map((m) => m[1]);
+    expect(h2(render('recommendations', 'ingrid').email!.html)).toEqual(['Vi saknar dig']);
+    expect(h2(render('recommendations', 'ayse').email!.html)).toContain('Doğum günü ayınız kutlu olsun!');
+    expect(h2(render('skin-quiz').email!.html)).toEqual(['Picked for your skin']);
+  });
 });
