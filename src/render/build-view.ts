@@ -364,10 +364,17 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
         }
       : undefined;
 
+  const cart = input.cart ?? profile.cart;
+  // Recommending what the customer already has in the cart wastes a slot (and reads as a
+  // mistake next to the cart itself): such picks are left out, in every template.
   const items: { product: Product; reason?: string }[] = [];
   const maxItems = manifest.data.recommendations?.maxItems ?? 8;
   for (const item of input.recommendations?.items ?? []) {
     if (items.length >= maxItems) break;
+    if (cart?.items.some((l) => l.sku === item.sku)) {
+      warnings.push(`recommended SKU ${item.sku} is already in the cart; skipped`);
+      continue;
+    }
     const full = 'url' in item ? (item as Product) : deps.catalog(item.sku);
     if (!full) {
       warnings.push(`recommended SKU ${item.sku} is not in the catalog; skipped`);
@@ -381,7 +388,6 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
     items.push({ product: full, reason: 'reason' in item ? item.reason : undefined });
   }
 
-  const cart = input.cart ?? profile.cart;
   const cartLines = cart ? resolveCart(cart, deps, currency, warnings) : undefined;
 
   const missing: { path: string; message: string }[] = [];

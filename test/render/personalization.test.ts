@@ -109,6 +109,15 @@ describe('segment-specific content', () => {
     expect(r.email!.html).toContain('width="90%"');
   });
 
+  it('does not recommend what is already in the cart (Carl has the Fjord Linen Shirt in his)', () => {
+    const r = render('abandoned-cart', 'carl-cart');
+    const recommended = (doc: string, title: RegExp) => [...doc.matchAll(title)].map((m) => m[1]);
+    const picks = ['Nordlys Midi Slip Dress', 'Strand High-Rise Straight Jeans', 'Saga Leather Ankle Boots'];
+    expect(recommended(r.email!.html, /font-size:17px;">([^<]+)</g)).toEqual(picks);
+    expect(recommended(r.email!.amp!, /<p class="title">([^<]+)</g)).toEqual(picks);
+    expect(r.warnings).toContain('recommended SKU NL-TOP-001 is already in the cart; skipped');
+  });
+
   it('embeds a signed AMP token bound to customer, message and template in every endpoint URL', () => {
     const r = render('recommendations', 'sophie', { context: { now: NOW, messageId: 'msg-42', campaignId: 'xmas' } });
     const m = /action-xhr="https:\/\/mail\.nordlys\.example\/amp\/v1\/checkout\?token=([^"]+)"/.exec(r.email!.amp!.replaceAll('&#x3D;', '='));
