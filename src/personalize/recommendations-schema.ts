@@ -10,7 +10,25 @@ export type Product = z.infer<typeof productSchema>;
  * Recommendations from the campaign system: product picks (full products or SKUs that the
  * catalog resolves) and an optional offer.
  */
-const productReference = z.object({ sku: z.string().min(1).max(64), reason: z.string().max(200).optional() });
+/**
+ * Why a product is recommended, shown under it. Reasons come from a campaign system that may
+ * serve every market, so each says which language it is in, and a message shows only a
+ * reason in its own language (an English line in a Swedish email reads as a mistake):
+ * - `{ "key": "reason.justIn" }`: a string of templates/locales/<locale>.json;
+ * - `{ "en": "Just in", "sv": "Nyinkommet" }`: the text per language;
+ * - `"Just in"`: text in `reasonLocale` (English unless the recommendations say otherwise).
+ */
+const reasonSchema = z
+  .union([
+    z.object({ key: z.string().regex(/^reason\.[A-Za-z0-9_-]+$/, 'a reason key names a string under "reason" in the locale files, e.g. reason.justIn') }).strict(),
+    z.record(z.string().regex(/^(?!key$)[a-z]{2,3}$/, 'reason languages are ISO 639 codes such as en, tr, sv'), z.string().min(1).max(200)),
+    z.string().max(200),
+  ])
+  .describe('A locale key ({ key: "reason.justIn" }), text per language ({ en, tr, sv }), or text in reasonLocale. A message shows only a reason in its own language.');
+
+export type Reason = z.infer<typeof reasonSchema>;
+
+const productReference = z.object({ sku: z.string().min(1).max(64), reason: reasonSchema.optional() });
 
 export const recommendationsSchema = z.object({
   items: z
@@ -23,6 +41,11 @@ export const recommendationsSchema = z.object({
     )
     .max(20)
     .default([]),
+  reasonLocale: z
+    .string()
+    .regex(/^[a-z]{2,3}$/, 'reasonLocale is an ISO 639 language code such as en')
+    .optional()
+    .describe('The language of reasons given as plain text; en when absent.'),
   offer: z
     .object({
       code: z.string().regex(/^[A-Z0-9_-]{3,32}$/, 'offer code: 3–32 of A–Z, 0–9, _ and -').optional(),

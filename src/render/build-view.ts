@@ -1,6 +1,6 @@
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
-import type { Product, Recommendations } from '../personalize/recommendations-schema.ts';
+import type { Product, Reason, Recommendations } from '../personalize/recommendations-schema.ts';
 import { preferredSize } from '../personalize/preferred-size.ts';
 import { computeSegments, listSegments, SEGMENT_NAMES, type SegmentName, type Segments } from '../personalize/segments.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
@@ -9,7 +9,7 @@ import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { currencyDigits, formatDate, formatMoney, roundMoney } from './format.ts';
 import { percentOffMinor } from '../commerce/discount.ts';
 import type { HelperRoot } from './handlebars-env.ts';
-import { canonicalLocale, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
+import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { MARK, MARKERS } from './cohort-cache.ts';
@@ -385,7 +385,9 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
       warnings.push(`recommended SKU ${item.sku} is sold out; skipped`);
       continue;
     }
-    items.push({ product: full, reason: 'reason' in item ? item.reason : undefined });
+    const reason = 'reason' in item && item.reason !== undefined ? localReason(item.reason, input.recommendations!.reasonLocale, locale, deps.locales) : undefined;
+    if (reason === null) warnings.push(`recommended SKU ${item.sku}: its reason is not given in '${locale}'; left out`);
+    items.push({ product: full, reason: reason ?? undefined });
   }
 
   const cartLines = cart ? resolveCart(cart, deps, currency, warnings) : undefined;
@@ -428,6 +430,16 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
     preferred: new Map(),
     warnings,
   };
+}
+
+/**
+ * A recommendation's reason in the message's language, or null when it has none: shown in
+ * another language it would read as a mistake, so the product goes without a reason.
+ */
+function localReason(reason: Reason, reasonLocale: string | undefined, locale: string, tables: LocaleTables): string | null {
+  if (typeof reason === 'string') return (reasonLocale ?? FALLBACK_LOCALE) === locale ? reason : null;
+  if (typeof reason.key === 'string') return tables.get(locale)?.get(reason.key) ?? null;
+  return (reason as Record<string, string>)[locale] ?? null;
 }
 
 /** The base's preferred size for a product's category. */

@@ -68,6 +68,14 @@ describe('POST /v1/render', () => {
     for (const f of res.body.error.fields) expect(f.message).toBeTruthy();
   });
 
+  it('400 names a reason key outside the locale files\' reason strings', async () => {
+    const body = renderBody('recommendations', 'sophie', undefined, { recommendations: { items: [{ sku: 'NL-TOP-001', reason: { key: 'justIn' } }] } });
+    const res = await request(t.app).post('/v1/render').send(body).expect(400);
+    expect(res.body.error.fields).toEqual([
+      { path: 'recommendations.items.0.reason.key', message: 'a reason key names a string under "reason" in the locale files, e.g. reason.justIn' },
+    ]);
+  });
+
   it('400 invalid_json for a malformed body', async () => {
     const res = await request(t.app).post('/v1/render').set('content-type', 'application/json').send('{"template": "recommendations",');
     expect(res.status).toBe(400);

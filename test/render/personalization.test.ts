@@ -129,6 +129,46 @@ describe('segment-specific content', () => {
   });
 });
 
+describe('recommendation reasons in the message language only', () => {
+  // What each part shows under the products: HTML spans, AMP paragraphs.
+  const reasons = (r: ReturnType<typeof render>) => ({
+    html: [...r.email!.html.matchAll(/<span class="muted" style="font-size:13px;">([^<]+)<\/span>/g)].map((m) => m[1]),
+    amp: [...r.email!.amp!.matchAll(/<p class="title">[^<]*<\/p>\n<p class="muted">([^<]+)<\/p>/g)].map((m) => m[1]),
+  });
+  const withItems = (items: unknown[], extra: Record<string, unknown> = {}) => ({ recommendations: { items, ...extra } });
+
+  it('a reason key reads in the locale of the message (Ingrid reads Swedish)', () => {
+    const r = render('recommendations', 'ingrid', { recommendations: fixtures.recommendations.get('winback') });
+    const swedish = ['Din favoritpassform finns i lager igen', 'Ny tvätt bland jeans', 'Nytt bland toppar', 'Klä dig i lager inför vintern'];
+    expect(reasons(r)).toEqual({ html: swedish, amp: swedish });
+  });
+
+  it('plain English text is left out of a Turkish or Swedish email, and shown in an English one', () => {
+    const items = [{ sku: 'NL-TOP-001', reason: 'Trending now' }, { sku: 'NL-JNS-001', reason: { key: 'reason.bestsellerJeans' } }];
+    const tr = render('recommendations', 'emre', withItems(items));
+    expect(reasons(tr)).toEqual({ html: ['Kotlarda en çok satan'], amp: ['Kotlarda en çok satan'] });
+    expect(tr.warnings).toContain("recommended SKU NL-TOP-001: its reason is not given in 'tr'; left out");
+    expect(reasons(render('recommendations', 'sophie', withItems(items))).html).toEqual(['Trending now', 'Bestseller in jeans']);
+    // Text declared Swedish shows in Swedish emails only.
+    const sv = withItems([{ sku: 'NL-TOP-001', reason: 'Populärt just nu' }], { reasonLocale: 'sv' });
+    expect(reasons(render('recommendations', 'ingrid', sv)).html).toEqual(['Populärt just nu']);
+    expect(reasons(render('recommendations', 'sophie', sv)).html).toEqual([]);
+  });
+
+  it('text per language shows the message language, and nothing when that language is missing', () => {
+    const items = [{ sku: 'NL-TOP-001', reason: { en: 'Our pick', sv: 'Vårt val' } }];
+    expect(reasons(render('recommendations', 'ingrid', withItems(items))).html).toEqual(['Vårt val']);
+    expect(reasons(render('recommendations', 'sophie', withItems(items))).html).toEqual(['Our pick']);
+    expect(reasons(render('recommendations', 'emre', withItems(items))).html).toEqual([]);
+  });
+
+  it('a key without a string in the locale files is left out', () => {
+    const r = render('recommendations', 'sophie', withItems([{ sku: 'NL-TOP-001', reason: { key: 'reason.noSuchReason' } }]));
+    expect(reasons(r).html).toEqual([]);
+    expect(r.warnings).toContain("recommended SKU NL-TOP-001: its reason is not given in 'en'; left out");
+  });
+});
+
 function cardFor(amp: string, sku: string): string {
   const cards = amp.split('<div class="card">');
   const card = cards.find((c) => c.includes(`name="sku" value="${sku}"`));
