@@ -7,6 +7,11 @@ export const knownCurrencies: ReadonlySet<string> = new Set(Intl.supportedValues
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 const price = z.number().finite().min(0);
+/**
+ * What a product sells for. Zero is refused: a message shows every product with a buy
+ * button, and "Shop now" at €0.00 is a catalog error a customer would act on.
+ */
+const salePrice = z.number().finite().gt(0, 'must be greater than 0: a product without a price cannot be offered for sale');
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR');
 
 /**
@@ -20,7 +25,7 @@ export const productShape = z.object({
   title: z.string().min(1).max(2000),
   description: z.string().max(10_000).optional(),
   category: z.string().max(128).optional(),
-  price,
+  price: salePrice,
   compareAtPrice: price.optional(),
   currency: currencyCode,
   /**
@@ -28,7 +33,7 @@ export const productShape = z.object({
    * market rather than converting at a daily rate, so a Turkish customer sees (and pays) the
    * lira price the shop sets.
    */
-  prices: z.record(currencyCode, price).optional(),
+  prices: z.record(currencyCode, salePrice).optional(),
   image: z.string().max(2048).optional(),
   url: z.string().max(2048),
   sizes: z.array(z.object({ size: z.string().min(1).max(32), stock: z.number().int().min(0) })).max(200).default([]),
@@ -45,7 +50,7 @@ export const productSchema = productShape
     sku: z.string().trim().min(1).max(128),
     title: z.string().trim().min(1).max(500),
     currency: currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'),
-    prices: z.record(currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'), price).optional(),
+    prices: z.record(currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'), salePrice).optional(),
     image: httpUrl.max(2048).optional(),
     url: httpUrl.max(2048),
     sizes: z

@@ -53,13 +53,20 @@ function collect(issues: readonly core.$ZodIssue[], prefix: PropertyKey[], out: 
       for (const key of issue.keys) out.push({ path: dotted([...path, key]), message: 'unknown field; remove it (the schema is strict)' });
     } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // The branch with the fewest problems is the one the caller most likely meant; its issues
-      // name the real fields instead of a bare "Invalid input" on the parent.
-      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      // name the real fields instead of a bare "Invalid input" on the parent. Each unknown key
+      // counts: a full product is not "one problem away" from a strict SKU reference.
+      const closest = issue.errors.reduce((best, branch) => (problemCount(branch) < problemCount(best) ? branch : best));
       collect(closest, path, out);
     } else {
       out.push({ path: dotted(path), message: issue.message });
     }
   }
+}
+
+function problemCount(issues: readonly core.$ZodIssue[]): number {
+  let n = 0;
+  for (const issue of issues) n += issue.code === 'unrecognized_keys' ? issue.keys.length : 1;
+  return n;
 }
 
 function dotted(path: readonly PropertyKey[]): string {

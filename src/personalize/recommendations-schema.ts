@@ -37,7 +37,9 @@ export const recommendationsSchema = z.object({
       // failed branch costs zod its issue objects, and trying the full product shape first
       // failed eight times per typical request. The lenient reference comes last, so the
       // accepted inputs and their parsed values are as before.
-      z.union([productReference.strict(), productSchema, productReference]),
+      // A pick with a url is an inline product (build-view reads it as one): one the product
+      // shape refuses (a price of 0) must not pass as a bare reference with its fields dropped.
+      z.union([productReference.strict(), productSchema, productReference.extend({ url: z.never().optional() })]),
     )
     .max(20)
     .default([]),

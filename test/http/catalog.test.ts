@@ -39,6 +39,19 @@ describe('PUT /v1/catalog/products', () => {
     expect((await request(t.app).get('/v1/catalog/products/T-GOOD-1')).status).toBe(404);
   });
 
+  it('refuses a product priced 0, in its base or a market price: every message shows it with a buy button', async () => {
+    const res = await request(t.app)
+      .put('/v1/catalog/products')
+      .send([product('T-FREE-1', { price: 0 }), product('T-FREE-2', { prices: { SEK: 449, TRY: 0 } })]);
+    expect(res.status).toBe(400);
+    const message = 'must be greater than 0: a product without a price cannot be offered for sale';
+    expect(res.body.error.fields).toEqual([
+      { path: '0.price', message },
+      { path: '1.prices.TRY', message },
+    ]);
+    expect((await request(t.app).get('/v1/catalog/products/T-FREE-2')).status).toBe(404);
+  });
+
   it('400 when the body is not a list', async () => {
     const res = await request(t.app).put('/v1/catalog/products').send(product('T-SINGLE'));
     expect(res.status).toBe(400);

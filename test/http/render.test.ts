@@ -76,6 +76,17 @@ describe('POST /v1/render', () => {
     ]);
   });
 
+  it('400 for an inline recommended product priced 0, not a silent fallback to its sku', async () => {
+    const inline = { sku: 'NL-TOP-001', title: 'Free shirt', price: 0, currency: 'EUR', url: 'https://shop.nordlys.example/p/free', sizes: [{ size: 'M', stock: 3 }] };
+    const body = renderBody('recommendations', 'sophie', undefined, { recommendations: { items: [inline, { ...inline, sku: 'NL-TOP-002', price: 5, prices: { SEK: 0 } }] } });
+    const res = await request(t.app).post('/v1/render').send(body).expect(400);
+    const message = 'must be greater than 0: a product without a price cannot be offered for sale';
+    expect(res.body.error.fields).toEqual([
+      { path: 'recommendations.items.0.price', message },
+      { path: 'recommendations.items.1.prices.SEK', message },
+    ]);
+  });
+
   it('400 invalid_json for a malformed body', async () => {
     const res = await request(t.app).post('/v1/render').set('content-type', 'application/json').send('{"template": "recommendations",');
     expect(res.status).toBe(400);
