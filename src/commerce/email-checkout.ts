@@ -92,6 +92,8 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
     template: claims.tpl,
     status: awaitingPayment ? 'awaiting_payment' : 'placed',
     currency: priced.currency,
+    // The language of the email the customer bought from; the stored profile's otherwise.
+    locale: claims.loc ?? customer.locale,
     lines: priced.lines,
     totalMinor: priced.totalMinor,
     ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),

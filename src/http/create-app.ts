@@ -104,7 +104,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // routes are built below, so the AMP routes reach them through this late binding.
   let confirmOnWhatsApp: ((order: Order) => void) | undefined;
   app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
-  app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand }));
+  app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
   const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });

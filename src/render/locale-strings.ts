@@ -42,6 +42,16 @@ export function interpolate(text: string, values: Record<string, unknown>): stri
   return out;
 }
 
+/**
+ * Strings of one locale for code outside templates (pages, server messages): English where the
+ * locale lacks a string, the key itself where English does too, so a page never breaks.
+ */
+export function stringsIn(tables: LocaleTables, locale: string): (key: string, values?: Record<string, unknown>) => string {
+  const own = tables.get(locale);
+  const english = tables.get(FALLBACK_LOCALE);
+  return (key, values = {}) => interpolate(own?.get(key) ?? english?.get(key) ?? key, values);
+}
+
 const PLACEHOLDER = /\{(\w+)\}/;
 const placeholderSplits = new BoundedCache<string[]>(5_000);
 

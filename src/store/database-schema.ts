@@ -87,6 +87,8 @@ export interface OrdersTable {
   /** JSON object. */
   shipping_address: string;
   idempotency_key: string;
+  /** BCP 47; null for orders of customers unknown when 0005 added the column. */
+  locale: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -28,6 +28,8 @@ export interface Order {
   template?: string;
   status: OrderStatus;
   currency: string;
+  /** BCP 47 locale the customer ordered in (the message's): pages about the order use it. */
+  locale?: string;
   totalMinor: number;
   paymentLink?: string;
   shippingAddress: Address;
@@ -95,6 +97,7 @@ export function createOrdersRepository(db: Executor): OrdersRepository {
           template: order.template ?? null,
           status: order.status,
           currency: order.currency,
+          locale: order.locale ?? null,
           total_minor: order.totalMinor,
           payment_link: order.paymentLink ?? null,
           shipping_address: toJsonText(order.shippingAddress),
@@ -174,6 +177,7 @@ function toOrder(row: Selectable<OrdersTable>, lines: Selectable<OrderLinesTable
     ...(row.template === null ? {} : { template: row.template }),
     status: row.status as OrderStatus,
     currency: row.currency,
+    ...(row.locale === null ? {} : { locale: row.locale }),
     totalMinor: row.total_minor,
     ...(row.payment_link === null ? {} : { paymentLink: row.payment_link }),
     shippingAddress: fromJsonText<Address>(row.shipping_address),

@@ -19,6 +19,8 @@ export interface PlaceOrderInput {
   /** Defaults to `placed`; `awaiting_payment` when the customer still has to pay a link. */
   status?: OrderStatus;
   currency: string;
+  /** BCP 47 locale of the message the customer ordered from. */
+  locale?: string;
   /** Priced by the caller from the catalog, never from what a client sent. */
   lines: OrderLine[];
   /** Defaults to the sum of the lines; pass it when shipping or discounts change the total. */
@@ -131,6 +133,7 @@ function buildOrder(input: PlaceOrderInput): Order {
     ...(input.template === undefined ? {} : { template: input.template }),
     status: input.status ?? 'placed',
     currency: input.currency,
+    ...(input.locale === undefined ? {} : { locale: input.locale }),
     totalMinor,
     ...(input.paymentLink === undefined ? {} : { paymentLink: input.paymentLink }),
     shippingAddress: input.shippingAddress,

@@ -182,7 +182,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('buying inside the email on %s', 
     expect(`${link.origin}${link.pathname}`).toBe(`https://mail.example.com/pay/${res.body.orderId}`);
     expect(verifyPaymentSignature(res.body.orderId, link.searchParams.get('sig')!, t.config.tokenKeys)).toBe(true);
     expect(verifyPaymentSignature('another-order', link.searchParams.get('sig')!, t.config.tokenKeys)).toBe(false);
-    expect(await t.store.orders.get(res.body.orderId)).toMatchObject({ status: 'awaiting_payment', totalMinor: 5946, paymentLink: res.body.paymentUrl });
+    expect(await t.store.orders.get(res.body.orderId)).toMatchObject({ status: 'awaiting_payment', totalMinor: 5946, paymentLink: res.body.paymentUrl, locale: 'en' });
   });
 
   it('quiz answers are stored as zero-party preferences and pick the products', async () => {

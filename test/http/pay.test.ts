@@ -58,3 +58,63 @@ describe('GET /pay/:orderId (where payment links lead)', () => {
     await request(t.app).get(new URL(other).pathname + new URL(other).search).expect(404);
   });
 });
+
+describe('GET /pay/:orderId in the language and money format of the order', () => {
+  let t: TestApp;
+  const placed: Record<string, string> = {};
+  beforeAll(async () => {
+    t = await openTestApp({ env: { PAYMENT_PROVIDER_URL: 'https://pay.example-psp.com/checkout' } });
+    const orders = [
+      { key: 'tr', customerId: 'cust-emre', locale: 'tr', currency: 'TRY', unitPriceMinor: 249900, country: 'TR' },
+      { key: 'sv', customerId: 'cust-ingrid', locale: 'sv-SE', currency: 'SEK', unitPriceMinor: 54900, country: 'SE' },
+    ];
+    for (const o of orders) {
+      const result = await placeOrder(t.store, {
+        idempotencyKey: `pay-locale-${o.key}`,
+        customerId: o.customerId,
+        channel: 'email',
+        status: 'awaiting_payment',
+        currency: o.currency,
+        locale: o.locale,
+        lines: [{ sku: 'NL-TOP-001', size: 'M', quantity: 2, unitPriceMinor: o.unitPriceMinor, title: 'Fjord Linen Shirt' }],
+        shippingAddress: { ...address, country: o.country },
+        number: `IC-PAY${o.key.toUpperCase()}0`,
+      });
+      if (!('order' in result)) throw new Error('order not placed');
+      placed[o.key] = result.order.id;
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const page = async (key: string) => {
+    const link = new URL(paymentLink(t.config.publicBaseUrl, placed[key]!, t.config.tokenKeys));
+    return (await request(t.app).get(link.pathname + link.search).expect(200)).text;
+  };
+  const main = (html: string) => /<main>(.*)<\/main>/.exec(html)![1]!.replace(/ href="[^"]*"/, '');
+
+  it('a Turkish order in lira reads Turkish, with Turkish number formatting', async () => {
+    const html = await page('tr');
+    expect(html).toContain('<html lang="tr">');
+    expect(html).toContain('<title>Ödemenizi tamamlayın · Nordlys</title>');
+    expect(main(html)).toBe(
+      '<h1>Ödemenizi tamamlayın</h1><p>Sipariş <strong>IC-PAYTR0</strong></p><ul><li>2 × Fjord Linen Shirt, M — ₺2.499,00</li></ul>' +
+        '<p>Toplam <strong>₺4.998,00</strong></p><p><a class="btn">₺4.998,00 öde</a></p>',
+    );
+  });
+
+  it('a Swedish order in kronor reads Swedish, with Swedish number formatting', async () => {
+    const html = await page('sv');
+    expect(html).toContain('<html lang="sv-SE">');
+    expect(main(html)).toBe(
+      '<h1>Slutför din betalning</h1><p>Beställning <strong>IC-PAYSV0</strong></p><ul><li>2 × Fjord Linen Shirt, M — 549,00\u00a0kr</li></ul>' +
+        '<p>Totalt <strong>1\u00a0098,00\u00a0kr</strong></p><p><a class="btn">Betala 1\u00a0098,00\u00a0kr</a></p>',
+    );
+  });
+
+  it('keeps the locale on the stored order', async () => {
+    expect((await t.store.orders.get(placed.tr!))!.locale).toBe('tr');
+    expect((await t.store.orders.get(placed.sv!))!.locale).toBe('sv-SE');
+  });
+});

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/store/migrate.ts';
+import { migrationProvider } from '../../src/store/migrations/index.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { placeOrder } from '../../src/store/place-order.ts';
 import { BACKENDS, PG_URL, createBackend, uid } from './backends.ts';
@@ -54,7 +56,7 @@ describe.each(BACKENDS)('openStore on %s', (backendName) => {
     try {
       expect(await migrateToLatest(a.db, backendName === 'postgres' ? backend.options.pgSchema : undefined)).toEqual([]);
       const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(b.db);
-      expect(rows.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_whatsapp_contents', '0003_whatsapp_replies']);
+      expect(rows.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_whatsapp_contents', '0003_whatsapp_replies', '0005_order_locale']);
     } finally {
       await a.close();
       await b.close();
@@ -102,6 +104,29 @@ describe('openStore on sqlite: file setup', () => {
       expect(await pragma('busy_timeout')).toBe(5000);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('0005_order_locale', () => {
+  it('gives orders placed before it the stored customer\'s locale, and null where the customer is unknown', async () => {
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) });
+    try {
+      expect((await new Migrator({ db, provider: migrationProvider }).migrateTo('0003_whatsapp_replies')).error).toBeUndefined();
+      const at = '2026-11-01T10:00:00.000Z';
+      await db.insertInto('customers').values({ id: 'cust-emre', locale: 'tr', currency: 'TRY', timezone: 'Europe/Istanbul', profile: '{}', created_at: at, updated_at: at }).execute();
+      const order = (id: string, customer: string) => ({
+        id, number: `IC-${id}`, customer_id: customer, channel: 'email', status: 'placed', currency: 'TRY', total_minor: 100,
+        shipping_address: '{}', idempotency_key: `k-${id}`, created_at: at, updated_at: at,
+      });
+      await db.insertInto('orders').values([order('A1', 'cust-emre'), order('A2', 'cust-unknown')]).execute();
+      expect(await migrateToLatest(db)).toContain('0005_order_locale');
+      expect(await db.selectFrom('orders').select(['id', 'locale']).orderBy('id').execute()).toEqual([
+        { id: 'A1', locale: 'tr' },
+        { id: 'A2', locale: null },
+      ]);
+    } finally {
+      await db.destroy();
     }
   });
 });

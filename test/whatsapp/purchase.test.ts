@@ -66,6 +66,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
       messageId: 'msg-rachel-1',
       status: 'awaiting_payment',
       currency: 'EUR',
+      locale: 'en',
       totalMinor: 11892,
       lines: [{ sku: 'NL-TOP-002', size: 'M', quantity: 2, unitPriceMinor: 5946, title: 'Merino Rib Knit Top' }],
       shippingAddress: { name: 'Rachel Hughes', city: 'Brighton' },

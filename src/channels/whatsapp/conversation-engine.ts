@@ -347,6 +347,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       ...(state.messageId ? { messageId: state.messageId } : {}),
       status: awaitingPayment ? 'awaiting_payment' : 'placed',
       currency: priced.currency,
+      locale: customer.locale,
       lines: priced.lines,
       totalMinor: priced.totalMinor,
       ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, keys) } : {}),

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import Handlebars from 'handlebars';
 import { verifyPaymentSignature } from '../../commerce/payment-link.ts';
-import { formatMoney } from '../../render/format.ts';
-import { fromMinor } from '../../store/money.ts';
+import { money } from '../../commerce/customer-pricing.ts';
+import { canonicalLocale, FALLBACK_LOCALE, interpolate, resolveLocale, stringsIn, type LocaleTables } from '../../render/locale-strings.ts';
 import type { Store } from '../../store/index.ts';
 import type { Brand } from '../../templates/brand.ts';
 import type { Config } from '../../config.ts';
@@ -14,34 +14,43 @@ const esc = Handlebars.Utils.escapeExpression;
  * lets the page trust the order id without a session. The page shows what is being paid and
  * hands the customer to the payment provider's hosted checkout (PAYMENT_PROVIDER_URL) with the
  * order reference and amount; card data never touches this service. The provider's
- * confirmation flows back through the shop's order system, not through this page.
+ * confirmation flows back through the shop's order system, not through this page. It speaks
+ * the language the order was placed in and formats its money for that locale; before an order
+ * is known (a bad link, an unknown order) it can only speak English.
  */
-export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProviderUrl' | 'publicBaseUrl'>; store: Store; brand: Brand }) {
+export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProviderUrl' | 'publicBaseUrl'>; store: Store; brand: Brand; locales: LocaleTables }) {
+  const english = stringsIn(o.locales, FALLBACK_LOCALE);
   return async (req: Request<{ orderId: string }>, res: Response): Promise<void> => {
     const sig = typeof req.query.sig === 'string' ? req.query.sig : '';
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action https:");
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (!verifyPaymentSignature(req.params.orderId, sig, o.config.tokenKeys)) {
-      res.status(403).type('html').send(page(o.brand, 'This payment link is not valid', '<p>Please use the link from your latest message, or contact us.</p>'));
+      res.status(403).type('html').send(page(o.brand, FALLBACK_LOCALE, english('pay.invalidTitle'), `<p>${esc(english('pay.invalidBody'))}</p>`));
       return;
     }
     const order = await o.store.orders.get(req.params.orderId);
     if (!order) {
-      res.status(404).type('html').send(page(o.brand, 'Order not found', '<p>We could not find this order. Please contact us.</p>'));
+      res.status(404).type('html').send(page(o.brand, FALLBACK_LOCALE, english('pay.notFoundTitle'), `<p>${esc(english('pay.notFoundBody'))}</p>`));
       return;
     }
-    const total = formatMoney(fromMinor(order.totalMinor, order.currency), order.currency, 'en');
+    const { locale, fellBack } = resolveLocale(order.locale ?? FALLBACK_LOCALE, o.locales);
+    const intlLocale = (order.locale && canonicalLocale(order.locale)) ?? locale;
+    const say = stringsIn(o.locales, locale);
+    // The document language is the language of its strings, as in the emails (build-view.ts).
+    const lang = fellBack ? FALLBACK_LOCALE : intlLocale;
+    const total = money(order.totalMinor, order.currency, intlLocale).text;
     const lines = order.lines
-      .map((l) => `<li>${l.quantity} × ${esc(l.title)}${l.size ? `, ${esc(l.size)}` : ''} — ${esc(formatMoney(fromMinor(l.unitPriceMinor, order.currency), order.currency, 'en'))}</li>`)
+      .map((l) => `<li>${l.quantity} × ${esc(l.title)}${l.size ? `, ${esc(l.size)}` : ''} — ${esc(money(l.unitPriceMinor, order.currency, intlLocale).text)}</li>`)
       .join('');
-    const summary = `<p>Order <strong>${esc(order.number)}</strong></p><ul>${lines}</ul><p>Total <strong>${esc(total)}</strong></p>`;
+    // Values go in as markup, so the strings are escaped before they are filled in.
+    const summary = `<p>${interpolate(esc(say('pay.order')), { number: `<strong>${esc(order.number)}</strong>` })}</p><ul>${lines}</ul><p>${interpolate(esc(say('pay.total')), { total: `<strong>${esc(total)}</strong>` })}</p>`;
     if (order.status !== 'awaiting_payment') {
-      res.type('html').send(page(o.brand, order.status === 'placed' ? 'This order is paid' : 'This order is cancelled', summary));
+      res.type('html').send(page(o.brand, lang, say(order.status === 'placed' ? 'pay.paidTitle' : 'pay.cancelledTitle'), summary));
       return;
     }
     if (!o.config.paymentProviderUrl) {
-      res.type('html').send(page(o.brand, 'Almost done', `${summary}<p>Online payment is not available right now. Your items are reserved; we will contact you to complete the payment.</p>`));
+      res.type('html').send(page(o.brand, lang, say('pay.unavailableTitle'), `${summary}<p>${esc(say('pay.unavailableBody'))}</p>`));
       return;
     }
     const checkout = new URL(o.config.paymentProviderUrl);
@@ -49,10 +58,10 @@ export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProvid
     checkout.searchParams.set('order', order.id);
     checkout.searchParams.set('amount', String(order.totalMinor));
     checkout.searchParams.set('currency', order.currency);
-    res.type('html').send(page(o.brand, 'Complete your payment', `${summary}<p><a class="btn" href="${esc(checkout.href)}">Pay ${esc(total)}</a></p>`));
+    res.type('html').send(page(o.brand, lang, say('pay.payTitle'), `${summary}<p><a class="btn" href="${esc(checkout.href)}">${esc(say('pay.payButton', { total }))}</a></p>`));
   };
 }
 
-function page(brand: Brand, title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · ${esc(brand.name)}</title><style>body{font-family:${brand.fonts.body};color:${brand.colors.text};background:${brand.colors.background};margin:0;padding:24px}main{max-width:520px;margin:0 auto;background:${brand.colors.surface};padding:24px;border-radius:8px}.btn{display:inline-block;background:${brand.colors.primary};color:${brand.colors.onPrimary};padding:12px 24px;border-radius:4px;text-decoration:none;font-weight:bold}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+function page(brand: Brand, lang: string, title: string, body: string): string {
+  return `<!doctype html><html lang="${esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · ${esc(brand.name)}</title><style>body{font-family:${brand.fonts.body};color:${brand.colors.text};background:${brand.colors.background};margin:0;padding:24px}main{max-width:520px;margin:0 auto;background:${brand.colors.surface};padding:24px;border-radius:8px}.btn{display:inline-block;background:${brand.colors.primary};color:${brand.colors.onPrimary};padding:12px 24px;border-radius:4px;text-decoration:none;font-weight:bold}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 }
