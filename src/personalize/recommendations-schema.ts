@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { productShape } from '../commerce/product-schema.ts';
+import { dataText } from '../render/data-text.ts';
 
 /** Products inlined by campaign systems: the lenient level of the one product contract. */
 export const productSchema = productShape;
@@ -10,7 +11,7 @@ export type Product = z.infer<typeof productSchema>;
  * Recommendations from the campaign system: product picks (full products or SKUs that the
  * catalog resolves) and an optional offer.
  */
-const productReference = z.object({ sku: z.string().min(1).max(64), reason: z.string().max(200).optional() });
+const productReference = z.object({ sku: dataText().min(1).max(64), reason: dataText().max(200).optional() });
 
 export const recommendationsSchema = z.object({
   items: z
