@@ -94,7 +94,6 @@ async function commandRender(flags: Map<string, string | true>): Promise<number>
       await buildEml(result.email, {
         from: `${templates.shared.brand.name} <no-reply@example.invalid>`,
         to,
-        listUnsubscribe: marketing ? templates.shared.brand.unsubscribeUrl : undefined,
       }),
     );
   } else {
@@ -137,7 +136,6 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
     const eml = await buildEml(result.email, {
       from: `${templates.shared.brand.name} <news@example.invalid>`,
       to: `${profile}@example.invalid`,
-      listUnsubscribe: compiled.manifest.category === 'marketing' ? templates.shared.brand.unsubscribeUrl : undefined,
     });
     writeFileSync(join(out, `${profile}.eml`), eml);
   }

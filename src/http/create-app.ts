@@ -24,6 +24,7 @@ import { ampRoutes } from './amp/amp-routes.ts';
 import type { Order } from '../store/orders-repository.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { payRoutes } from './routes/pay.ts';
+import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import { createPreview } from '../preview/preview-routes.ts';
@@ -94,6 +95,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const customers = customerRoutes({ store });
   v1.put('/customers', json, customers.upsert);
   v1.get('/customers/:id', customers.get);
+  v1.put('/customers/:id/consents', json, customers.setConsents);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -105,6 +107,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   let confirmOnWhatsApp: ((order: Order) => void) | undefined;
   app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
   app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand }));
+  // The unsubscribe links of emails authenticate with their own signed token.
+  app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
   const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });

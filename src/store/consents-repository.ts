@@ -19,6 +19,10 @@ export interface ConsentsRepository {
   get(customerId: string, channel: ConsentChannel): Promise<Consent | undefined>;
   /** True only after an explicit opt-out; no record means no decision was made here. */
   isOptedOut(customerId: string, channel: ConsentChannel): Promise<boolean>;
+  /** The channels a customer explicitly opted out of, in one query (a render checks several). */
+  optedOutChannels(customerId: string): Promise<ReadonlySet<ConsentChannel>>;
+  /** Every decision recorded for a customer, by channel. */
+  list(customerId: string): Promise<Partial<Record<ConsentChannel, Consent>>>;
 }
 
 export function createConsentsRepository(db: Executor): ConsentsRepository {
@@ -53,6 +57,18 @@ export function createConsentsRepository(db: Executor): ConsentsRepository {
     async isOptedOut(customerId, channel) {
       const consent = await get(customerId, channel);
       return consent !== undefined && !consent.granted;
+    },
+
+    async optedOutChannels(customerId) {
+      const rows = await db.selectFrom('consents').select('channel').where('customer_id', '=', customerId).where('granted', '=', 0).execute();
+      return new Set(rows.map((r) => r.channel as ConsentChannel));
+    },
+
+    async list(customerId) {
+      const rows = await db.selectFrom('consents').select(['channel', 'granted', 'source', 'updated_at']).where('customer_id', '=', customerId).execute();
+      const out: Partial<Record<ConsentChannel, Consent>> = {};
+      for (const r of rows) out[r.channel as ConsentChannel] = { granted: r.granted === 1, source: r.source, updatedAt: r.updated_at };
+      return out;
     },
   };
 }

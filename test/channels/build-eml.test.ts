@@ -15,13 +15,20 @@ describe('.eml builder', () => {
     expect(types).toEqual(['text/plain', 'text/x-amp-html', 'text/html']);
     expect(eml).toMatch(/^Subject: =\?UTF-8\?Q\?/m);
     expect(eml).toContain(`Message-ID: <${r.id}@nordlys.example>`);
-    expect(eml).not.toMatch(/^List-Unsubscribe/m);
+  });
+
+  it('gives transactional mail no List-Unsubscribe', async () => {
+    const r = renderMessage(sampleRequest(templates.templates.get('order-confirmation')!.manifest, fixtures, 'ingrid', { now: NOW }), deps);
+    expect(r.email!.headers).toBeUndefined();
+    const eml = (await buildEml(r.email!, { from: 'Nordlys <orders@nordlys.example>', to: 'ingrid@example.com' })).toString();
+    expect(eml).not.toMatch(/^List-Unsubscribe/im);
   });
 
   it('marks marketing mail with one-click List-Unsubscribe (RFC 8058)', async () => {
     const r = renderMessage(sampleRequest(templates.templates.get('recommendations')!.manifest, fixtures, 'ingrid', { now: NOW }), deps);
-    const eml = (await buildEml(r.email!, { from: 'Nordlys <news@nordlys.example>', to: 'ingrid@example.com', listUnsubscribe: 'https://shop.nordlys.example/unsubscribe' })).toString();
-    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/shop\.nordlys\.example\/unsubscribe>$/m);
+    const eml = (await buildEml(r.email!, { from: 'Nordlys <news@nordlys.example>', to: 'ingrid@example.com' })).toString();
+    // The recipient's own signed link on the service, not the brand's page.
+    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/mail\.nordlys\.example\/u\/[\w-]+\.[\w-]+\.[\w-]+>$/m);
     expect(eml).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
   });
 });

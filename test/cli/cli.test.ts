@@ -29,7 +29,7 @@ describe('inboxcart CLI', () => {
     const result = JSON.parse(r.stdout);
     expect(result).toMatchObject({ template: 'recommendations', locale: 'sv', segments: ['at_risk', 'mountains'] });
     expect(result.email.subject).toBe('Ingrid, utvalt för dig');
-    expect(Object.keys(result.email)).toEqual(['subject', 'preheader', 'amp', 'html', 'text']);
+    expect(Object.keys(result.email)).toEqual(['subject', 'preheader', 'amp', 'html', 'text', 'headers']);
   });
 
   it('render names each invalid field and exits 2', async () => {

@@ -25,7 +25,7 @@ export function renderKit(): Promise<RenderKit> {
     const templates = await loadTemplateSet({ root: TEMPLATES_DIR });
     const fixtures = loadFixtures(FIXTURES_DIR);
     const deps = createRenderDeps({
-      config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, thresholds: DEFAULT_THRESHOLDS },
+      config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, unsubscribeTtlDays: 365, thresholds: DEFAULT_THRESHOLDS },
       templates,
       catalog: (sku) => fixtures.catalog.get(sku),
       now: () => new Date(NOW),

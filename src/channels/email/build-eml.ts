@@ -6,11 +6,6 @@ export interface EmlOptions {
   to: string;
   messageId?: string;
   headers?: Record<string, string>;
-  /**
-   * The unsubscribe URL of a marketing message: sent as List-Unsubscribe with one-click
-   * List-Unsubscribe-Post (RFC 8058), which Gmail and Yahoo require of bulk senders.
-   */
-  listUnsubscribe?: string;
 }
 
 /**
@@ -27,13 +22,19 @@ export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<
     text: parts.text,
     amp: parts.amp,
     html: parts.html,
-    headers: {
-      ...(options.listUnsubscribe
-        ? { 'List-Unsubscribe': `<${options.listUnsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
-        : {}),
-      ...options.headers,
-    },
+    headers: { ...unsubscribeHeaders(parts), ...options.headers },
     textEncoding: 'quoted-printable',
   });
   return mail.compile().build();
+}
+
+/**
+ * A marketing message's own one-click unsubscribe (RFC 8058) comes with its parts. Prepared,
+ * so the URL stays on one line: mail-composer would fold it, which some receivers' parsers of
+ * List-Unsubscribe mishandle. The token is bounded, so the line stays far under 998 octets.
+ */
+function unsubscribeHeaders(parts: EmailParts): Record<string, { prepared: true; value: string }> {
+  const headers: Record<string, { prepared: true; value: string }> = {};
+  for (const [name, value] of Object.entries(parts.headers ?? {})) headers[name] = { prepared: true, value };
+  return headers;
 }
