@@ -35,7 +35,7 @@ const catalog = new Map(fixtures.catalog);
 catalog.set(bidiProduct.sku, bidiProduct);
 // Own deps (own cohort cache) over the catalog with the laced product.
 const deps = createRenderDeps({
-  config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, thresholds: DEFAULT_THRESHOLDS },
+  config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, unsubscribeTtlDays: 365, thresholds: DEFAULT_THRESHOLDS },
   templates,
   catalog: (sku) => catalog.get(sku),
   now: () => new Date(NOW),
