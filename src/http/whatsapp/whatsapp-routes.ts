@@ -133,6 +133,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   };
 
   const replies = store.whatsappReplies;
+  const now = () => deps.now?.() ?? new Date();
 
   /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
   function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
@@ -143,6 +144,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
         message: { ...reply.message },
         meta: { kind: reply.kind, ...(reply.template ? { template: reply.template } : {}), ...(result.lastInboundAt ? { lastInboundAt: result.lastInboundAt } : {}) },
       })),
+      now(),
     );
   }
 
@@ -151,27 +153,27 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    * they arrive, so a reply that must be retried holds back the ones after it.
    */
   async function sendQueued(eventKey: string): Promise<void> {
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS)) {
+    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, now())) {
       const meta = reply.meta as unknown as QueuedMeta;
       let sent: SendResult;
       try {
         sent = await deliver(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
       } catch (error) {
         logger.error({ err: error, kind: meta.kind }, 'WhatsApp reply failed; it stays queued');
-        await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error));
+        await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error), now(), now());
         return;
       }
       if (sent.ok) {
-        await replies.sent(eventKey, reply.seq);
+        await replies.sent(eventKey, reply.seq, now());
         continue;
       }
       const again = sent.error.retryable && reply.attempts + 1 < REPLY_ATTEMPTS;
       logger.warn({ customerId: reply.customerId, code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp message not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
       if (!again) {
-        await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+        await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`, now());
         continue;
       }
-      await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`, now(), now());
       return;
     }
   }
@@ -191,7 +193,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
   // instance gets there first: the lease in `claim` keeps two from sending the same reply.
   const recoverReplies = async () => {
-    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50)) await sendQueued(eventKey);
+    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50, now())) await sendQueued(eventKey);
   };
   const recovery = setInterval(
     () => track(recoverReplies().catch((err: unknown) => logger.warn({ err }, 'could not send queued WhatsApp replies'))),
@@ -293,7 +295,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       const key = `order:${order.id}:confirmation`;
       track(
         (async () => {
-          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }]);
+          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }], now());
           await sendQueued(key);
         })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
       );
