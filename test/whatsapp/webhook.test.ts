@@ -201,7 +201,8 @@ describe('Twilio errors', () => {
 });
 
 describe('queued replies', () => {
-  const age = () => t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
+  // Long enough ago for the recovery, and past any retry time a failed send set.
+  const age = () => t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z', next_attempt_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
 
   it('a reply Twilio cannot take now stays queued, holds back the next ones, and the recovery sends them in order', async () => {
     t.twilio.failNextSend(20500, 'Internal Server Error', 500);
@@ -225,10 +226,10 @@ describe('queued replies', () => {
     const inWindow = new Date().toISOString();
     await t.store.whatsappReplies.enqueue('twilio:inbound:SMcrashed', [
       { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Queued before a crash' }, meta: { kind: 'reply', lastInboundAt: inWindow } },
-    ]);
+    ], new Date());
     await t.store.whatsappReplies.enqueue('twilio:inbound:SMstale', [
       { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Two days late' }, meta: { kind: 'reply', lastInboundAt: '2026-01-01T00:00:00.000Z' } },
-    ]);
+    ], new Date());
     await age();
     await t.whatsapp.recoverReplies();
     const bodies = t.twilio.sent.map((m) => m.Body);

@@ -13,6 +13,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
+import { retryDelayMs } from './reply-retry.ts';
 
 export interface WhatsAppRouteDeps {
   config: Config;
@@ -43,8 +44,6 @@ const REPLY_LEASE_MS = 60_000;
 /** A reply still queued this long after it was written was not sent by the instance that wrote it. */
 const REPLY_RECOVER_AFTER_MS = 10_000;
 const REPLY_RECOVERY_EVERY_MS = 30_000;
-/** Retryable failures (Twilio 5xx, network) are retried this many times in all. */
-const REPLY_ATTEMPTS = 5;
 
 export interface WhatsAppRoutes {
   router: Router;
@@ -133,6 +132,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   };
 
   const replies = store.whatsappReplies;
+  const now = () => deps.now?.() ?? new Date();
 
   /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
   function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
@@ -143,6 +143,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
         message: { ...reply.message },
         meta: { kind: reply.kind, ...(reply.template ? { template: reply.template } : {}), ...(result.lastInboundAt ? { lastInboundAt: result.lastInboundAt } : {}) },
       })),
+      now(),
     );
   }
 
@@ -151,28 +152,37 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    * they arrive, so a reply that must be retried holds back the ones after it.
    */
   async function sendQueued(eventKey: string): Promise<void> {
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS)) {
+    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, now())) {
       const meta = reply.meta as unknown as QueuedMeta;
-      let sent: SendResult;
-      try {
-        sent = await deliver(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
-      } catch (error) {
-        logger.error({ err: error, kind: meta.kind }, 'WhatsApp reply failed; it stays queued');
-        await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error));
-        return;
-      }
-      if (sent.ok) {
-        await replies.sent(eventKey, reply.seq);
+      const outcome = await attempt(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
+      if (outcome.ok) {
+        await replies.sent(eventKey, reply.seq, now());
         continue;
       }
-      const again = sent.error.retryable && reply.attempts + 1 < REPLY_ATTEMPTS;
-      logger.warn({ customerId: reply.customerId, code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp message not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
-      if (!again) {
-        await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      const attempts = reply.attempts + 1;
+      const delay = retryDelayMs(attempts, outcome.retryable);
+      logger.warn({ customerId: reply.customerId, kind: meta.kind, attempts }, `WhatsApp reply not sent${delay === undefined ? '' : `, will retry in ${Math.round(delay / 1000)} s`}: ${outcome.reason}`);
+      if (delay === undefined) {
+        await replies.failed(eventKey, reply.seq, outcome.reason, now());
         continue;
       }
-      await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      const at = now();
+      await replies.retryLater(eventKey, reply.seq, outcome.reason, new Date(at.getTime() + delay), at);
       return;
+    }
+  }
+
+  /**
+   * One try at a queued item. A throw (the database, a render bug) is a failure like Twilio's,
+   * retried as often and no more: the cap in `retryDelayMs` must hold for every path.
+   */
+  async function attempt(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<{ ok: true } | { ok: false; reason: string; retryable: boolean }> {
+    try {
+      const sent = await deliver(message, meta, customerId);
+      return sent.ok ? { ok: true } : { ok: false, reason: `${sent.error.code}: ${sent.error.message}`, retryable: sent.error.retryable };
+    } catch (error) {
+      logger.error({ err: error, kind: meta.kind }, 'sending a queued WhatsApp reply threw');
+      return { ok: false, reason: `error: ${error instanceof Error ? error.message : String(error)}`, retryable: true };
     }
   }
 
@@ -191,7 +201,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
   // instance gets there first: the lease in `claim` keeps two from sending the same reply.
   const recoverReplies = async () => {
-    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50)) await sendQueued(eventKey);
+    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50, now())) await sendQueued(eventKey);
   };
   const recovery = setInterval(
     () => track(recoverReplies().catch((err: unknown) => logger.warn({ err }, 'could not send queued WhatsApp replies'))),
@@ -293,7 +303,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       const key = `order:${order.id}:confirmation`;
       track(
         (async () => {
-          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }]);
+          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }], now());
           await sendQueued(key);
         })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
       );

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_whatsapp_contents.ts';
 import * as m0003 from './0003_whatsapp_replies.ts';
+import * as m0004 from './0004_whatsapp_reply_backoff.ts';
 
 /**
  * Migrations are listed here rather than read from the folder, so they work the same under
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_whatsapp_contents': m0002,
   '0003_whatsapp_replies': m0003,
+  '0004_whatsapp_reply_backoff': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
