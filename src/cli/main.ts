@@ -143,6 +143,7 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
   return 0;
 }
 
+/** Runs one CLI command and returns its exit code; src/cli/bin.mjs is what calls it. */
 export async function main(argv: string[]): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const [command] = positional;
@@ -180,8 +181,4 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bin.mjs')) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { renderResultSchema } from '../../src/http/api-schemas.ts';
 import { emailParts } from '../../src/render/render-message.ts';
+import { countBareLf, parseEml } from '../support/parse-eml.ts';
 import { openTestApp, rawExchange, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
@@ -190,6 +191,17 @@ describe('POST /v1/render?format=eml', () => {
     const order = ['text/plain', 'text/x-amp-html', 'text/html'].map((type) => eml.search(new RegExp(`^Content-Type: ${type.replace('/', '\\/')}`, 'im')));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('ends every line in CRLF, headers and body alike (RFC 5322), and reads back as the JSON render', async () => {
+    const body = renderBody('recommendations', 'sophie', 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: 'eml-2' } });
+    const res = await request(t.app).post('/v1/render?format=eml').send(body).buffer(true).parse(asText);
+    expect(res.status).toBe(200);
+    const eml = res.body as string;
+    expect(countBareLf(eml)).toBe(0);
+    const json = await request(t.app).post('/v1/render').send({ ...body, channels: ['email'] });
+    const { text, amp, html } = json.body.email;
+    expect(parseEml(eml).parts.map((p) => p.body)).toEqual([text, amp, html].map((s: string) => s.replace(/\r?\n/g, '\r\n')));
   });
 
   it('400 naming profile.email when there is no recipient address', async () => {

@@ -1,3 +1,4 @@
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { EmailParts } from '../../render/render-message.ts';
 
@@ -14,7 +15,12 @@ export interface EmlOptions {
  * (amp-email-structure spec; Apple Mail renders the last alternative).
  */
 export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<Buffer> {
-  const mail = new MailComposer({
+  // nodemailer folds headers with CRLF but keeps the parts' own LFs as they are; RFC 5322 wants
+  // CRLF on every line. `newline` (read by MailComposer, missing from its types) converts the
+  // whole stream after encoding: quoted-printable leaves LF unencoded as a hard line break, so
+  // CRLF there means the same text, and base64 lines are already CRLF.
+  const message: Mail.Options & { newline: 'windows' } = {
+    newline: 'windows',
     from: options.from,
     to: options.to,
     subject: parts.subject,
@@ -24,8 +30,8 @@ export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<
     html: parts.html,
     headers: { ...unsubscribeHeaders(parts), ...options.headers },
     textEncoding: 'quoted-printable',
-  });
-  return mail.compile().build();
+  };
+  return new MailComposer(message).compile().build();
 }
 
 /**
