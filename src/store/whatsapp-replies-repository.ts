@@ -1,6 +1,6 @@
 import type { Executor } from './database-schema.ts';
 import { fromJsonText, toJsonText, type JsonObject } from './json-column.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 /**
  * The durable queue of WhatsApp replies (migration 0003). Delivery is at least once: a reply
@@ -38,7 +38,7 @@ export interface WhatsappRepliesRepository {
   queued(): Promise<QueuedReply[]>;
 }
 
-export function createWhatsappRepliesRepository(db: Executor): WhatsappRepliesRepository {
+export function createWhatsappRepliesRepository(db: Executor, clock: Clock = systemClock): WhatsappRepliesRepository {
   const finish = (eventKey: string, seq: number, status: 'sent' | 'failed' | 'queued', error: string | null, attempt: boolean) =>
     db
       .updateTable('whatsapp_replies')
@@ -46,7 +46,7 @@ export function createWhatsappRepliesRepository(db: Executor): WhatsappRepliesRe
         status,
         last_error: error,
         claimed_until: null,
-        updated_at: isoNow(),
+        updated_at: isoNow(clock),
         ...(attempt ? { attempts: eb('attempts', '+', 1) } : {}),
       }))
       .where('event_key', '=', eventKey)
@@ -56,7 +56,7 @@ export function createWhatsappRepliesRepository(db: Executor): WhatsappRepliesRe
   return {
     async enqueue(eventKey, replies) {
       if (replies.length === 0) return;
-      const now = isoNow();
+      const now = isoNow(clock);
       await db
         .insertInto('whatsapp_replies')
         .values(
@@ -79,7 +79,7 @@ export function createWhatsappRepliesRepository(db: Executor): WhatsappRepliesRe
     },
 
     async claim(eventKey, leaseMs) {
-      const now = isoNow();
+      const now = isoNow(clock);
       // One conditional update takes every queued reply of the event whose lease is free: of
       // two instances racing, the second updates nothing.
       const taken = await db
@@ -95,7 +95,7 @@ export function createWhatsappRepliesRepository(db: Executor): WhatsappRepliesRe
     },
 
     async due(olderThanMs, limit) {
-      const now = isoNow();
+      const now = isoNow(clock);
       const rows = await db
         .selectFrom('whatsapp_replies')
         .select('event_key')
