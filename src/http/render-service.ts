@@ -24,8 +24,10 @@ export function createRenderFn(o: {
   contentSid?: (key: string) => string | undefined;
   /** Where inbound WhatsApp messages record the 24-hour window the campaign system cannot know. */
   customers?: Pick<CustomersRepository, 'get'>;
+  /** Token expiry and the render's "now" when the request gives none. */
+  now?: () => Date;
 }): RenderFn {
-  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid });
+  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid, now: o.now });
   const optedOutDeps = { ...deps, whatsappOptedOut: () => true };
   return async (request) => {
     const compiled = o.templates.templates.get(request.template);
@@ -66,12 +68,13 @@ export async function storeRender(o: {
   config: Config;
   templates: TemplateSet;
   store: Store;
+  now?: () => Date;
   warn: (message: string, error: unknown) => void;
 }): Promise<{ catalog: CatalogCache; contentSids: ContentSidCache; render: RenderFn }> {
   const { config, templates, store } = o;
   const catalog = new CatalogCache(store.products, { onError: (err) => o.warn('could not refresh the catalog cache; using the previous copy', err) });
   await catalog.reload();
   const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => o.warn('could not refresh WhatsApp content sids; using the previous copy', err) });
-  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers, now: o.now ?? store.now });
   return { catalog, contentSids, render };
 }

@@ -1,5 +1,5 @@
 import type { Executor } from './database-schema.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 export type ConsentChannel = 'email' | 'whatsapp' | 'sms';
 
@@ -25,7 +25,7 @@ export interface ConsentsRepository {
   list(customerId: string): Promise<Partial<Record<ConsentChannel, Consent>>>;
 }
 
-export function createConsentsRepository(db: Executor): ConsentsRepository {
+export function createConsentsRepository(db: Executor, clock: Clock = systemClock): ConsentsRepository {
   async function get(customerId: string, channel: ConsentChannel): Promise<Consent | undefined> {
     const row = await db
       .selectFrom('consents')
@@ -38,7 +38,7 @@ export function createConsentsRepository(db: Executor): ConsentsRepository {
 
   return {
     async set(customerId, channel, granted, source) {
-      const now = isoNow();
+      const now = isoNow(clock);
       await db
         .insertInto('consents')
         .values({ customer_id: customerId, channel, granted: granted ? 1 : 0, source, updated_at: now })

@@ -21,7 +21,7 @@ export function customerRoutes(o: { store: Store }) {
       if (!parsed.success) throw HttpError.invalidRequest(fieldsFromZod(parsed.error), 'The customer list');
       const customers = parsed.data.map(toCustomer);
       await o.store.db.transaction().execute(async (trx) => {
-        const repo = createCustomersRepository(trx);
+        const repo = createCustomersRepository(trx, o.store.now);
         for (const c of customers) await repo.upsert(c);
       });
       res.json({ count: customers.length, ids: customers.map((c) => c.id) });

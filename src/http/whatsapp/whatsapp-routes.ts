@@ -26,6 +26,7 @@ export interface WhatsAppRouteDeps {
   httpClient?: TwilioHttpClient;
   /** A sender built elsewhere; otherwise one on the real Twilio API from config. */
   sender?: WhatsAppSender;
+  /** Judges the 24-hour window, stamps inbound messages and expires conversations. Default: the store's clock. */
   now?: () => Date;
   /** How often queued replies are looked for (default 30 s). */
   replyRecoveryMs?: number;
@@ -111,9 +112,10 @@ export function verifyTwilioSignature(config: Pick<Config, 'publicBaseUrl' | 'tw
  */
 export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const { config, store, templates, logger } = deps;
-  const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get });
-  const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient });
-  const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now: deps.now });
+  const now = deps.now ?? store.now;
+  const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get, now });
+  const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient, now });
+  const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now });
   const engine = createConversationEngine({
     store,
     templates,
@@ -122,7 +124,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     contentSid: deps.contentSids.get,
     renderDeps,
     logger,
-    now: deps.now,
+    now,
   });
 
   const pending = new Set<Promise<void>>();
@@ -132,7 +134,6 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   };
 
   const replies = store.whatsappReplies;
-  const now = () => deps.now?.() ?? new Date();
 
   /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
   function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
@@ -214,7 +215,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const SWEEP_EVERY_MS = 3_600_000;
   let sweptAt = 0;
   const sweep = () => {
-    const at = deps.now?.() ?? new Date();
+    const at = now();
     if (at.getTime() - sweptAt < SWEEP_EVERY_MS) return;
     sweptAt = at.getTime();
     track(
@@ -254,7 +255,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       // ListId carries the row id in public Twilio integrations; some report the id in
       // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
       const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
-      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: deps.now?.() ?? new Date() });
+      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() });
     } catch (error) {
       // Unclaim, so Twilio's retry (or the customer's next message) is processed.
       await store.events.release(key).catch(() => undefined);
@@ -276,7 +277,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     // receiving/received/partially_delivered describe inbound or other channels: nothing to record.
     if (sid && status && (MESSAGE_STATUSES as readonly string[]).includes(status)) {
       const errorCode = param(params, 'ErrorCode') || undefined;
-      const applied = await store.messages.updateStatus(sid, status as MessageStatus, errorCode, deps.now?.() ?? new Date());
+      const applied = await store.messages.updateStatus(sid, status as MessageStatus, errorCode, now());
       if (!applied) logger.debug({ sid, status }, 'stale WhatsApp status callback ignored (never downgraded)');
     }
     res.type('text/xml').send(EMPTY_TWIML);
