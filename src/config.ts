@@ -47,6 +47,7 @@ const envSchema = z.object({
     .regex(/^[\w-]+:[^,]{32,}(,[\w-]+:[^,]{32,})*$/, 'TOKEN_SECRETS is a comma-separated list of keyId:secret, each secret at least 32 characters')
     .optional(),
   TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  UNSUBSCRIBE_TTL_DAYS: z.coerce.number().int().min(30).max(3650).default(365),
   AMP_ALLOWED_SENDERS: z.string().optional(),
   JSON_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'JSON_BODY_LIMIT is a size such as 1mb or 512kb').default('1mb'),
   BATCH_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)$/i).default('512mb'),
@@ -86,6 +87,8 @@ export interface Config {
   publicBaseUrl: string;
   tokenKeys: SigningKey[];
   tokenTtlDays: number;
+  /** Lifetime of the unsubscribe link in an email (at least 30 days after sending, as CAN-SPAM asks). */
+  unsubscribeTtlDays: number;
   ampAllowedSenders: string[];
   jsonBodyLimit: string;
   batchBodyLimit: string;
@@ -176,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl,
     tokenKeys,
     tokenTtlDays: e.TOKEN_TTL_DAYS,
+    unsubscribeTtlDays: e.UNSUBSCRIBE_TTL_DAYS,
     ampAllowedSenders: csv(e.AMP_ALLOWED_SENDERS).map((s) => s.toLowerCase()),
     jsonBodyLimit: e.JSON_BODY_LIMIT,
     batchBodyLimit: e.BATCH_BODY_LIMIT,

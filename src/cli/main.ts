@@ -94,7 +94,6 @@ async function commandRender(flags: Map<string, string | true>): Promise<number>
       await buildEml(result.email, {
         from: `${templates.shared.brand.name} <no-reply@example.invalid>`,
         to,
-        listUnsubscribe: marketing ? templates.shared.brand.unsubscribeUrl : undefined,
       }),
     );
   } else {
@@ -137,7 +136,6 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
     const eml = await buildEml(result.email, {
       from: `${templates.shared.brand.name} <news@example.invalid>`,
       to: `${profile}@example.invalid`,
-      listUnsubscribe: compiled.manifest.category === 'marketing' ? templates.shared.brand.unsubscribeUrl : undefined,
     });
     writeFileSync(join(out, `${profile}.eml`), eml);
   }
@@ -145,6 +143,7 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
   return 0;
 }
 
+/** Runs one CLI command and returns its exit code; src/cli/bin.mjs is what calls it. */
 export async function main(argv: string[]): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const [command] = positional;
@@ -182,8 +181,4 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bin.mjs')) {
-  process.exitCode = await main(process.argv.slice(2));
 }

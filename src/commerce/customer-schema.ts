@@ -106,6 +106,34 @@ export function toCustomer(c: z.output<typeof customerInputSchema>): Customer {
   };
 }
 
+const consentSchema = z.object({
+  granted: z.boolean(),
+  source: z.string().describe("Where the decision came from: 'email:one-click', 'whatsapp:STOP', 'api:…'"),
+  updatedAt: z.string(),
+});
+
+/**
+ * Consent decisions recorded in inboxcart (unsubscribes, STOP/START, and what a campaign system
+ * sets here). They override the profile's `consent`, which may be stale.
+ */
+export const consentsOutputSchema = z
+  .object({ email: consentSchema.optional(), whatsapp: consentSchema.optional() })
+  .describe('Consent decisions recorded in inboxcart; a channel without one follows the profile.');
+
+/** `PUT /v1/customers/:id/consents`: a campaign system records a decision it learned elsewhere (a re-subscribe, say). */
+export const consentsInputSchema = z
+  .object({
+    email: z.boolean().optional().describe('false: no marketing email (as after an unsubscribe); true: subscribed again'),
+    whatsapp: z.boolean().optional().describe('false: no marketing on WhatsApp (as after STOP); true: opted in again'),
+    source: z
+      .string()
+      .regex(/^[\w.:-]{1,64}$/, 'source is a short label such as crm or preference-center')
+      .default('api')
+      .describe("Kept with the decision for audits, as 'api:<source>'"),
+  })
+  .strict()
+  .refine((c) => c.email !== undefined || c.whatsapp !== undefined, { message: 'set email, whatsapp or both', path: ['email'] });
+
 /** The shape of `GET /v1/customers/:id` (for the OpenAPI document). */
 export const customerOutputSchema = z.object({
   id: z.string(),
@@ -119,12 +147,15 @@ export const customerOutputSchema = z.object({
   paymentMethod: z.object({ type: z.string(), last4: z.string() }).optional(),
   lastInboundAt: z.string().optional(),
   preferences: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  consents: consentsOutputSchema,
 });
+
+export const consentsResultSchema = z.object({ id: z.string(), consents: consentsOutputSchema });
 
 export const customerUpsertResultSchema = z.object({ count: z.number().int(), ids: z.array(z.string()) });
 
 /** What `GET /v1/customers/:id` shows: the payment token is write-only. */
-export function customerOutput(c: Customer, preferences: Record<string, string | string[]>) {
+export function customerOutput(c: Customer, preferences: Record<string, string | string[]>, consents: z.infer<typeof consentsOutputSchema>) {
   const { paymentMethod, ...rest } = c;
-  return { ...rest, ...(paymentMethod ? { paymentMethod: { type: paymentMethod.type, last4: paymentMethod.last4 } } : {}), preferences };
+  return { ...rest, ...(paymentMethod ? { paymentMethod: { type: paymentMethod.type, last4: paymentMethod.last4 } } : {}), preferences, consents };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dataText } from '../render/data-text.ts';
 import { fractionDigits, minorDigits } from '../store/money.ts';
 
 /** ISO 4217 codes this runtime's Intl can format. */
@@ -21,10 +22,10 @@ const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 421
  * stock: it refuses anything questionable at the door.
  */
 export const productShape = z.object({
-  sku: z.string().min(1).max(128),
-  title: z.string().min(1).max(2000),
-  description: z.string().max(10_000).optional(),
-  category: z.string().max(128).optional(),
+  sku: dataText().min(1).max(128),
+  title: dataText().min(1).max(2000),
+  description: dataText().max(10_000).optional(),
+  category: dataText().max(128).optional(),
   price: salePrice,
   compareAtPrice: price.optional(),
   currency: currencyCode,
@@ -36,8 +37,8 @@ export const productShape = z.object({
   prices: z.record(currencyCode, salePrice).optional(),
   image: z.string().max(2048).optional(),
   url: z.string().max(2048),
-  sizes: z.array(z.object({ size: z.string().min(1).max(32), stock: z.number().int().min(0) })).max(200).default([]),
-  tags: z.array(z.string().max(64)).max(100).default([]),
+  sizes: z.array(z.object({ size: dataText().min(1).max(32), stock: z.number().int().min(0) })).max(200).default([]),
+  tags: z.array(dataText().max(64)).max(100).default([]),
   newArrival: z.boolean().default(false),
 });
 
@@ -47,8 +48,8 @@ export const productShape = z.object({
  */
 export const productSchema = productShape
   .extend({
-    sku: z.string().trim().min(1).max(128),
-    title: z.string().trim().min(1).max(500),
+    sku: dataText().trim().min(1).max(128),
+    title: dataText().trim().min(1).max(500),
     currency: currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'),
     prices: z.record(currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'), salePrice).optional(),
     image: httpUrl.max(2048).optional(),
@@ -56,13 +57,13 @@ export const productSchema = productShape
     sizes: z
       .array(
         z.object({
-          size: z.string().trim().min(1).max(32),
+          size: dataText().trim().min(1).max(32),
           stock: z.number().int().min(0).max(2_147_483_647),
         }),
       )
       .min(1)
       .max(200),
-    tags: z.array(z.string().min(1).max(64)).max(100).default([]),
+    tags: z.array(dataText().min(1).max(64)).max(100).default([]),
   })
   .superRefine((p, ctx) => {
     // Checked here rather than left to rounding: 49.999 EUR is a catalog error, not a price.

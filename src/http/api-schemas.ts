@@ -33,8 +33,18 @@ const emailPartsSchema = z
     amp: z.string().optional().describe('The AMP4EMAIL document (text/x-amp-html); absent when the template has none.'),
     html: z.string(),
     text: z.string(),
+    headers: z
+      .object({ 'List-Unsubscribe': z.string(), 'List-Unsubscribe-Post': z.literal('List-Unsubscribe=One-Click') })
+      .strict()
+      .optional()
+      .describe("Marketing email: the recipient's one-click unsubscribe (RFC 8058). Send these headers with the message."),
   })
   .strict();
+
+const emailSuppressedSchema = z
+  .object({ suppressed: z.literal(true), reason: z.literal('unsubscribed') })
+  .strict()
+  .describe('A marketing email to a customer who unsubscribed: nothing to send.');
 
 const whatsAppPreviewSchema = z
   .object({
@@ -88,7 +98,7 @@ export const renderResultSchema = z
     variant: z.string().optional(),
     locale: z.string(),
     segments: z.array(z.enum(SEGMENT_NAMES)),
-    email: emailPartsSchema.optional(),
+    email: z.union([emailPartsSchema, emailSuppressedSchema]).optional(),
     whatsapp: whatsAppRenderSchema.optional(),
     warnings: z.array(z.string()),
   })

@@ -24,6 +24,7 @@ import { ampRoutes } from './amp/amp-routes.ts';
 import type { Order } from '../store/orders-repository.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { payRoutes } from './routes/pay.ts';
+import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import { createPreview } from '../preview/preview-routes.ts';
@@ -37,6 +38,8 @@ export interface AppDeps {
   draining?: () => boolean;
   /** twilio-node transport override for the WhatsApp routes (tests point it at a local fake API). */
   twilioHttpClient?: TwilioHttpClient;
+  /** The clock for token expiry, offers, WhatsApp windows and queues. Default: the store's clock. */
+  now?: () => Date;
 }
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -52,14 +55,15 @@ const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'ut
  */
 export async function createApp(deps: AppDeps): Promise<Express> {
   const { config, store, templates } = deps;
+  const now = deps.now ?? store.now;
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const { catalog, contentSids, render } = await storeRender({ config, templates, store, warn: (message, err) => logger.warn({ err }, message) });
+  const { catalog, contentSids, render } = await storeRender({ config, templates, store, now, warn: (message, err) => logger.warn({ err }, message) });
   // Batch render threads open the same store and templates; they start with the first batch
   // (start-service.ts starts them at start-up). Shutdown and tests call `app.locals.batchPool.close()`.
-  const { onPoolError: _notCloneable, ...storeOptions } = store.openedWith;
+  const { onPoolError: _notCloneable, now: _clock, ...storeOptions } = store.openedWith;
   const batchPool =
     config.batchThreads > 0
-      ? new BatchRenderPool({ size: config.batchThreads, logger, init: { config, templates: templates.source, store: { ...storeOptions, pgPoolSize: 2 } } })
+      ? new BatchRenderPool({ size: config.batchThreads, logger, init: { config, templates: templates.source, store: { ...storeOptions, pgPoolSize: 2 }, clockOffsetMs: now().getTime() - Date.now() } })
       : undefined;
   if (batchPool) catalog.onPut((products) => batchPool.putProducts(products));
   const json = jsonBody(config.jsonBodyLimit);
@@ -94,6 +98,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const customers = customerRoutes({ store });
   v1.put('/customers', json, customers.upsert);
   v1.get('/customers/:id', customers.get);
+  v1.put('/customers/:id/consents', json, customers.setConsents);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -103,11 +108,13 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // An email order is confirmed on WhatsApp too (DESIGN: one customer, one cart); the WhatsApp
   // routes are built below, so the AMP routes reach them through this late binding.
   let confirmOnWhatsApp: ((order: Order) => void) | undefined;
-  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
+  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, now, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
   app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales }));
+  // The unsubscribe links of emails authenticate with their own signed token.
+  app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
-  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, httpClient: deps.twilioHttpClient });
+  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, now, httpClient: deps.twilioHttpClient });
   confirmOnWhatsApp = (order) => whatsapp.confirmElsewhereOrder(order);
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
 import { renderRequestSchema } from '../render/render-input.ts';
-import { customerBatchSchema, customerOutputSchema, customerUpsertResultSchema } from '../commerce/customer-schema.ts';
+import { consentsInputSchema, consentsResultSchema, customerBatchSchema, customerOutputSchema, customerUpsertResultSchema } from '../commerce/customer-schema.ts';
 import { productBatchSchema, productSchema } from '../store/index.ts';
 import {
   batchLineSchema,
@@ -29,6 +29,7 @@ const REQUEST_SCHEMAS = {
   ProductInput: productSchema,
   ProductBatch: productBatchSchema,
   CustomerBatch: customerBatchSchema,
+  ConsentsInput: consentsInputSchema,
 };
 
 const RESPONSE_SCHEMAS = {
@@ -41,6 +42,7 @@ const RESPONSE_SCHEMAS = {
   Product: productSchema,
   Customer: customerOutputSchema,
   CustomerUpsertResult: customerUpsertResultSchema,
+  ConsentsResult: consentsResultSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
 };
@@ -192,7 +194,16 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           operationId: 'getCustomer',
           summary: 'One customer (the payment token is write-only: type and last 4 digits only)',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'The customer.', content: json('Customer') }, 401: ERRORS[401], 404: ERRORS[404] },
+          responses: { 200: { description: 'The customer, with the consent decisions recorded in inboxcart.', content: json('Customer') }, 401: ERRORS[401], 404: ERRORS[404] },
+        },
+      },
+      '/v1/customers/{id}/consents': {
+        put: {
+          operationId: 'setConsents',
+          summary: 'Record email or WhatsApp consent learned elsewhere (a re-subscribe, say); it overrides the profile as an unsubscribe or STOP does',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: json('ConsentsInput') },
+          responses: { 200: { description: 'The decisions now recorded.', content: json('ConsentsResult') }, 400: ERRORS[400], 401: ERRORS[401], 415: ERRORS[415] },
         },
       },
       '/v1/openapi.json': {

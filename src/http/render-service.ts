@@ -2,49 +2,55 @@ import type { Config } from '../config.ts';
 import { latestInbound } from '../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import type { RenderRequest } from '../render/render-input.ts';
-import { renderMessage, type RenderResult } from '../render/render-message.ts';
+import { renderMessage, type ServiceRenderResult } from '../render/render-message.ts';
 import { loadContentSidCache, type ContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
 import type { ConsentsRepository, CustomersRepository, Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CatalogCache } from './catalog-cache.ts';
 
-export type RenderFn = (request: RenderRequest) => Promise<RenderResult>;
+export type RenderFn = (request: RenderRequest) => Promise<ServiceRenderResult>;
 
 /**
  * The render core wired for the service. Dependencies are built once; per request the only
- * extra work is the WhatsApp opt-out lookup (a STOP recorded in the consent store overrides
- * the campaign system's profile), and only when a WhatsApp part will actually be rendered.
+ * extra work is one consent lookup for marketing templates: an unsubscribe or a STOP recorded
+ * in the consent store overrides the campaign system's profile, which may be stale.
  */
 export function createRenderFn(o: {
   config: Config;
   templates: TemplateSet;
   catalog: CatalogCache;
-  consents: Pick<ConsentsRepository, 'isOptedOut'>;
+  consents: Pick<ConsentsRepository, 'optedOutChannels'>;
   /** Content API sids recorded by `inboxcart twilio sync` (channels/whatsapp/content-sid-cache.ts). */
   contentSid?: (key: string) => string | undefined;
   /** Where inbound WhatsApp messages record the 24-hour window the campaign system cannot know. */
   customers?: Pick<CustomersRepository, 'get'>;
+  /** Token expiry and the render's "now" when the request gives none. */
+  now?: () => Date;
 }): RenderFn {
-  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid });
+  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid, now: o.now });
   const optedOutDeps = { ...deps, whatsappOptedOut: () => true };
   return async (request) => {
     const compiled = o.templates.templates.get(request.template);
-    const whatsapp =
-      compiled?.whatsapp !== undefined &&
-      request.profile.phone !== undefined &&
-      (request.channels ?? compiled.manifest.channels).includes('whatsapp');
-    if (!whatsapp) return renderMessage(request, deps);
-    // A STOP withholds marketing; an order confirmation the customer caused still goes (Meta's
-    // marketing opt-out leaves utility messages alone, facts §5).
+    if (!compiled) return renderMessage(request, deps);
+    const channels = (request.channels ?? compiled.manifest.channels).filter((c) => compiled.manifest.channels.includes(c));
+    const whatsapp = compiled.whatsapp !== undefined && request.profile.phone !== undefined && channels.includes('whatsapp');
+    // An unsubscribe or a STOP withholds marketing; an order confirmation the customer caused
+    // still goes (Meta's marketing opt-out leaves utility messages alone, facts §5).
     const marketing = compiled.manifest.category === 'marketing';
+    if (!whatsapp && !(marketing && channels.includes('email'))) return renderMessage(request, deps);
     const [optedOut, stored] = await Promise.all([
-      marketing ? o.consents.isOptedOut(request.profile.id, 'whatsapp') : false,
-      o.customers?.get(request.profile.id),
+      marketing ? o.consents.optedOutChannels(request.profile.id) : NONE,
+      whatsapp ? o.customers?.get(request.profile.id) : undefined,
     ]);
     const windowed = withStoredWindow(request, stored?.lastInboundAt);
-    return renderMessage(windowed, optedOut ? optedOutDeps : deps);
+    const result: ServiceRenderResult = renderMessage(windowed, optedOut.has('whatsapp') ? optedOutDeps : deps);
+    // Rendered all the same, so the data is checked and segments and locale are reported.
+    if (result.email && optedOut.has('email')) result.email = { suppressed: true, reason: 'unsubscribed' };
+    return result;
   };
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** The window opens on the profile's or the stored last inbound time, whichever is later. */
 function withStoredWindow(request: RenderRequest, stored: string | undefined): RenderRequest {
@@ -62,12 +68,13 @@ export async function storeRender(o: {
   config: Config;
   templates: TemplateSet;
   store: Store;
+  now?: () => Date;
   warn: (message: string, error: unknown) => void;
 }): Promise<{ catalog: CatalogCache; contentSids: ContentSidCache; render: RenderFn }> {
   const { config, templates, store } = o;
   const catalog = new CatalogCache(store.products, { onError: (err) => o.warn('could not refresh the catalog cache; using the previous copy', err) });
   await catalog.reload();
   const contentSids = await loadContentSidCache(store.whatsappContents, { onError: (err) => o.warn('could not refresh WhatsApp content sids; using the previous copy', err) });
-  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers });
+  const render = createRenderFn({ config, templates, catalog, consents: store.consents, contentSid: contentSids.get, customers: store.customers, now: o.now ?? store.now });
   return { catalog, contentSids, render };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dataText } from '../render/data-text.ts';
 
 /** Locales that ship strings in templates/locales. Others fall back to `en` with a warning. */
 export const SUPPORTED_LOCALES = ['en', 'tr', 'sv'] as const;
@@ -21,8 +22,8 @@ export const loyaltyTierSchema = z.enum(['none', 'bronze', 'silver', 'gold', 'pl
  */
 export const profileSchema = z.object({
   id: z.string().min(1).max(128),
-  firstName: z.string().max(2000).optional(),
-  lastName: z.string().max(2000).optional(),
+  firstName: dataText().max(2000).optional(),
+  lastName: dataText().max(2000).optional(),
   email: z.email().optional(),
   phone: z
     .string()
@@ -48,12 +49,12 @@ export const profileSchema = z.object({
       totalSpent: z.number().min(0).default(0),
       lastOrderAt: isoDateTime.optional(),
       /** Sizes bought, per category: { tops: { M: 4, L: 1 } }. */
-      sizesBought: z.record(z.string(), z.record(z.string(), z.number().int().min(0))).default({}),
+      sizesBought: z.record(dataText(), z.record(dataText(), z.number().int().min(0))).default({}),
     })
     .optional(),
   affinities: z
     .object({
-      categories: z.array(z.string().max(64)).max(50).default([]),
+      categories: z.array(dataText().max(64)).max(50).default([]),
       /** 0 = buys at full price, 1 = only buys on promotion. */
       promoSensitivity: z.number().min(0).max(1).optional(),
       newArrivals: z.boolean().optional(),
@@ -61,14 +62,14 @@ export const profileSchema = z.object({
     .optional(),
   location: z
     .object({
-      city: z.string().max(200).optional(),
+      city: dataText().max(200).optional(),
       country: z.string().regex(/^[A-Z]{2}$/, 'country must be ISO 3166-1 alpha-2').optional(),
       region: z.enum(['coast', 'mountains', 'city', 'countryside']).optional(),
-      nearStore: z.string().max(200).optional(),
+      nearStore: dataText().max(200).optional(),
     })
     .optional(),
   birthday: isoDate.optional(),
-  preferences: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  preferences: z.record(dataText(), z.union([dataText(), z.array(dataText())])).optional(),
   whatsapp: z
     .object({
       lastInboundAt: isoDateTime.optional(),
@@ -79,8 +80,8 @@ export const profileSchema = z.object({
       items: z
         .array(
           z.object({
-            sku: z.string().min(1).max(64),
-            size: z.string().max(32).optional(),
+            sku: dataText().min(1).max(64),
+            size: dataText().max(32).optional(),
             quantity: z.number().int().min(1).max(99),
           }),
         )

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { productShape } from '../commerce/product-schema.ts';
+import { dataText } from '../render/data-text.ts';
 
 /** Products inlined by campaign systems: the lenient level of the one product contract. */
 export const productSchema = productShape;
@@ -21,14 +22,14 @@ export type Product = z.infer<typeof productSchema>;
 const reasonSchema = z
   .union([
     z.object({ key: z.string().regex(/^reason\.[A-Za-z0-9_-]+$/, 'a reason key names a string under "reason" in the locale files, e.g. reason.justIn') }).strict(),
-    z.record(z.string().regex(/^(?!key$)[a-z]{2,3}$/, 'reason languages are ISO 639 codes such as en, tr, sv'), z.string().min(1).max(200)),
-    z.string().max(200),
+    z.record(z.string().regex(/^(?!key$)[a-z]{2,3}$/, 'reason languages are ISO 639 codes such as en, tr, sv'), dataText().min(1).max(200)),
+    dataText().max(200),
   ])
   .describe('A locale key ({ key: "reason.justIn" }), text per language ({ en, tr, sv }), or text in reasonLocale. A message shows only a reason in its own language.');
 
 export type Reason = z.infer<typeof reasonSchema>;
 
-const productReference = z.object({ sku: z.string().min(1).max(64), reason: reasonSchema.optional() });
+const productReference = z.object({ sku: dataText().min(1).max(64), reason: reasonSchema.optional() });
 
 export const recommendationsSchema = z.object({
   items: z

@@ -108,7 +108,6 @@ export function createPreview(deps: PreviewDeps): Preview {
       from: `"${brand.name.replace(/["\\]/g, '')}" <noreply@${domain}>`,
       to: recipientOf(input, snapshot) ?? 'preview@example.invalid',
       messageId: `<${out.result.id}@${domain}>`,
-      listUnsubscribe: snapshot.set!.templates.get(out.template)?.manifest.category === 'marketing' ? brand.unsubscribeUrl : undefined,
     });
     const profile = out.profile === PASTED_PROFILE ? 'pasted' : out.profile;
     const file = `${out.template}-${profile}-${out.result.locale}${out.result.variant ? `-${out.result.variant}` : ''}.eml`.replace(/[^\w.-]/g, '_');

@@ -52,6 +52,7 @@ export class PreviewSource {
   private watcher?: TreeWatcher;
   private rewatch?: NodeJS.Timeout;
   private readonly listeners = new Set<(snapshot: PreviewSnapshot) => void>();
+  private settleWaiters: (() => void)[] = [];
   private cache: CompileCache;
 
   constructor(private readonly o: PreviewSourceOptions) {
@@ -98,6 +99,14 @@ export class PreviewSource {
     };
   }
 
+  /**
+   * Resolves once the watcher's next burst of file events has settled and been reloaded, whether
+   * it changed anything or not: what a test of "this save announces nothing" waits for.
+   */
+  nextSettle(): Promise<void> {
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
   /** Stops watching and forgets subscribers (shutdown). */
   close(): void {
     this.listeners.clear();
@@ -113,7 +122,12 @@ export class PreviewSource {
         onEvent: () => {
           this.changes++;
         },
-        onSettled: () => void this.publish(),
+        onSettled: () =>
+          void this.publish().then(() => {
+            const waiters = this.settleWaiters;
+            this.settleWaiters = [];
+            for (const resolve of waiters) resolve();
+          }),
         onError: (err) => {
           this.o.logger.warn({ err }, 'preview: watching templates failed; retrying');
           this.watcher = undefined;

@@ -66,7 +66,7 @@ export interface PreviewRender {
 }
 
 export interface PreviewRendererOptions {
-  config: Pick<Config, 'publicBaseUrl' | 'tokenTtlDays' | 'thresholds'>;
+  config: Pick<Config, 'publicBaseUrl' | 'tokenTtlDays' | 'unsubscribeTtlDays' | 'thresholds'>;
   /** The official validator by default; tests may count calls. */
   validateAmp?: (html: string) => Promise<AmpVerdict>;
 }

@@ -19,6 +19,7 @@ import { InternTable } from './interned.ts';
 import { truncate } from './handlebars-env.ts';
 import { plainText, plainView } from './plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
+import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
 
 export interface SizeView {
   size: string;
@@ -119,6 +120,11 @@ export interface ViewDeps {
    */
   ampToken: string | ((content: AmpMessageContent) => string);
   signPayload: (data: string) => string;
+  /**
+   * Signs the recipient's unsubscribe token (`/u/<token>`) for an email in the given locale.
+   * Without it the footer links to the brand's own unsubscribe page.
+   */
+  unsubscribeToken?: (locale: string) => string;
 }
 
 export interface ViewInput {
@@ -451,10 +457,11 @@ function preferredFor(base: ViewBase, category: string | undefined): string | un
 }
 
 /**
- * One channel's view of a message. The AMP token (email only) is returned beside the view:
- * it is also in the view's AMP URLs, and a cohort render (cohort-cache.ts) puts a marker there.
+ * One channel's view of a message. The AMP and unsubscribe tokens (email only) are returned
+ * beside the view: they are also in its URLs, and a cohort render (cohort-cache.ts) puts
+ * markers there.
  */
-export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewDeps): { view: RenderView; token: string } {
+export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewDeps): { view: RenderView; token: string; unsubscribe: string } {
   const { input, intlLocale, currency, offer } = base;
   const { profile, manifest } = input;
   const channel = options.channel;
@@ -510,6 +517,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
   const lang = base.fellBack ? 'en' : intlLocale;
   const markers = options.markers === true;
   const tokenInUrl = markers && token ? MARKERS.token : token;
+  const unsubscribe = channel === 'email' && deps.unsubscribeToken ? deps.unsubscribeToken(base.locale) : '';
   const firstName = profile.firstName?.trim() ? (plain ? truncate(plainText(profile.firstName.trim()), 64) : profile.firstName.trim()) : undefined;
 
   const view: RenderView = {
@@ -549,18 +557,31 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     loyalty: base.loyalty,
     location: { region: profile.location?.region, city: optionalPlainIf(plain, profile.location?.city), nearStore: optionalPlainIf(plain, profile.location?.nearStore) },
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
-    links: brandLinks(deps.brand).get(paramsKey, () => ({
-      shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
-      preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
-      unsubscribe: deps.brand.unsubscribeUrl,
-    })),
+    links: viewLinks(deps, paramsKey, campaignParams, unsubscribe, markers),
     // A cohort view's endpoints differ only by base URL: shared, so its key carries a serial.
     amp: markers ? ampMarkerUrls.get(`${ampBase}\u0000${tokenInUrl}`, () => ampUrls(ampBase, tokenInUrl)) : ampUrls(ampBase, tokenInUrl),
     payloads,
     message: { id: markers ? MARKERS.messageId : input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
   };
-  return { view, token };
+  return { view, token, unsubscribe };
+}
+
+/**
+ * Shop and preferences links are the same for a whole campaign (interned); the unsubscribe
+ * link is the recipient's own, or its marker in a cohort view (then interned too).
+ */
+function viewLinks(deps: ViewDeps, paramsKey: string, campaignParams: CampaignParams, unsubscribe: string, markers: boolean): RenderView['links'] {
+  const shared = brandLinks(deps.brand).get(paramsKey, () => ({
+    shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
+    preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
+    unsubscribe: deps.brand.unsubscribeUrl,
+  }));
+  if (!unsubscribe) return shared;
+  if (markers) {
+    return brandLinks(deps.brand).get(`${paramsKey}\u0000${deps.publicBaseUrl}`, () => ({ ...shared, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, MARKERS.unsubscribe) }));
+  }
+  return { shop: shared.shop, preferences: shared.preferences, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, unsubscribe) };
 }
 
 /**

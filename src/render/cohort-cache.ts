@@ -3,7 +3,7 @@
  *
  * A campaign sends the same template to millions of customers, and most of them share
  * everything the email depends on — locale, segments, offer, products, sizes — except a few
- * per-recipient values: first name, ids and the signed AMP token. The email parts are
+ * per-recipient values: first name, ids and the signed AMP and unsubscribe tokens. The email parts are
  * rendered once per cohort with markers in place of those values, split at the markers, and
  * each recipient costs a view, its JSON and a handful of string joins.
  *
@@ -12,7 +12,7 @@
  * first name is present — makes a different cohort. Shared, immutable parts stand in by
  * identity (the product list) or are fixed by the template hash and locale (brand, strings). Templates can print recipient values but
  * cannot branch on them (they only see the markers); that is why only values that templates
- * print (name, ids, token) are markers. A view whose data already contains the marker
+ * print (name, ids, tokens) are markers. A view whose data already contains the marker
  * character is rendered without the cache.
  */
 
@@ -29,9 +29,10 @@ export const MARKERS = {
   profileId: `${MARK}p`,
   messageId: `${MARK}m`,
   token: `${MARK}t`,
+  unsubscribe: `${MARK}u`,
 } as const;
 
-export type MarkerValues = Record<'n' | 'p' | 'm' | 't', string>;
+export type MarkerValues = Record<'n' | 'p' | 'm' | 't' | 'u', string>;
 
 /** A rendered part cut at its markers: segments[0] slot[0] segments[1] … */
 export interface SplitPart {

@@ -2,12 +2,13 @@ import type { Config } from '../config.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
 import { ampClaimsJson } from '../commerce/amp-claims.ts';
 import { signPayload, signTokenJson } from '../commerce/signed-token.ts';
+import { signUnsubscribeToken } from '../commerce/unsubscribe-token.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CohortCache } from './cohort-cache.ts';
 import type { RenderDeps } from './render-message.ts';
 
 export interface RendererOptions {
-  config: Pick<Config, 'publicBaseUrl' | 'tokenKeys' | 'tokenTtlDays' | 'thresholds'>;
+  config: Pick<Config, 'publicBaseUrl' | 'tokenKeys' | 'tokenTtlDays' | 'unsubscribeTtlDays' | 'thresholds'>;
   templates: TemplateSet;
   catalog: (sku: string) => Product | undefined;
   contentSid?: (key: string) => string | undefined;
@@ -19,6 +20,7 @@ export interface RendererOptions {
 export function createRenderDeps(o: RendererOptions): RenderDeps {
   const now = o.now ?? (() => new Date());
   const ttlSeconds = o.config.tokenTtlDays * 86_400;
+  const unsubscribeTtlMs = o.config.unsubscribeTtlDays * 86_400_000;
   return {
     templates: o.templates,
     thresholds: o.config.thresholds,
@@ -26,6 +28,7 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     publicBaseUrl: o.config.publicBaseUrl,
     signAmpToken: (who, content) => signTokenJson(ampClaimsJson(who, content, Math.floor(now().getTime() / 1000) + ttlSeconds), o.config.tokenKeys),
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
+    signUnsubscribeToken: (who, issuedAt) => signUnsubscribeToken(who, new Date(issuedAt.getTime() + unsubscribeTtlMs), o.config.tokenKeys),
     contentSid: o.contentSid,
     whatsappOptedOut: o.whatsappOptedOut,
     now,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fillOf, type MarkerValues, type SplitPart } from './cohort-cache.ts';
-import type { RenderResult } from './render-message.ts';
+import { emailParts, type ServiceRenderResult } from './render-message.ts';
 
 /**
  * A render result as the bytes of its JSON, in pieces. Pieces marked `shared` are the same
@@ -40,12 +40,12 @@ const NONCE = randomBytes(12).toString('base64url');
 const PLACEHOLDER = { amp: `\uE001${NONCE}a`, html: `\uE001${NONCE}h`, text: `\uE001${NONCE}t` } as const;
 const PARTS = ['amp', 'html', 'text'] as const;
 
-export function encodeRenderResult(result: RenderResult, before = '', after = ''): EncodedResult {
-  const email = result.email;
+export function encodeRenderResult(result: ServiceRenderResult, before = '', after = ''): EncodedResult {
+  const email = emailParts(result);
   const fill = email && fillOf(email);
   if (!email || !fill) return single(`${before}${JSON.stringify(result)}${after}`);
 
-  const stand: Record<string, string | undefined> = { ...email };
+  const stand: Record<string, unknown> = { ...email };
   for (const part of PARTS) if (fill[part] && email[part] !== undefined) stand[part] = PLACEHOLDER[part];
   const json = `${before}${JSON.stringify({ ...result, email: stand })}${after}`;
 
@@ -85,7 +85,7 @@ const encodedSegments = new WeakMap<SplitPart, Buffer[]>();
 type EncodedValues = Record<keyof MarkerValues, Buffer>;
 
 function encodedValues(values: MarkerValues): EncodedValues {
-  return { n: jsonContent(values.n), p: jsonContent(values.p), m: jsonContent(values.m), t: jsonContent(values.t) };
+  return { n: jsonContent(values.n), p: jsonContent(values.p), m: jsonContent(values.m), t: jsonContent(values.t), u: jsonContent(values.u) };
 }
 
 function pushFilled(out: EncodedResult, part: SplitPart, values: EncodedValues): void {

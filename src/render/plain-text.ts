@@ -1,9 +1,12 @@
+import { BIDI_CONTROLS } from './data-text.ts';
+
 /**
  * WhatsApp text is plain: no HTML escaping, but data must not smuggle in control characters
- * or bidirectional overrides (U+202E can make "gpj.exe" read as "exe.jpg").
+ * or bidirectional overrides (U+202E can make "gpj.exe" read as "exe.jpg"). The input schemas
+ * already strip bidi controls from data for every part (data-text.ts); WhatsApp text also loses
+ * the C0 and C1 controls here.
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+const UNSAFE = new RegExp(`[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F${BIDI_CONTROLS}]`, 'g');
 
 export function plainText(value: string): string {
   return value.replace(UNSAFE, '');
@@ -22,8 +25,7 @@ export function plainView<T>(value: T): T {
 }
 
 // Everything the passes below change: UNSAFE, line breaks and tabs, five spaces in a row.
-// eslint-disable-next-line no-control-regex
-const NEEDS_CLEANING = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]| {5}/;
+const NEEDS_CLEANING = new RegExp(`[\\u0000-\\u001F\\u007F-\\u009F${BIDI_CONTROLS}]| {5}`);
 
 /** Meta rejects template variables with newlines, tabs or more than four consecutive spaces. */
 export function templateVariable(value: string): string {

@@ -1,24 +1,25 @@
 import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
+import { dataText } from './data-text.ts';
 import { CHANNELS, type TemplateManifest } from '../templates/template-manifest.ts';
 
 export const cartInputSchema = z.object({
   items: z
-    .array(z.object({ sku: z.string().min(1).max(64), size: z.string().max(32).optional(), quantity: z.number().int().min(1).max(99) }))
+    .array(z.object({ sku: dataText().min(1).max(64), size: dataText().max(32).optional(), quantity: z.number().int().min(1).max(99) }))
     .max(50),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 export const orderInputSchema = z.object({
-  number: z.string().min(1).max(64),
+  number: dataText().min(1).max(64),
   currency: z.string().regex(/^[A-Z]{3}$/),
   total: z.number().min(0),
   channel: z.enum(['email', 'whatsapp', 'api']).optional(),
   status: z.enum(['placed', 'awaiting_payment', 'cancelled']).default('placed'),
   paymentLink: z.string().max(2048).optional(),
   lines: z
-    .array(z.object({ sku: z.string(), title: z.string().max(2000), size: z.string().max(32).optional(), quantity: z.number().int().min(1), unitPrice: z.number().min(0) }))
+    .array(z.object({ sku: dataText(), title: dataText().max(2000), size: dataText().max(32).optional(), quantity: z.number().int().min(1), unitPrice: z.number().min(0) }))
     .min(1)
     .max(100),
 });

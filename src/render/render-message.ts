@@ -14,6 +14,7 @@ import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, recordFill, spli
 import { buildViewBase, channelView, listHasMarks, TemplateDataError, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
 import { oneLine, tidyText } from './tidy-text.ts';
+import { unsubscribeUrl, type UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
 
 export interface EmailParts {
   subject: string;
@@ -21,6 +22,37 @@ export interface EmailParts {
   amp?: string;
   html: string;
   text: string;
+  /**
+   * Headers a sender must add (marketing email): the recipient's one-click unsubscribe
+   * (`List-Unsubscribe` with `List-Unsubscribe-Post`, RFC 8058), which Gmail and Yahoo require
+   * of bulk senders.
+   */
+  headers?: UnsubscribeHeaders;
+}
+
+export interface UnsubscribeHeaders {
+  'List-Unsubscribe': string;
+  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click';
+}
+
+/** A marketing email the customer unsubscribed from: nothing to send. */
+export interface EmailSuppressed {
+  suppressed: true;
+  reason: 'unsubscribed';
+}
+
+export type EmailRender = EmailParts | EmailSuppressed;
+
+/**
+ * A render as the service answers it: the email part of a marketing template is `suppressed`
+ * for a customer who unsubscribed (render-service.ts applies the consent store).
+ */
+export type ServiceRenderResult = Omit<RenderResult, 'email'> & { email?: EmailRender };
+
+/** The email parts of a result, or undefined when it has none to send (no email part, or suppressed). */
+export function emailParts(result: Pick<ServiceRenderResult, 'email'>): EmailParts | undefined {
+  const email = result.email;
+  return email === undefined || 'suppressed' in email ? undefined : email;
 }
 
 export interface RenderResult {
@@ -42,6 +74,11 @@ export interface RenderDeps {
   /** Signs the AMP access token for one message: who, which message, and what it shows. */
   signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl'>, content?: AmpMessageContent) => string;
   signPayload: (data: string) => string;
+  /**
+   * Signs a recipient's unsubscribe token, its lifetime counted from the render's clock (so the
+   * same message id and clock give the same email); without it the footer links to the brand's page.
+   */
+  signUnsubscribeToken?: (who: UnsubscribeRequest, issuedAt: Date) => string;
   contentSid?: (key: string) => string | undefined;
   /** Customers who sent STOP on WhatsApp (from the consent store). */
   whatsappOptedOut?: (customerId: string) => boolean;
@@ -91,7 +128,11 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
     (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name }, content));
-  const viewDeps: ViewDeps = {
+  let unsubscribe: string | undefined;
+  const signUnsubscribe = deps.signUnsubscribeToken;
+  const unsubscribeToken = signUnsubscribe
+    ? (loc: string) => (unsubscribe ??= signUnsubscribe({ sub: request.profile.id, cmp: request.context.campaignId, loc }, now))
+    : undefined;  const viewDeps: ViewDeps = {
     brand: deps.templates.shared.brand,
     locales: deps.templates.shared.locales,
     thresholds: deps.thresholds,
@@ -100,6 +141,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     publicBaseUrl: deps.publicBaseUrl,
     ampToken,
     signPayload: deps.signPayload,
+    unsubscribeToken,
   };
 
   if (channels.includes('email') && compiled.ampSource && !deps.publicBaseUrl.startsWith('https://')) {
@@ -127,7 +169,13 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     );
     result.locale = base.locale;
     result.segments = base.segmentList;
-    if (channels.includes('email')) result.email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts);
+    if (channels.includes('email')) {
+      const email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts);
+      if (manifest.category === 'marketing' && unsubscribe !== undefined) {
+        email.headers = { 'List-Unsubscribe': `<${unsubscribeUrl(deps.publicBaseUrl, unsubscribe)}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+      }
+      result.email = email;
+    }
     if (whatsapp) {
       const waDeps = { now, contentSid: deps.contentSid ?? (() => undefined), optedOut: deps.whatsappOptedOut?.(request.profile.id) ?? false };
       const plan = planWhatsApp(manifest.category, request.profile, waDeps);
@@ -219,16 +267,17 @@ function cohortOf(
   const firstName = profile.firstName?.trim() || undefined;
   if (firstName !== undefined && (/\s\s|[\r\n\t]/.test(firstName) || firstName.includes(MARK))) return undefined;
   if (profile.id.includes(MARK) || base.input.messageId.includes(MARK)) return undefined;
-  const { view, token } = channelView(base, { channel: 'email', markers: true }, viewDeps);
+  const { view, token, unsubscribe } = channelView(base, { channel: 'email', markers: true }, viewDeps);
   if (listHasMarks(view.products)) return undefined;
   // The AMP URLs with the token marker are interned (no data in them), so the key shows name and ids.
   const key = cohortKey(compiled.hash, view, (firstName === undefined ? 0 : 1) + 2);
   if (key === undefined) return undefined;
-  const raw: MarkerValues = { n: firstName ?? '', p: profile.id, m: base.input.messageId, t: token };
+  const raw: MarkerValues = { n: firstName ?? '', p: profile.id, m: base.input.messageId, t: token, u: unsubscribe };
   const esc = Handlebars.Utils.escapeExpression;
   // An absent name or token has no marker, so its empty value is never filled in.
-  const inert = (raw.n === '' || inertValue(raw.n)) && inertValue(raw.p) && inertValue(raw.m) && (raw.t === '' || inertValue(raw.t));
-  return { key, view, raw, escaped: { n: esc(raw.n), p: esc(raw.p), m: esc(raw.m), t: esc(raw.t) }, inert };
+  const inert =
+    (raw.n === '' || inertValue(raw.n)) && inertValue(raw.p) && inertValue(raw.m) && (raw.t === '' || inertValue(raw.t)) && (raw.u === '' || inertValue(raw.u));
+  return { key, view, raw, escaped: { n: esc(raw.n), p: esc(raw.p), m: esc(raw.m), t: esc(raw.t), u: esc(raw.u) }, inert };
 }
 
 function htmlToText(html: string): string {

@@ -1,5 +1,5 @@
 import type { Executor } from './database-schema.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 export interface CartItem {
   sku: string;
@@ -40,7 +40,7 @@ export interface CartsRepository {
 
 const MAX_QUANTITY = 10_000;
 
-export function createCartsRepository(db: Executor): CartsRepository {
+export function createCartsRepository(db: Executor, clock: Clock = systemClock): CartsRepository {
   async function get(customerId: string, executor: Executor = db): Promise<Cart> {
     const cart = await executor
       .selectFrom('carts')
@@ -73,7 +73,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
     async setItem(customerId, sku, size, quantity) {
       checkQuantity(quantity, 0);
       return db.transaction().execute(async (trx) => {
-        const now = isoNow();
+        const now = isoNow(clock);
         await touch(trx, customerId, now);
         if (quantity === 0) {
           await trx
@@ -96,7 +96,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
     async addItem(customerId, sku, size, quantity) {
       checkQuantity(quantity, 1);
       return db.transaction().execute(async (trx) => {
-        const now = isoNow();
+        const now = isoNow(clock);
         await touch(trx, customerId, now);
         await trx
           .insertInto('cart_items')
@@ -113,7 +113,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
 
     async take(customerId, executor = db) {
       const rows = await executor.deleteFrom('cart_items').where('customer_id', '=', customerId).returning(['sku', 'size', 'quantity']).execute();
-      await executor.updateTable('carts').set({ updated_at: isoNow() }).where('customer_id', '=', customerId).execute();
+      await executor.updateTable('carts').set({ updated_at: isoNow(clock) }).where('customer_id', '=', customerId).execute();
       return rows;
     },
 
@@ -121,7 +121,7 @@ export function createCartsRepository(db: Executor): CartsRepository {
       await executor.deleteFrom('cart_items').where('customer_id', '=', customerId).execute();
       await executor
         .updateTable('carts')
-        .set({ updated_at: isoNow() })
+        .set({ updated_at: isoNow(clock) })
         .where('customer_id', '=', customerId)
         .execute();
     },

@@ -1,5 +1,5 @@
 import type { Executor } from './database-schema.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 export type ConsentChannel = 'email' | 'whatsapp' | 'sms';
 
@@ -19,9 +19,13 @@ export interface ConsentsRepository {
   get(customerId: string, channel: ConsentChannel): Promise<Consent | undefined>;
   /** True only after an explicit opt-out; no record means no decision was made here. */
   isOptedOut(customerId: string, channel: ConsentChannel): Promise<boolean>;
+  /** The channels a customer explicitly opted out of, in one query (a render checks several). */
+  optedOutChannels(customerId: string): Promise<ReadonlySet<ConsentChannel>>;
+  /** Every decision recorded for a customer, by channel. */
+  list(customerId: string): Promise<Partial<Record<ConsentChannel, Consent>>>;
 }
 
-export function createConsentsRepository(db: Executor): ConsentsRepository {
+export function createConsentsRepository(db: Executor, clock: Clock = systemClock): ConsentsRepository {
   async function get(customerId: string, channel: ConsentChannel): Promise<Consent | undefined> {
     const row = await db
       .selectFrom('consents')
@@ -34,7 +38,7 @@ export function createConsentsRepository(db: Executor): ConsentsRepository {
 
   return {
     async set(customerId, channel, granted, source) {
-      const now = isoNow();
+      const now = isoNow(clock);
       await db
         .insertInto('consents')
         .values({ customer_id: customerId, channel, granted: granted ? 1 : 0, source, updated_at: now })
@@ -53,6 +57,18 @@ export function createConsentsRepository(db: Executor): ConsentsRepository {
     async isOptedOut(customerId, channel) {
       const consent = await get(customerId, channel);
       return consent !== undefined && !consent.granted;
+    },
+
+    async optedOutChannels(customerId) {
+      const rows = await db.selectFrom('consents').select('channel').where('customer_id', '=', customerId).where('granted', '=', 0).execute();
+      return new Set(rows.map((r) => r.channel as ConsentChannel));
+    },
+
+    async list(customerId) {
+      const rows = await db.selectFrom('consents').select(['channel', 'granted', 'source', 'updated_at']).where('customer_id', '=', customerId).execute();
+      const out: Partial<Record<ConsentChannel, Consent>> = {};
+      for (const r of rows) out[r.channel as ConsentChannel] = { granted: r.granted === 1, source: r.source, updatedAt: r.updated_at };
+      return out;
     },
   };
 }

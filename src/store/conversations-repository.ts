@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Executor, WhatsappConversationsTable } from './database-schema.ts';
 import { fromJsonText, toJsonText, type JsonObject } from './json-column.ts';
-import { isoNow, toIsoTimestamp } from './timestamps.ts';
+import { isoNow, toIsoTimestamp, systemClock, type Clock } from './timestamps.ts';
 
 /** Where a customer is in the WhatsApp purchase flow. One per customer, not per channel. */
 export interface Conversation {
@@ -35,7 +35,7 @@ export interface ConversationsRepository {
   deleteExpired(now: Date | string): Promise<number>;
 }
 
-export function createConversationsRepository(db: Executor): ConversationsRepository {
+export function createConversationsRepository(db: Executor, clock: Clock = systemClock): ConversationsRepository {
   return {
     async get(customerId) {
       const row = await db
@@ -55,7 +55,7 @@ export function createConversationsRepository(db: Executor): ConversationsReposi
         state: toJsonText(conv.state),
         step: conv.step,
         locale: conv.locale,
-        updated_at: conv.updatedAt === undefined ? isoNow() : toIsoTimestamp(conv.updatedAt),
+        updated_at: conv.updatedAt === undefined ? isoNow(clock) : toIsoTimestamp(conv.updatedAt),
         expires_at: toIsoTimestamp(conv.expiresAt),
         version: expectedVersion + 1,
       };

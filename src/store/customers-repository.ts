@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { CustomersTable, Executor } from './database-schema.ts';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-column.ts';
 import { minorDigits } from './money.ts';
-import { isoNow, toIsoTimestamp } from './timestamps.ts';
+import { isoNow, toIsoTimestamp, systemClock, type Clock } from './timestamps.ts';
 
 export interface Address {
   name: string;
@@ -57,7 +57,7 @@ export interface CustomersRepository {
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 
-export function createCustomersRepository(db: Executor): CustomersRepository {
+export function createCustomersRepository(db: Executor, clock: Clock = systemClock): CustomersRepository {
   async function getWhere(column: 'id' | 'phone', value: string): Promise<Customer | undefined> {
     const row = await db
       .selectFrom('customers')
@@ -77,7 +77,7 @@ export function createCustomersRepository(db: Executor): CustomersRepository {
         throw new RangeError(`phone must be E.164, e.g. +46701234567, got ${JSON.stringify(c.phone)}`);
       }
       minorDigits(c.currency);
-      const now = isoNow();
+      const now = isoNow(clock);
       const row: CustomersTable = {
         id: c.id,
         email: c.email ?? null,
@@ -120,7 +120,7 @@ export function createCustomersRepository(db: Executor): CustomersRepository {
       const iso = toIsoTimestamp(at);
       await db
         .updateTable('customers')
-        .set({ last_inbound_at: iso, updated_at: isoNow() })
+        .set({ last_inbound_at: iso, updated_at: isoNow(clock) })
         .where('id', '=', id)
         .where((eb) => eb.or([eb('last_inbound_at', 'is', null), eb('last_inbound_at', '<', iso)]))
         .execute();
@@ -133,7 +133,7 @@ export function createCustomersRepository(db: Executor): CustomersRepository {
         const ok = typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
         if (!ok) throw new TypeError(`preference ${key} must be a string or an array of strings`);
       }
-      const now = isoNow();
+      const now = isoNow(clock);
       await db
         .insertInto('profile_preferences')
         .values(entries.map(([key, value]) => ({ customer_id: id, key, value: toJsonText(value), updated_at: now })))

@@ -166,6 +166,8 @@ export interface WhatsappRepliesTable {
   attempts: number;
   claimed_until: string | null;
   last_error: string | null;
+  /** Not tried again before this time (a failed send backing off); null when no retry is pending. */
+  next_attempt_at: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,6 @@
 import type { Executor } from './database-schema.ts';
 import { fromNullableJsonText, toJsonText, type JsonValue } from './json-column.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 /**
  * Webhook idempotency. Providers retry (Twilio on timeouts, mail clients on flaky networks),
@@ -35,10 +35,10 @@ export interface EventsRepository {
 /** Longer than a webhook may take (Twilio gives up after 15 s), short enough for its retries. */
 const DEFAULT_LEASE_MS = 30_000;
 
-export function createEventsRepository(db: Executor): EventsRepository {
+export function createEventsRepository(db: Executor, clock: Clock = systemClock): EventsRepository {
   return {
     async claim(key, kind, leaseMs = DEFAULT_LEASE_MS) {
-      const now = isoNow();
+      const now = isoNow(clock);
       const inserted = await db
         .insertInto('processed_events')
         .values({ key, kind, status: 'pending', result: null, created_at: now, completed_at: null })
@@ -60,7 +60,7 @@ export function createEventsRepository(db: Executor): EventsRepository {
     async complete(key, result) {
       const updated = await db
         .updateTable('processed_events')
-        .set({ status: 'completed', result: toJsonText(result), completed_at: isoNow() })
+        .set({ status: 'completed', result: toJsonText(result), completed_at: isoNow(clock) })
         .where('key', '=', key)
         .executeTakeFirst();
       if (updated.numUpdatedRows === 0n) throw new Error(`event ${key} was never claimed`);

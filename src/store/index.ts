@@ -20,3 +20,4 @@ export type { Consent, ConsentChannel, ConsentsRepository } from './consents-rep
 export type { WhatsappContent, WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 export type { QueuedReply, WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
 export type { JsonObject, JsonValue } from './json-column.ts';
+export type { Clock } from './timestamps.ts';

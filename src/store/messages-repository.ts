@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor, WhatsappMessagesTable } from './database-schema.ts';
-import { isoNow, toIsoTimestamp } from './timestamps.ts';
+import { isoNow, toIsoTimestamp, systemClock, type Clock } from './timestamps.ts';
 
 /** Twilio message statuses for outbound messages. */
 export type MessageStatus =
@@ -72,7 +72,7 @@ function replaceable(next: MessageStatus): MessageStatus[] {
   return PROGRESS.slice(0, rank);
 }
 
-export function createMessagesRepository(db: Executor): MessagesRepository {
+export function createMessagesRepository(db: Executor, clock: Clock = systemClock): MessagesRepository {
   async function updateStatus(
     sid: string,
     status: MessageStatus,
@@ -81,7 +81,7 @@ export function createMessagesRepository(db: Executor): MessagesRepository {
   ): Promise<boolean> {
     const from = replaceable(status);
     const statusAt = toIsoTimestamp(at);
-    const now = isoNow();
+    const now = isoNow(clock);
     // A compare-and-set in one statement: concurrent callbacks for one sid cannot interleave
     // a read and a write and so cannot step the status back.
     if (from.length > 0) {
@@ -116,7 +116,7 @@ export function createMessagesRepository(db: Executor): MessagesRepository {
   return {
     async recordOutbound(m) {
       if (!MESSAGE_STATUSES.includes(m.status)) throw new RangeError(`unknown message status ${m.status}`);
-      const now = isoNow();
+      const now = isoNow(clock);
       const inserted = await db
         .insertInto('whatsapp_messages')
         .values({

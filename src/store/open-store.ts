@@ -15,6 +15,7 @@ import { createOrdersRepository, type OrdersRepository } from './orders-reposito
 import { createProductsRepository, type ProductsRepository } from './products-repository.ts';
 import { createWhatsappContentsRepository, type WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 import { createWhatsappRepliesRepository, type WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
+import { systemClock, type Clock } from './timestamps.ts';
 
 export interface OpenStoreOptions {
   /** PostgreSQL connection string (DATABASE_URL). Without it the store is a SQLite file. */
@@ -35,6 +36,8 @@ export interface OpenStoreOptions {
    * use; this only reports it. Default: a process warning.
    */
   onPoolError?: (error: Error) => void;
+  /** The clock row timestamps (created_at, updated_at, leases) are taken from. Default: the system clock. */
+  now?: Clock;
 }
 
 export interface Store {
@@ -52,6 +55,8 @@ export interface Store {
   whatsappContents: WhatsappContentsRepository;
   /** WhatsApp replies queued until Twilio has taken them (whatsapp-replies-repository.ts). */
   whatsappReplies: WhatsappRepliesRepository;
+  /** The clock the store writes timestamps with (placeOrder stamps orders with it too). */
+  now: Clock;
   /** The options it was opened with: another thread opens the same database with them. */
   openedWith: Readonly<OpenStoreOptions>;
   /** True when the database answers; for /readyz. */
@@ -75,18 +80,20 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   }
 
   let closed: Promise<void> | undefined;
+  const now = opts.now ?? systemClock;
   return {
     db,
     dialect,
-    products: createProductsRepository(db),
-    customers: createCustomersRepository(db),
-    carts: createCartsRepository(db),
+    now,
+    products: createProductsRepository(db, now),
+    customers: createCustomersRepository(db, now),
+    carts: createCartsRepository(db, now),
     orders: createOrdersRepository(db),
-    conversations: createConversationsRepository(db),
-    messages: createMessagesRepository(db),
-    events: createEventsRepository(db),
-    consents: createConsentsRepository(db),
-    whatsappContents: createWhatsappContentsRepository(db),
+    conversations: createConversationsRepository(db, now),
+    messages: createMessagesRepository(db, now),
+    events: createEventsRepository(db, now),
+    consents: createConsentsRepository(db, now),
+    whatsappContents: createWhatsappContentsRepository(db, now),
     whatsappReplies: createWhatsappRepliesRepository(db),
     openedWith: { ...opts },
     async ping() {

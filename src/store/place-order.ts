@@ -6,7 +6,7 @@ import type { CartsRepository } from './carts-repository.ts';
 import { minorDigits } from './money.ts';
 import type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';
 import type { ProductsRepository } from './products-repository.ts';
-import { isoNow, toIsoTimestamp } from './timestamps.ts';
+import { isoNow, systemClock, toIsoTimestamp, type Clock } from './timestamps.ts';
 
 export interface PlaceOrderInput {
   /** Same key, same order: a form submitted twice or a retried webhook makes one order. */
@@ -51,6 +51,8 @@ export interface PlaceOrderStore {
   orders: OrdersRepository;
   products: ProductsRepository;
   carts: CartsRepository;
+  /** Stamps the order's createdAt unless the input gives one. */
+  now?: Clock;
 }
 
 class OutOfStock extends Error {
@@ -85,7 +87,7 @@ const NUMBER_ATTEMPTS = 5;
 export async function placeOrder(store: PlaceOrderStore, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   minorDigits(input.currency);
   for (let attempt = 1; ; attempt++) {
-    const order = buildOrder(input);
+    const order = buildOrder(input, store.now);
     try {
       return await store.db.transaction().execute(async (trx) => {
         if (!(await store.orders.create(trx, order))) {
@@ -121,7 +123,7 @@ function existing(order: Order | undefined, input: PlaceOrderInput): PlaceOrderR
   return { order, created: false };
 }
 
-function buildOrder(input: PlaceOrderInput): Order {
+function buildOrder(input: PlaceOrderInput, clock: Clock = systemClock): Order {
   const totalMinor = input.totalMinor ?? input.lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0);
   return {
     id: input.id ?? randomUUID(),
@@ -138,7 +140,7 @@ function buildOrder(input: PlaceOrderInput): Order {
     ...(input.paymentLink === undefined ? {} : { paymentLink: input.paymentLink }),
     shippingAddress: input.shippingAddress,
     idempotencyKey: input.idempotencyKey,
-    createdAt: input.createdAt === undefined ? isoNow() : toIsoTimestamp(input.createdAt),
+    createdAt: input.createdAt === undefined ? isoNow(clock) : toIsoTimestamp(input.createdAt),
     lines: input.lines.map((l) => ({ ...l })),
   };
 }

@@ -4,7 +4,7 @@ import type { Executor, ProductSizesTable, ProductsTable } from './database-sche
 import { fromJsonText, toJsonText } from './json-column.ts';
 import { fromMinor, toMinor } from './money.ts';
 import { productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 export interface ProductsRepository {
   /**
@@ -30,7 +30,7 @@ const PRODUCTS_PER_STATEMENT = 200;
 const SIZES_PER_STATEMENT = 1000;
 const SKUS_PER_LOOKUP = 500;
 
-export function createProductsRepository(db: Executor): ProductsRepository {
+export function createProductsRepository(db: Executor, clock: Clock = systemClock): ProductsRepository {
   async function load(executor: Executor, skus: readonly string[]): Promise<Map<string, Product>> {
     const found = new Map<string, Product>();
     for (const slice of chunks([...new Set(skus)], SKUS_PER_LOOKUP)) {
@@ -53,7 +53,7 @@ export function createProductsRepository(db: Executor): ProductsRepository {
     async upsertMany(input) {
       const products = productBatchSchema.parse(input);
       if (products.length === 0) return [];
-      const now = isoNow();
+      const now = isoNow(clock);
       await db.transaction().execute(async (trx) => {
         for (const slice of chunks(products, PRODUCTS_PER_STATEMENT)) {
           await trx

@@ -4,8 +4,13 @@
  * comparison orders them chronologically in both SQLite and PostgreSQL.
  */
 
-export function isoNow(): string {
-  return new Date().toISOString();
+/** Where "now" comes from. The store takes one so tests can pin the date its rows record. */
+export type Clock = () => Date;
+
+export const systemClock: Clock = () => new Date();
+
+export function isoNow(clock: Clock = systemClock): string {
+  return clock().toISOString();
 }
 
 export function toIsoTimestamp(value: Date | string): string {

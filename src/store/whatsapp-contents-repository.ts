@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor, WhatsappContentsTable } from './database-schema.ts';
-import { isoNow } from './timestamps.ts';
+import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 /** One Twilio Content API definition as `inboxcart twilio sync` recorded it. */
 export interface WhatsappContent {
@@ -24,7 +24,7 @@ export interface WhatsappContentsRepository {
   upsert(content: Omit<WhatsappContent, 'updatedAt'>): Promise<void>;
 }
 
-export function createWhatsappContentsRepository(db: Executor): WhatsappContentsRepository {
+export function createWhatsappContentsRepository(db: Executor, clock: Clock = systemClock): WhatsappContentsRepository {
   return {
     async list() {
       const rows = await db.selectFrom('whatsapp_contents').selectAll().orderBy('key').execute();
@@ -38,7 +38,7 @@ export function createWhatsappContentsRepository(db: Executor): WhatsappContents
 
     async upsert(c) {
       if (!/^HX[0-9a-fA-F]{32}$/.test(c.sid)) throw new RangeError(`content sid must look like HX + 32 hex digits, got ${JSON.stringify(c.sid)}`);
-      const now = isoNow();
+      const now = isoNow(clock);
       await db
         .insertInto('whatsapp_contents')
         .values({

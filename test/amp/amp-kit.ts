@@ -7,6 +7,7 @@ import { compactAmpClaims, type AmpTokenRequest } from '../../src/commerce/amp-c
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import { signToken, type SigningKey } from '../../src/commerce/signed-token.ts';
 import { FIXTURES, openTestApp, removeDir, renderBody, type TestApp } from '../http/helpers.ts';
+import { testClock } from '../support/test-clock.ts';
 
 export { PG_URL } from '../store/backends.ts';
 
@@ -111,9 +112,9 @@ export function yahoo(path: string): { path: string; headers: Record<string, str
   return v1(path, 'https://mail.yahoo.com', 'null');
 }
 
-/** A token for a message that was never rendered (for races and key tests). */
+/** A token for a message that was never rendered (for races and key tests), expiring on the test clock. */
 export function mintToken(keys: readonly SigningKey[], claims: AmpTokenRequest, expiresInSeconds = 3600): string {
-  return signToken({ ...compactAmpClaims(claims), exp: Math.floor(Date.now() / 1000) + expiresInSeconds }, keys);
+  return signToken({ ...compactAmpClaims(claims), exp: Math.floor(testClock.now().getTime() / 1000) + expiresInSeconds }, keys);
 }
 
 /** Every AMP answer: JSON, never cached. */

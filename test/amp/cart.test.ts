@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ampUrls, decodeEntities, expectAmpAnswer, mintToken, openAmpApp, pathOf, renderAmp, v2, type AmpApp } from './amp-kit.ts';
+import { testClock } from '../support/test-clock.ts';
 
 let t: AmpApp;
 beforeAll(async () => {
@@ -70,13 +71,13 @@ describe('POST /amp/v1/cart: the customer’s one cart', () => {
   it('applies the message’s discount to its own products until the offer expires', async () => {
     const offer = { skus: ['NL-TOP-001'], percentOff: 20 };
     const live = await request(t.server)
-      .post(cartPath('cust-cart-4', { ...offer, offerExpiresAt: new Date(Date.now() + 3_600_000).toISOString() }))
+      .post(cartPath('cust-cart-4', { ...offer, offerExpiresAt: new Date(testClock.now().getTime() + 3_600_000).toISOString() }))
       .set(v2)
       .type('form')
       .send({ sku: 'NL-TOP-001', size: 'M', quantity: '1' });
     expect(live.body.items[0].unitPriceText).toBe('€39.96');
     const expired = await request(t.server)
-      .get(cartPath('cust-cart-4', { ...offer, offerExpiresAt: new Date(Date.now() - 1000).toISOString() }))
+      .get(cartPath('cust-cart-4', { ...offer, offerExpiresAt: new Date(testClock.now().getTime() - 1000).toISOString() }))
       .set(v2);
     expect(expired.body.items[0].unitPriceText).toBe('€49.95');
   });

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/commerce/signed-token.ts';
 import { ampUrls, DOMAIN_SENDER, expectAmpAnswer, mintToken, openAmpApp, pathOf, renderAmp, SENDER, v1, v2, yahoo, type AmpApp } from './amp-kit.ts';
+import { testClock } from '../support/test-clock.ts';
 
 let t: AmpApp;
 let offers: string;
@@ -153,7 +154,7 @@ describe('the message token', () => {
   });
 
   it('401 invalid_token for a key that is not configured (rotated out)', async () => {
-    const other = signToken({ sub: 'cust-sophie', msg: 'm', tpl: 'recommendations', exp: Math.floor(Date.now() / 1000) + 60 }, [{ id: 'retired', secret: 'r'.repeat(40) }]);
+    const other = signToken({ sub: 'cust-sophie', msg: 'm', tpl: 'recommendations', exp: Math.floor(testClock.now().getTime() / 1000) + 60 }, [{ id: 'retired', secret: 'r'.repeat(40) }]);
     const res = await request(t.server).get(`/amp/v1/offers?token=${other}`).set(v2);
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('invalid_token');

@@ -5,21 +5,25 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
+import { countBareLf } from '../support/parse-eml.ts';
 import { FIXTURES_DIR, NOW, TEMPLATES_DIR } from '../support/render-kit.ts';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'src', 'cli', 'bin.mjs');
 
-async function cli(args: string[], env: Record<string, string> = {}) {
+/** Runs a command in the repository root, as README's commands are run. */
+async function exec(file: string, args: string[], env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-cli-'));
   try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...process.env, DATA_DIR: dataDir, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, { cwd: PROJECT_ROOT, env: { ...process.env, DATA_DIR: dataDir, ...env }, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+const cli = (args: string[], env: Record<string, string> = {}) => exec('node', [BIN, ...args], env);
 
 describe('inboxcart CLI', () => {
   it('render prints the render result as JSON', async () => {
@@ -29,7 +33,7 @@ describe('inboxcart CLI', () => {
     const result = JSON.parse(r.stdout);
     expect(result).toMatchObject({ template: 'recommendations', locale: 'sv', segments: ['at_risk', 'mountains'] });
     expect(result.email.subject).toBe('Ingrid, utvalt för dig');
-    expect(Object.keys(result.email)).toEqual(['subject', 'preheader', 'amp', 'html', 'text']);
+    expect(Object.keys(result.email)).toEqual(['subject', 'preheader', 'amp', 'html', 'text', 'headers']);
   });
 
   it('render names each invalid field and exits 2', async () => {
@@ -48,6 +52,7 @@ describe('inboxcart CLI', () => {
     expect(r.code).toBe(0);
     const types = [...r.stdout.matchAll(/^Content-Type: (text\/[\w-]+)/gm)].map((m) => m[1]);
     expect(types).toEqual(['text/plain', 'text/x-amp-html', 'text/html']);
+    expect(countBareLf(r.stdout)).toBe(0);
   });
 
   it('validate passes on the shipped templates', async () => {
@@ -90,4 +95,20 @@ describe('inboxcart CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('✗ price-drop/whatsapp.json (approved, sv): the body starts with a variable; WhatsApp rejects such templates');
   }, 60_000);
+});
+
+describe('the CLI exactly as README runs it, from the repository root', () => {
+  // npx runs the bin of the package it is started in (npm ≥ 9.1) through a link in its cache
+  // named `inboxcart`, not through bin.mjs by name; `npm ci` links no such bin itself.
+  it('npx inboxcart validate prints the verdict and exits 0', async () => {
+    const r = await exec('npx', ['inboxcart', 'validate', '--template', 'price-drop', '--locales', 'en']);
+    expect(r.stdout).toBe('✓ 1 templates × 10 profiles × 1 locales: 10 renders checked, 0 problems.\n');
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it('npm run validate runs the same entry', async () => {
+    const r = await exec('npm', ['run', 'validate', '--', '--template', 'price-drop', '--locales', 'en']);
+    expect(r.stdout).toContain('\n✓ 1 templates × 10 profiles × 1 locales: 10 renders checked, 0 problems.\n');
+    expect(r.code).toBe(0);
+  }, 120_000);
 });

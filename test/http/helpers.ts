@@ -13,8 +13,10 @@ import type { BatchRenderPool } from '../../src/http/batch/render-pool.ts';
 import { createLogger, type Logger } from '../../src/http/logger.ts';
 import { openStore, type OpenStoreOptions, type ProductInput, type Store } from '../../src/store/index.ts';
 import { loadTemplateSet, type TemplateSet } from '../../src/templates/template-registry.ts';
+import { NOW as FIXED_NOW, testClock } from '../support/test-clock.ts';
 
-export const FIXED_NOW = '2026-11-22T10:00:00Z';
+/** The test date (support/test-clock.ts): renders and the app's clock both use it. */
+export { NOW as FIXED_NOW } from '../support/test-clock.ts';
 export const FIXTURES = join(PROJECT_ROOT, 'fixtures');
 
 export const fixture = <T = Record<string, unknown>>(path: string): T => JSON.parse(readFileSync(join(FIXTURES, path), 'utf8')) as T;
@@ -71,7 +73,8 @@ export interface TestAppOptions {
 export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'inboxcart-http-'));
   const config = testConfig(dataDir, options.env);
-  const store = await openStore(options.store ?? { dataDir });
+  // The store's clock is the app's clock too (create-app.ts): both run on the test date.
+  const store = await openStore({ now: testClock.now, ...(options.store ?? { dataDir }) });
   if (options.seed !== false && (await store.products.list()).length === 0) await store.products.upsertMany(catalogFixture());
   const templates = options.templates ?? (await testTemplates());
   const app = await createApp({ config, store, templates, logger: options.logger });

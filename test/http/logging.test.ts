@@ -81,7 +81,7 @@ describe('request logs', () => {
   });
 
   it('logs server faults with their cause, and answers without internals', async () => {
-    const failing = { ...t.store, consents: { ...t.store.consents, isOptedOut: async () => Promise.reject(new Error('disk I/O error for +447700900123')) } };
+    const failing = { ...t.store, consents: { ...t.store.consents, optedOutChannels: async () => Promise.reject(new Error('disk I/O error for +447700900123')) } };
     const app = await createApp({ config: t.config, store: failing, templates: t.templates, logger: log.logger });
     const res = await request(app).post('/v1/render').set('authorization', `Bearer ${KEY}`).set('x-request-id', 'fault-1').send(renderBody('price-drop', 'rachel', 'price-drop'));
     expect(res.status).toBe(500);

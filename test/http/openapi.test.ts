@@ -38,6 +38,7 @@ describe('GET /v1/openapi.json', () => {
         'GET /v1/catalog/products/{sku}',
         'PUT /v1/customers',
         'GET /v1/customers/{id}',
+        'PUT /v1/customers/{id}/consents',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',

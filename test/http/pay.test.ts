@@ -96,7 +96,7 @@ describe('GET /pay/:orderId in the language and money format of the order', () =
 
   it('a Turkish order in lira reads Turkish, with Turkish number formatting', async () => {
     const html = await page('tr');
-    expect(html).toContain('<html lang="tr">');
+    expect(html).toContain('<html lang="tr" dir="ltr">');
     expect(html).toContain('<title>Ödemenizi tamamlayın · Nordlys</title>');
     expect(main(html)).toBe(
       '<h1>Ödemenizi tamamlayın</h1><p>Sipariş <strong>IC-PAYTR0</strong></p><ul><li>2 × Fjord Linen Shirt, M — ₺2.499,00</li></ul>' +
@@ -106,7 +106,7 @@ describe('GET /pay/:orderId in the language and money format of the order', () =
 
   it('a Swedish order in kronor reads Swedish, with Swedish number formatting', async () => {
     const html = await page('sv');
-    expect(html).toContain('<html lang="sv-SE">');
+    expect(html).toContain('<html lang="sv-SE" dir="ltr">');
     expect(main(html)).toBe(
       '<h1>Slutför din betalning</h1><p>Beställning <strong>IC-PAYSV0</strong></p><ul><li>2 × Fjord Linen Shirt, M — 549,00\u00a0kr</li></ul>' +
         '<p>Totalt <strong>1\u00a0098,00\u00a0kr</strong></p><p><a class="btn">Betala 1\u00a0098,00\u00a0kr</a></p>',

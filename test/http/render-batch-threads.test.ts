@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BatchRenderPool } from '../../src/http/batch/render-pool.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import { memoryLog, openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
@@ -123,7 +123,7 @@ describe('POST /v1/render/batch on render threads', () => {
     const response = new Promise<request.Response>((resolve, reject) => pending.end((err, res) => (err ? reject(err) : resolve(res))));
     // Kill one thread while the batch is rendering.
     const threads = (pool as unknown as { threads: ({ worker: { terminate(): Promise<number> }; inflight: Map<number, unknown> } | undefined)[] }).threads;
-    while (!threads.some((t) => t && t.inflight.size > 0)) await new Promise((r) => setTimeout(r, 1));
+    await vi.waitFor(() => expect(threads.some((t) => t && t.inflight.size > 0)).toBe(true), { timeout: 20_000, interval: 1 });
     await threads.find((t) => t && t.inflight.size > 0)!.worker.terminate();
     const res = await response;
     const out = res.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; ok: boolean; error?: { code: string } });

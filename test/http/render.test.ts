@@ -2,6 +2,8 @@ import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { renderResultSchema } from '../../src/http/api-schemas.ts';
+import { emailParts } from '../../src/render/render-message.ts';
+import { countBareLf, parseEml } from '../support/parse-eml.ts';
 import { openTestApp, rawExchange, useTestApp, renderBody, type TestApp } from './helpers.ts';
 
 let t: TestApp;
@@ -22,10 +24,11 @@ describe('POST /v1/render', () => {
     const result = renderResultSchema.parse(res.body);
     expect(result.template).toBe('recommendations');
     expect(result.segments).toContain('vip');
-    expect(result.email?.amp).toMatch(/^<!doctype html>/i);
+    const email = emailParts(result);
+    expect(email?.amp).toMatch(/^<!doctype html>/i);
     // Titles come from the catalog: the picks only carry SKUs.
-    expect(result.email?.html).toContain('Fjord Linen Shirt');
-    expect(result.email?.text).toContain('Fjord Linen Shirt');
+    expect(email?.html).toContain('Fjord Linen Shirt');
+    expect(email?.text).toContain('Fjord Linen Shirt');
     expect(result.whatsapp).toBeUndefined();
   });
 
@@ -34,7 +37,7 @@ describe('POST /v1/render', () => {
     expect(res.status).toBe(200);
     const result = renderResultSchema.parse(res.body);
     expect(result.segments).toEqual(expect.arrayContaining(['discount_seeker']));
-    expect(result.email?.subject).toBeTruthy();
+    expect(emailParts(result)?.subject).toBeTruthy();
     expect(result.whatsapp).toMatchObject({ suppressed: false, window: 'closed', kind: 'template' });
   });
 
@@ -202,11 +205,22 @@ describe('POST /v1/render?format=eml', () => {
     expect(eml).toMatch(/^To: sophie\.turner@example\.com$/im);
     expect(eml).toMatch(/^Message-ID: <eml-1@shop\.nordlys\.example>$/im);
     // A marketing template: one-click unsubscribe for Gmail's and Yahoo's bulk-sender rules.
-    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/shop\.nordlys\.example\/unsubscribe>$/im);
+    expect(eml).toMatch(/^List-Unsubscribe: <https?:\/\/[^/]+\/u\/[\w-]+\.[\w-]+\.[\w-]+>$/im);
     expect(eml).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/im);
     const order = ['text/plain', 'text/x-amp-html', 'text/html'].map((type) => eml.search(new RegExp(`^Content-Type: ${type.replace('/', '\\/')}`, 'im')));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('ends every line in CRLF, headers and body alike (RFC 5322), and reads back as the JSON render', async () => {
+    const body = renderBody('recommendations', 'sophie', 'picks-8', { context: { now: '2026-11-22T10:00:00Z', messageId: 'eml-2' } });
+    const res = await request(t.app).post('/v1/render?format=eml').send(body).buffer(true).parse(asText);
+    expect(res.status).toBe(200);
+    const eml = res.body as string;
+    expect(countBareLf(eml)).toBe(0);
+    const json = await request(t.app).post('/v1/render').send({ ...body, channels: ['email'] });
+    const { text, amp, html } = json.body.email;
+    expect(parseEml(eml).parts.map((p) => p.body)).toEqual([text, amp, html].map((s: string) => s.replace(/\r?\n/g, '\r\n')));
   });
 
   it('400 naming profile.email when there is no recipient address', async () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { startService } from '../../src/http/start-service.ts';
@@ -34,9 +34,9 @@ describe('startService', () => {
 
       let closed = false;
       const closing = service.close().then(() => (closed = true));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(closed).toBe(false);
+      // The listener is closed (a new connection is refused), yet the close waits for the batch.
       await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
+      expect(closed).toBe(false);
 
       const ended = new Promise((r) => res.once('end', r));
       req.end(line(2));
@@ -138,7 +138,8 @@ describe('npm start with WORKERS=2 (cluster mode)', () => {
           const res = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } });
           expect(res.status).toBe(200);
         }
-        await new Promise((r) => setTimeout(r, 200)); // the access-log lines
+        // The workers write their access-log lines after the responses: wait for all six.
+        await vi.waitFor(() => expect(logs.filter((l) => l.msg === 'request completed').length).toBeGreaterThanOrEqual(6), { timeout: 10_000 });
         return new Set(logs.filter((l) => l.msg === 'request completed').map((l) => l.pid));
       };
       const workers = [...(await served())];

@@ -117,9 +117,7 @@ describe('designers’ preview in Chromium', () => {
     await page.waitForSelector('#live[data-live="yes"]');
     const restore = edit('locales/sv.json', (s) => s.replace('"subject": "Prissänkt: {title}"', '"subject": "Nu billigare: {title}"'));
     try {
-      const started = Date.now();
       await page.locator('#subject', { hasText: 'Nu billigare: Merino Rib Knit Top' }).waitFor({ timeout: RELOAD_MS });
-      expect(Date.now() - started).toBeLessThan(RELOAD_MS);
     } finally {
       restore();
     }
@@ -182,7 +180,8 @@ describe('designers’ preview in Chromium', () => {
     for (const id of ['#phone-frame', '#desktop-frame']) {
       expect(await page.frameLocator(id).locator('script, img[src="x"], [onerror], [onload]').count()).toBe(0);
     }
-    await page.waitForTimeout(300);
+    // An onerror handler would run while its frame loads: once every frame has loaded, it would have.
+    for (const frame of page.frames()) await frame.waitForLoadState('load');
     expect(dialogs).toEqual([]);
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);

@@ -59,13 +59,14 @@ describe('PreviewSource', () => {
       writeFileSync(path, before.replace('"anonymous": "Hi there,"', '"anonymous": "Hello,"'));
       writeFileSync(path, before.replace('"anonymous": "Hi there,"', '"anonymous": "Hello there,"'));
       await vi.waitFor(() => expect(seen.at(-1)?.version).toBe(start + 1), { timeout: 5000 });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(seen.filter((s) => s.version === start + 1)).toHaveLength(1);
       const announced = seen.length;
 
+      // Saved again without a change: once that save has settled and reloaded, nothing more was announced.
+      const settled = source.nextSettle();
       writeFileSync(path, before.replace('"anonymous": "Hi there,"', '"anonymous": "Hello there,"'));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await settled;
       expect(seen.length).toBe(announced);
+      expect(seen.filter((s) => s.version === start + 1)).toHaveLength(1);
 
       writeFileSync(path, before);
       await vi.waitFor(() => expect(seen.at(-1)?.version).toBe(start + 2), { timeout: 5000 });

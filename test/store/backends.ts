@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { openStore, type OpenStoreOptions, type Store } from '../../src/store/open-store.ts';
+import { testClock } from '../support/test-clock.ts';
 
 /**
  * The contract suites run every test against both backends. Each test file gets its own SQLite
- * file and its own PostgreSQL schema, so files can run in parallel against one database.
+ * file and its own PostgreSQL schema, so files can run in parallel against one database; every
+ * store runs on the test clock.
  */
 export const PG_URL = process.env.INBOXCART_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -27,7 +29,7 @@ export interface Backend {
 export function createBackend(name: BackendName): Backend {
   if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'inboxcart-store-'));
-    const options = { dataDir: dir, sqliteFile: 'store.sqlite' };
+    const options = { dataDir: dir, sqliteFile: 'store.sqlite', now: testClock.now };
     return {
       name,
       options,
@@ -36,7 +38,7 @@ export function createBackend(name: BackendName): Backend {
     };
   }
   const schema = `t_store_${randomBytes(6).toString('hex')}`;
-  const options = { databaseUrl: PG_URL, pgSchema: schema };
+  const options = { databaseUrl: PG_URL, pgSchema: schema, now: testClock.now };
   return {
     name,
     options,

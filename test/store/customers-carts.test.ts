@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Customer } from '../../src/store/customers-repository.ts';
 import { BACKENDS, uid, useStore } from './backends.ts';
 import { address } from './fixtures.ts';
+import { testClock } from '../support/test-clock.ts';
 
 describe.each(BACKENDS)('customers on %s', (backendName) => {
   const { store } = useStore(backendName);
@@ -55,7 +56,7 @@ describe.each(BACKENDS)('customers on %s', (backendName) => {
     const first = customer(uid('c'), { phone });
     const second = customer(uid('c'), { phone, email: 'second@example.se' });
     await store().customers.upsert(first);
-    await new Promise((r) => setTimeout(r, 5));
+    testClock.advance(1000);
     await store().customers.upsert(second);
     expect((await store().customers.findByPhone(phone))?.id).toBe(second.id);
     expect(await store().customers.findByPhone('+15550000000')).toBeUndefined();

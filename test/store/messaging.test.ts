@@ -184,13 +184,23 @@ describe.each(BACKENDS)('processed events on %s', (backendName) => {
 describe.each(BACKENDS)('queued WhatsApp replies on %s', (backendName) => {
   const { store } = useStore(backendName);
   const reply = (body: string) => ({ customerId: 'cust-1', message: { to: 'whatsapp:+447700900123', body }, meta: { kind: 'reply' } });
-  const age = (key: string) => store().db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('event_key', '=', key).execute();
+  // Every call gets the caller's clock; the wall clock plays no part.
+  const T0 = Date.parse('2026-03-01T09:00:00.000Z');
+  const at = (ms: number) => new Date(T0 + ms);
+  const rowsOf = async (key: string) =>
+    (await store().db.selectFrom('whatsapp_replies').select(['seq', 'status', 'attempts', 'last_error', 'next_attempt_at']).where('event_key', '=', key).orderBy('seq').execute()).map((r) => [
+      Number(r.seq),
+      r.status,
+      Number(r.attempts),
+      r.last_error,
+      r.next_attempt_at,
+    ]);
 
   it('queues an event once, in order, and one claimant at a time takes it', async () => {
     const key = uid('twilio:inbound');
-    await store().whatsappReplies.enqueue(key, [reply('one'), reply('two')]);
-    await store().whatsappReplies.enqueue(key, [reply('again')]);
-    const claims = await Promise.all(Array.from({ length: 5 }, () => store().whatsappReplies.claim(key, 60_000)));
+    await store().whatsappReplies.enqueue(key, [reply('one'), reply('two')], at(0));
+    await store().whatsappReplies.enqueue(key, [reply('again')], at(0));
+    const claims = await Promise.all(Array.from({ length: 5 }, () => store().whatsappReplies.claim(key, 60_000, at(0))));
     const winners = claims.filter((c) => c.length > 0);
     expect(winners).toHaveLength(1);
     expect(winners[0]!.map((r) => [r.seq, r.message.body, r.attempts])).toEqual([
@@ -202,36 +212,51 @@ describe.each(BACKENDS)('queued WhatsApp replies on %s', (backendName) => {
 
   it('sent leaves the queue; retryLater stays with one attempt more; failed leaves it with the reason', async () => {
     const key = uid('twilio:inbound');
-    await store().whatsappReplies.enqueue(key, [reply('a'), reply('b'), reply('c')]);
-    await store().whatsappReplies.claim(key, 60_000);
-    await store().whatsappReplies.sent(key, 0);
-    await store().whatsappReplies.retryLater(key, 1, 'network: reset');
-    await store().whatsappReplies.failed(key, 2, 'outside_window: too late');
-    const again = await store().whatsappReplies.claim(key, 60_000);
+    await store().whatsappReplies.enqueue(key, [reply('a'), reply('b'), reply('c')], at(0));
+    await store().whatsappReplies.claim(key, 60_000, at(0));
+    await store().whatsappReplies.sent(key, 0, at(1_000));
+    await store().whatsappReplies.failed(key, 2, 'outside_window: too late', at(2_000));
+    await store().whatsappReplies.retryLater(key, 1, 'network: reset', at(30_000), at(3_000));
+    const again = await store().whatsappReplies.claim(key, 60_000, at(30_000));
     expect(again.map((r) => [r.seq, r.attempts])).toEqual([[1, 1]]);
-    const rows = await store().db.selectFrom('whatsapp_replies').select(['seq', 'status', 'last_error']).where('event_key', '=', key).orderBy('seq').execute();
-    expect(rows.map((r) => [Number(r.seq), r.status, r.last_error])).toEqual([
-      [0, 'sent', null],
-      [1, 'queued', 'network: reset'],
-      [2, 'failed', 'outside_window: too late'],
+    expect(await rowsOf(key)).toEqual([
+      [0, 'sent', 1, null, null],
+      [1, 'queued', 1, 'network: reset', '2026-03-01T09:00:30.000Z'],
+      [2, 'failed', 1, 'outside_window: too late', null],
     ]);
   });
 
-  it('due lists old queued events whose lease is free', async () => {
+  it('due lists queued events older than the given age whose lease is free, by the given clock', async () => {
     const fresh = uid('twilio:inbound');
     const old = uid('twilio:inbound');
     const leased = uid('twilio:inbound');
-    for (const key of [fresh, old, leased]) await store().whatsappReplies.enqueue(key, [reply('x')]);
-    await age(old);
-    await age(leased);
-    await store().whatsappReplies.claim(leased, 60_000);
-    const due = await store().whatsappReplies.due(10_000, 1_000);
+    await store().whatsappReplies.enqueue(old, [reply('x')], at(0));
+    await store().whatsappReplies.enqueue(leased, [reply('x')], at(0));
+    await store().whatsappReplies.enqueue(fresh, [reply('x')], at(55_000));
+    await store().whatsappReplies.claim(leased, 60_000, at(0));
+    const due = await store().whatsappReplies.due(10_000, 1_000, at(59_999));
     expect(due).toContain(old);
     expect(due).not.toContain(fresh);
     expect(due).not.toContain(leased);
-    // A lease that ran out is free again.
-    await store().db.updateTable('whatsapp_replies').set({ claimed_until: '2000-01-01T00:00:00.000Z' }).where('event_key', '=', leased).execute();
-    expect(await store().whatsappReplies.due(10_000, 1_000)).toContain(leased);
+    // The lease ran out at T0 + 60 s.
+    expect(await store().whatsappReplies.due(10_000, 1_000, at(60_001))).toContain(leased);
+  });
+
+  it('a reply retried later is not due, and cannot be claimed, before its retry time; the replies after it wait too', async () => {
+    const key = uid('twilio:inbound');
+    await store().whatsappReplies.enqueue(key, [reply('first'), reply('second')], at(0));
+    await store().whatsappReplies.claim(key, 60_000, at(0));
+    const retryAt = at(45_000);
+    await store().whatsappReplies.retryLater(key, 0, '20500: Internal Server Error', retryAt, at(1_000));
+    // The lease is over (retryLater ends it), the rows are old enough: only the retry time holds them.
+    expect(await store().whatsappReplies.due(10_000, 1_000, at(44_999))).not.toContain(key);
+    expect(await store().whatsappReplies.claim(key, 60_000, at(44_999))).toEqual([]);
+    expect(await store().whatsappReplies.due(10_000, 1_000, retryAt)).toContain(key);
+    const claimed = await store().whatsappReplies.claim(key, 60_000, retryAt);
+    expect(claimed.map((r) => [r.seq, r.message.body, r.attempts])).toEqual([
+      [0, 'first', 1],
+      [1, 'second', 0],
+    ]);
   });
 });
 

@@ -42,6 +42,7 @@ export function createNaiveHtml(kit: RenderKit, now: string) {
         publicBaseUrl: deps.publicBaseUrl,
         ampToken: deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: request.template }),
         signPayload: deps.signPayload,
+        unsubscribeToken: (loc) => deps.signUnsubscribeToken!({ sub: request.profile.id, cmp: request.context.campaignId, loc }, new Date(now)),
       },
       [],
     );

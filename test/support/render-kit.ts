@@ -5,8 +5,9 @@ import { createRenderDeps } from '../../src/render/create-renderer.ts';
 import type { RenderDeps } from '../../src/render/render-message.ts';
 import { loadFixtures, type Fixtures } from '../../src/templates/template-fixtures.ts';
 import { loadTemplateSet, type TemplateSet } from '../../src/templates/template-registry.ts';
+import { NOW } from './test-clock.ts';
 
-export const NOW = '2026-11-22T10:00:00Z';
+export { NOW };
 export const TEST_KEYS = [{ id: 'k1', secret: 'test-secret-test-secret-test-secret-0001' }];
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
 export const FIXTURES_DIR = join(PROJECT_ROOT, 'fixtures');
@@ -25,7 +26,7 @@ export function renderKit(): Promise<RenderKit> {
     const templates = await loadTemplateSet({ root: TEMPLATES_DIR });
     const fixtures = loadFixtures(FIXTURES_DIR);
     const deps = createRenderDeps({
-      config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, thresholds: DEFAULT_THRESHOLDS },
+      config: { publicBaseUrl: 'https://mail.nordlys.example', tokenKeys: TEST_KEYS, tokenTtlDays: 30, unsubscribeTtlDays: 365, thresholds: DEFAULT_THRESHOLDS },
       templates,
       catalog: (sku) => fixtures.catalog.get(sku),
       now: () => new Date(NOW),

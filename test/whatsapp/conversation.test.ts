@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney } from '../../src/render/format.ts';
 import { picks, profile } from '../http/helpers.ts';
 import { choiceIds, openWhatsAppApp, PHONES, type WhatsAppTestApp } from './helpers.ts';
+import { testClock } from '../support/test-clock.ts';
 
 /**
  * Conversations in Turkish and Swedish, answered mostly in free text. This app has no Content
@@ -17,7 +18,7 @@ afterAll(async () => {
 });
 
 const last = () => t.twilio.sent.at(-1)!;
-const openWindow = (name: string) => ({ ...profile(name), whatsapp: { lastInboundAt: new Date().toISOString() } });
+const openWindow = (name: string) => ({ ...profile(name), whatsapp: { lastInboundAt: testClock.now().toISOString() } });
 
 async function sessionButtons(template: string, name: string, recommendations: unknown): Promise<{ id: string; title: string }[]> {
   const res = await request(t.app).post('/v1/render').send({ template, profile: openWindow(name), recommendations, channels: ['whatsapp'], context: { messageId: `msg-${name}-${template}` } }).expect(200);

@@ -40,7 +40,7 @@ describe('one customer, two channels', () => {
     // Asked again (a retried hook, another instance): still one confirmation.
     t.whatsapp.confirmElsewhereOrder(order);
     await t.whatsapp.idle();
-    await t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
+    await t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z', next_attempt_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
     await t.whatsapp.recoverReplies();
     const sent = t.twilio.sent.slice(before);
     expect(sent).toHaveLength(1);

@@ -17,6 +17,7 @@ import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { createBackend, type BackendName } from '../store/backends.ts';
 import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
+import { testClock } from '../support/test-clock.ts';
 
 export const PUBLIC_BASE_URL = 'https://mail.example.com';
 export const WA_FROM = 'whatsapp:+14155238886';
@@ -49,7 +50,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
   const fake = await startFakeTwilio();
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
   const b = createBackend(backend);
-  const storeOptions = backend === 'sqlite' ? { dataDir, sqliteFile: 'store.sqlite' } : b.options;
+  const storeOptions = backend === 'sqlite' ? { dataDir, sqliteFile: 'store.sqlite', now: testClock.now } : b.options;
   const config = testConfig(dataDir, {
     PUBLIC_BASE_URL,
     TWILIO_ACCOUNT_SID: fake.accountSid,

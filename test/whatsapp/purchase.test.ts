@@ -4,6 +4,7 @@ import { verifyPaymentSignature } from '../../src/commerce/payment-link.ts';
 import { BACKENDS } from '../store/backends.ts';
 import { FIXED_NOW, picks, profile } from '../http/helpers.ts';
 import { choiceIds, choiceTitles, openWhatsAppApp, PHONES, PUBLIC_BASE_URL, WA_FROM, type WhatsAppTestApp } from './helpers.ts';
+import { testClock } from '../support/test-clock.ts';
 
 describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
   let t: WhatsAppTestApp;
@@ -38,7 +39,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
     expect(sizeMsg.ContentVariables!['1']).toBe('Merino Rib Knit Top costs €59.46. Your size M is in stock. Which size would you like?');
     expect(choiceTitles(sizeMsg, 'quick-reply')).toEqual(['M', 'S', 'L']);
     const customer = await t.store.customers.get('cust-rachel');
-    expect(Date.now() - Date.parse(customer!.lastInboundAt!)).toBeLessThan(60_000);
+    expect(testClock.now().getTime() - Date.parse(customer!.lastInboundAt!)).toBeLessThan(60_000);
 
     // 2. Tap size M.
     await t.tap(PHONES.rachel, choiceIds(sizeMsg, 'quick-reply')[0]!);
@@ -104,7 +105,7 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
     const sku = 'NL-SKN-002'; // one size: straight to quantity
     const render = await request(t.app)
       .post('/v1/render')
-      .send({ template: 'recommendations', profile: { ...profile('sophie'), whatsapp: { lastInboundAt: new Date().toISOString() } }, recommendations: { items: [{ sku }, { sku: 'NL-TOP-001' }] }, channels: ['whatsapp'], context: { messageId: 'msg-sophie-1' } })
+      .send({ template: 'recommendations', profile: { ...profile('sophie'), whatsapp: { lastInboundAt: testClock.now().toISOString() } }, recommendations: { items: [{ sku }, { sku: 'NL-TOP-001' }] }, channels: ['whatsapp'], context: { messageId: 'msg-sophie-1' } })
       .expect(200);
     const row = render.body.whatsapp.preview.list.items[0].id as string;
     const before = t.twilio.sent.length;

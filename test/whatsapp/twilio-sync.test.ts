@@ -10,6 +10,7 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { catalogFixture, FIXED_NOW, picks, profile, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
+import { testClock } from '../support/test-clock.ts';
 
 let fake: FakeTwilio;
 let config: Config;
@@ -33,7 +34,7 @@ afterAll(async () => {
 
 const approvedTemplates = () => [...templates.templates.values()].filter((c) => c.whatsapp).length;
 const withStore = async <T>(fn: (store: Store) => Promise<T>) => {
-  const store = await openStore({ dataDir: config.dataDir });
+  const store = await openStore({ dataDir: config.dataDir, now: testClock.now });
   try {
     return await fn(store);
   } finally {
@@ -117,7 +118,7 @@ describe('npx inboxcart twilio sync', () => {
   });
 
   it('renders use the recorded sids: session shapes inside the window, the approved template outside', async () => {
-    const store = await openStore({ dataDir: config.dataDir });
+    const store = await openStore({ dataDir: config.dataDir, now: testClock.now });
     try {
       await store.products.upsertMany(catalogFixture());
       const sids = new Map((await store.whatsappContents.list()).map((c) => [c.key, c.sid]));

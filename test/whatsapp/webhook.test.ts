@@ -3,6 +3,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXED_NOW, picks, profile } from '../http/helpers.ts';
 import { choiceTitles, messageSid, openWhatsAppApp, PHONES, PUBLIC_BASE_URL, WA_FROM, type WhatsAppTestApp } from './helpers.ts';
+import { testClock } from '../support/test-clock.ts';
 
 let t: WhatsAppTestApp;
 beforeAll(async () => {
@@ -129,7 +130,7 @@ describe('the 24-hour window', () => {
     await t.store.whatsappContents.upsert({ key: 'template:inboxcart_abandoned_cart:en', sid, friendlyName: 'inboxcart_abandoned_cart_en', fingerprint: 'test', approvalStatus: 'approved' });
     await t.whatsapp.contentSids.reload();
     // Carl wrote three days ago.
-    await t.store.customers.setLastInboundAt('cust-carl', new Date(Date.now() - 3 * 86_400_000));
+    await t.store.customers.setLastInboundAt('cust-carl', new Date(testClock.now().getTime() - 3 * 86_400_000));
     const result = await t.whatsapp.outbox.send({ customerId: 'cust-carl', template: 'abandoned-cart', cart: { items: [{ sku: 'NL-TOP-001', size: 'M', quantity: 1 }] } });
     expect(result.ok).toBe(true);
     const sent = t.twilio.sent.at(-1)!;
@@ -141,7 +142,7 @@ describe('the 24-hour window', () => {
 
   it('a session reply outside the window is refused with a clear error, before calling Twilio', async () => {
     const before = t.twilio.requests.length;
-    const result = await t.whatsapp.outbox.reply({ to: 'whatsapp:+353871234567', body: 'Still there?' }, { kind: 'reply', customerId: 'cust-carl', lastInboundAt: new Date(Date.now() - 25 * 3_600_000).toISOString() });
+    const result = await t.whatsapp.outbox.reply({ to: 'whatsapp:+353871234567', body: 'Still there?' }, { kind: 'reply', customerId: 'cust-carl', lastInboundAt: new Date(testClock.now().getTime() - 25 * 3_600_000).toISOString() });
     expect(result).toMatchObject({ ok: false, error: { code: 'outside_window', retryable: false } });
     if (!result.ok) expect(result.error.message).toMatch(/outside WhatsApp's 24-hour window; only an approved template may be sent/);
     expect(t.twilio.requests.length).toBe(before);
@@ -179,13 +180,13 @@ describe('the 24-hour window', () => {
 describe('Twilio errors', () => {
   it('63016 from Twilio comes back typed and is recorded on the message row', async () => {
     t.twilio.failNextSend(63016, 'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.');
-    const result = await t.whatsapp.outbox.reply({ to: `whatsapp:${PHONES.sophie}`, body: 'Hello' }, { kind: 'reply', customerId: 'cust-sophie', lastInboundAt: new Date().toISOString() });
+    const result = await t.whatsapp.outbox.reply({ to: `whatsapp:${PHONES.sophie}`, body: 'Hello' }, { kind: 'reply', customerId: 'cust-sophie', lastInboundAt: testClock.now().toISOString() });
     expect(result).toMatchObject({ ok: false, error: { code: 63016, httpStatus: 400, retryable: false, moreInfo: 'https://www.twilio.com/docs/errors/63016' } });
     if (result.ok) throw new Error('expected a failure');
     expect(await t.store.messages.get(result.error.recordedAs!)).toMatchObject({ status: 'failed', errorCode: '63016', customerId: 'cust-sophie', to: `whatsapp:${PHONES.sophie}`, kind: 'reply' });
 
     t.twilio.failNextSend(63018, 'Rate limit exceeded', 429);
-    const limited = await t.whatsapp.outbox.reply({ to: `whatsapp:${PHONES.sophie}`, body: 'Hello' }, { kind: 'reply', lastInboundAt: new Date().toISOString() });
+    const limited = await t.whatsapp.outbox.reply({ to: `whatsapp:${PHONES.sophie}`, body: 'Hello' }, { kind: 'reply', lastInboundAt: testClock.now().toISOString() });
     expect(limited).toMatchObject({ ok: false, error: { code: 63018, retryable: true } });
   });
 
@@ -201,7 +202,8 @@ describe('Twilio errors', () => {
 });
 
 describe('queued replies', () => {
-  const age = () => t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
+  // Long enough ago for the recovery, and past any retry time a failed send set.
+  const age = () => t.store.db.updateTable('whatsapp_replies').set({ created_at: '2000-01-01T00:00:00.000Z', next_attempt_at: '2000-01-01T00:00:00.000Z' }).where('status', '=', 'queued').execute();
 
   it('a reply Twilio cannot take now stays queued, holds back the next ones, and the recovery sends them in order', async () => {
     t.twilio.failNextSend(20500, 'Internal Server Error', 500);
@@ -222,13 +224,13 @@ describe('queued replies', () => {
   });
 
   it('replies an instance queued and never sent (it died) go out from the next one; one outside the window never does', async () => {
-    const inWindow = new Date().toISOString();
+    const inWindow = testClock.now().toISOString();
     await t.store.whatsappReplies.enqueue('twilio:inbound:SMcrashed', [
       { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Queued before a crash' }, meta: { kind: 'reply', lastInboundAt: inWindow } },
-    ]);
+    ], new Date());
     await t.store.whatsappReplies.enqueue('twilio:inbound:SMstale', [
       { customerId: 'cust-sophie', message: { to: `whatsapp:${PHONES.sophie}`, body: 'Two days late' }, meta: { kind: 'reply', lastInboundAt: '2026-01-01T00:00:00.000Z' } },
-    ]);
+    ], new Date());
     await age();
     await t.whatsapp.recoverReplies();
     const bodies = t.twilio.sent.map((m) => m.Body);

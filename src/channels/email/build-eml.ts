@@ -1,3 +1,4 @@
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { EmailParts } from '../../render/render-message.ts';
 
@@ -6,11 +7,6 @@ export interface EmlOptions {
   to: string;
   messageId?: string;
   headers?: Record<string, string>;
-  /**
-   * The unsubscribe URL of a marketing message: sent as List-Unsubscribe with one-click
-   * List-Unsubscribe-Post (RFC 8058), which Gmail and Yahoo require of bulk senders.
-   */
-  listUnsubscribe?: string;
 }
 
 /**
@@ -19,7 +15,12 @@ export interface EmlOptions {
  * (amp-email-structure spec; Apple Mail renders the last alternative).
  */
 export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<Buffer> {
-  const mail = new MailComposer({
+  // nodemailer folds headers with CRLF but keeps the parts' own LFs as they are; RFC 5322 wants
+  // CRLF on every line. `newline` (read by MailComposer, missing from its types) converts the
+  // whole stream after encoding: quoted-printable leaves LF unencoded as a hard line break, so
+  // CRLF there means the same text, and base64 lines are already CRLF.
+  const message: Mail.Options & { newline: 'windows' } = {
+    newline: 'windows',
     from: options.from,
     to: options.to,
     subject: parts.subject,
@@ -27,13 +28,19 @@ export async function buildEml(parts: EmailParts, options: EmlOptions): Promise<
     text: parts.text,
     amp: parts.amp,
     html: parts.html,
-    headers: {
-      ...(options.listUnsubscribe
-        ? { 'List-Unsubscribe': `<${options.listUnsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
-        : {}),
-      ...options.headers,
-    },
+    headers: { ...unsubscribeHeaders(parts), ...options.headers },
     textEncoding: 'quoted-printable',
-  });
-  return mail.compile().build();
+  };
+  return new MailComposer(message).compile().build();
+}
+
+/**
+ * A marketing message's own one-click unsubscribe (RFC 8058) comes with its parts. Prepared,
+ * so the URL stays on one line: mail-composer would fold it, which some receivers' parsers of
+ * List-Unsubscribe mishandle. The token is bounded, so the line stays far under 998 octets.
+ */
+function unsubscribeHeaders(parts: EmailParts): Record<string, { prepared: true; value: string }> {
+  const headers: Record<string, { prepared: true; value: string }> = {};
+  for (const [name, value] of Object.entries(parts.headers ?? {})) headers[name] = { prepared: true, value };
+  return headers;
 }

@@ -93,6 +93,8 @@ export interface SenderDeps {
   httpClient?: TwilioHttpClient;
   /** A client built elsewhere (tests, the sync command); otherwise one is created from config. */
   client?: twilio.Twilio;
+  /** When a failed send is recorded as failed. Default: the system clock. */
+  now?: () => Date;
 }
 
 /**
@@ -116,7 +118,7 @@ export function createTwilioSender(config: Pick<Config, 'twilio' | 'publicBaseUr
     try {
       // updateStatus inserts the unknown row with the error code; recordOutbound then fills in
       // who and what, keeping the final 'failed'.
-      await deps.messages.updateStatus(sid, 'failed', String(error.code), new Date());
+      await deps.messages.updateStatus(sid, 'failed', String(error.code), deps.now?.() ?? new Date());
       await deps.messages.recordOutbound({ sid, customerId: meta.customerId, to: message.to, kind: meta.kind, template: meta.template, status: 'failed' });
     } catch (dbError) {
       deps.logger.error({ err: dbError, to: maskPhone(message.to) }, 'could not record a failed WhatsApp send');

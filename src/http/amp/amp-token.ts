@@ -3,6 +3,7 @@ import { ampClaimsSchema, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { verifyToken, type SigningKey } from '../../commerce/signed-token.ts';
 import { HttpError } from '../http-error.ts';
 import type { Say } from './amp-messages.ts';
+import { acceptLanguage } from '../accept-language.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -52,9 +53,4 @@ function expiredLocale(token: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function acceptLanguage(req: Request): string | undefined {
-  const first = req.headers['accept-language']?.split(',')[0]?.split(';')[0]?.trim();
-  return first && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(first) ? first : undefined;
 }

@@ -15,6 +15,11 @@ export interface RenderThreadInit {
   config: Config;
   templates: RegistryOptions;
   store: OpenStoreOptions;
+  /**
+   * How far the app's clock is from the system clock (tests pin the date). A clock function
+   * cannot be sent to a thread, so the thread's clock runs at this distance from its own.
+   */
+  clockOffsetMs?: number;
 }
 
 export type ToRenderThread =
@@ -47,7 +52,8 @@ const init = workerData as RenderThreadInit;
 const post = (message: FromRenderThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 async function start() {
-  const store = await openStore(init.store);
+  const offset = init.clockOffsetMs ?? 0;
+  const store = await openStore({ ...init.store, ...(offset ? { now: () => new Date(Date.now() + offset) } : {}) });
   const templates = await loadTemplateSet(init.templates);
   const { catalog, render } = await storeRender({
     config: init.config,

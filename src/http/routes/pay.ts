@@ -6,6 +6,7 @@ import { canonicalLocale, FALLBACK_LOCALE, interpolate, resolveLocale, stringsIn
 import type { Store } from '../../store/index.ts';
 import type { Brand } from '../../templates/brand.ts';
 import type { Config } from '../../config.ts';
+import { brandPage, brandPageHeaders } from '../brand-page.ts';
 
 const esc = Handlebars.Utils.escapeExpression;
 
@@ -22,9 +23,7 @@ export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProvid
   const english = stringsIn(o.locales, FALLBACK_LOCALE);
   return async (req: Request<{ orderId: string }>, res: Response): Promise<void> => {
     const sig = typeof req.query.sig === 'string' ? req.query.sig : '';
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action https:");
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    brandPageHeaders(res, 'https:');
     if (!verifyPaymentSignature(req.params.orderId, sig, o.config.tokenKeys)) {
       res.status(403).type('html').send(page(o.brand, FALLBACK_LOCALE, english('pay.invalidTitle'), `<p>${esc(english('pay.invalidBody'))}</p>`));
       return;
@@ -63,5 +62,5 @@ export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProvid
 }
 
 function page(brand: Brand, lang: string, title: string, body: string): string {
-  return `<!doctype html><html lang="${esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · ${esc(brand.name)}</title><style>body{font-family:${brand.fonts.body};color:${brand.colors.text};background:${brand.colors.background};margin:0;padding:24px}main{max-width:520px;margin:0 auto;background:${brand.colors.surface};padding:24px;border-radius:8px}.btn{display:inline-block;background:${brand.colors.primary};color:${brand.colors.onPrimary};padding:12px 24px;border-radius:4px;text-decoration:none;font-weight:bold}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+  return brandPage(brand, { lang, title, body });
 }

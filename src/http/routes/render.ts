@@ -7,7 +7,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import { fieldsFromZod, HttpError, type FieldProblem } from '../http-error.ts';
 import type { RenderFn } from '../render-service.ts';
-import type { RenderResult } from '../../render/render-message.ts';
+import type { ServiceRenderResult } from '../../render/render-message.ts';
 
 /** Parses a render request, naming every wrong field. */
 export function parseRenderRequest(body: unknown, what?: string): RenderRequest {
@@ -23,7 +23,7 @@ export interface EmlIdentity {
 }
 
 /** A render result as the 200 JSON response, gzip-encoded when the client accepts it. */
-export function sendRenderResult(req: IncomingMessage, res: ServerResponse, result: RenderResult): void {
+export function sendRenderResult(req: IncomingMessage, res: ServerResponse, result: ServiceRenderResult): void {
   const encoded = encodeRenderResult(result);
   const encoding = negotiateEncoding(req, res);
   const body = joinChunks([...encoding.write(encoded.pieces, encoded.shared, encoded.contexts), ...encoding.end()]);
@@ -51,12 +51,14 @@ export function renderRoute(o: { render: RenderFn; templates: TemplateSet; eml: 
     if (problems.length) throw HttpError.invalidRequest(problems);
 
     const result = await o.render({ ...request, channels: ['email'] });
+    if (result.email && 'suppressed' in result.email) {
+      throw new HttpError(422, 'unsubscribed', `Customer ${request.profile.id} unsubscribed from marketing email, so template '${request.template}' has no message to send.`);
+    }
     if (!result.email) throw new HttpError(422, 'no_email_part', `Template '${request.template}' rendered no email part.`);
     const eml = await buildEml(result.email, {
       from: o.eml.from,
       to: request.profile.email!,
       messageId: `<${result.id}@${o.eml.domain}>`,
-      listUnsubscribe: manifest?.category === 'marketing' ? o.templates.shared.brand.unsubscribeUrl : undefined,
     });
     res.status(200);
     res.setHeader('Content-Type', 'message/rfc822');

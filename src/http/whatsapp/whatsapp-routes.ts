@@ -13,6 +13,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
+import { retryDelayMs } from './reply-retry.ts';
 
 export interface WhatsAppRouteDeps {
   config: Config;
@@ -25,6 +26,7 @@ export interface WhatsAppRouteDeps {
   httpClient?: TwilioHttpClient;
   /** A sender built elsewhere; otherwise one on the real Twilio API from config. */
   sender?: WhatsAppSender;
+  /** Judges the 24-hour window, stamps inbound messages and expires conversations. Default: the store's clock. */
   now?: () => Date;
   /** How often queued replies are looked for (default 30 s). */
   replyRecoveryMs?: number;
@@ -43,8 +45,6 @@ const REPLY_LEASE_MS = 60_000;
 /** A reply still queued this long after it was written was not sent by the instance that wrote it. */
 const REPLY_RECOVER_AFTER_MS = 10_000;
 const REPLY_RECOVERY_EVERY_MS = 30_000;
-/** Retryable failures (Twilio 5xx, network) are retried this many times in all. */
-const REPLY_ATTEMPTS = 5;
 
 export interface WhatsAppRoutes {
   router: Router;
@@ -112,9 +112,10 @@ export function verifyTwilioSignature(config: Pick<Config, 'publicBaseUrl' | 'tw
  */
 export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const { config, store, templates, logger } = deps;
-  const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get });
-  const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient });
-  const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now: deps.now });
+  const now = deps.now ?? store.now;
+  const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get, now });
+  const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient, now });
+  const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now });
   const engine = createConversationEngine({
     store,
     templates,
@@ -123,7 +124,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     contentSid: deps.contentSids.get,
     renderDeps,
     logger,
-    now: deps.now,
+    now,
   });
 
   const pending = new Set<Promise<void>>();
@@ -143,6 +144,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
         message: { ...reply.message },
         meta: { kind: reply.kind, ...(reply.template ? { template: reply.template } : {}), ...(result.lastInboundAt ? { lastInboundAt: result.lastInboundAt } : {}) },
       })),
+      now(),
     );
   }
 
@@ -151,28 +153,37 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    * they arrive, so a reply that must be retried holds back the ones after it.
    */
   async function sendQueued(eventKey: string): Promise<void> {
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS)) {
+    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, now())) {
       const meta = reply.meta as unknown as QueuedMeta;
-      let sent: SendResult;
-      try {
-        sent = await deliver(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
-      } catch (error) {
-        logger.error({ err: error, kind: meta.kind }, 'WhatsApp reply failed; it stays queued');
-        await replies.retryLater(eventKey, reply.seq, String((error as Error).message ?? error));
-        return;
-      }
-      if (sent.ok) {
-        await replies.sent(eventKey, reply.seq);
+      const outcome = await attempt(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
+      if (outcome.ok) {
+        await replies.sent(eventKey, reply.seq, now());
         continue;
       }
-      const again = sent.error.retryable && reply.attempts + 1 < REPLY_ATTEMPTS;
-      logger.warn({ customerId: reply.customerId, code: sent.error.code, kind: meta.kind, attempts: reply.attempts + 1 }, `WhatsApp message not sent${again ? ', will retry' : ''}: ${sent.error.message}`);
-      if (!again) {
-        await replies.failed(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      const attempts = reply.attempts + 1;
+      const delay = retryDelayMs(attempts, outcome.retryable);
+      logger.warn({ customerId: reply.customerId, kind: meta.kind, attempts }, `WhatsApp reply not sent${delay === undefined ? '' : `, will retry in ${Math.round(delay / 1000)} s`}: ${outcome.reason}`);
+      if (delay === undefined) {
+        await replies.failed(eventKey, reply.seq, outcome.reason, now());
         continue;
       }
-      await replies.retryLater(eventKey, reply.seq, `${sent.error.code}: ${sent.error.message}`);
+      const at = now();
+      await replies.retryLater(eventKey, reply.seq, outcome.reason, new Date(at.getTime() + delay), at);
       return;
+    }
+  }
+
+  /**
+   * One try at a queued item. A throw (the database, a render bug) is a failure like Twilio's,
+   * retried as often and no more: the cap in `retryDelayMs` must hold for every path.
+   */
+  async function attempt(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<{ ok: true } | { ok: false; reason: string; retryable: boolean }> {
+    try {
+      const sent = await deliver(message, meta, customerId);
+      return sent.ok ? { ok: true } : { ok: false, reason: `${sent.error.code}: ${sent.error.message}`, retryable: sent.error.retryable };
+    } catch (error) {
+      logger.error({ err: error, kind: meta.kind }, 'sending a queued WhatsApp reply threw');
+      return { ok: false, reason: `error: ${error instanceof Error ? error.message : String(error)}`, retryable: true };
     }
   }
 
@@ -191,7 +202,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
   // instance gets there first: the lease in `claim` keeps two from sending the same reply.
   const recoverReplies = async () => {
-    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50)) await sendQueued(eventKey);
+    for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50, now())) await sendQueued(eventKey);
   };
   const recovery = setInterval(
     () => track(recoverReplies().catch((err: unknown) => logger.warn({ err }, 'could not send queued WhatsApp replies'))),
@@ -204,7 +215,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const SWEEP_EVERY_MS = 3_600_000;
   let sweptAt = 0;
   const sweep = () => {
-    const at = deps.now?.() ?? new Date();
+    const at = now();
     if (at.getTime() - sweptAt < SWEEP_EVERY_MS) return;
     sweptAt = at.getTime();
     track(
@@ -244,7 +255,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       // ListId carries the row id in public Twilio integrations; some report the id in
       // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
       const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
-      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: deps.now?.() ?? new Date() });
+      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() });
     } catch (error) {
       // Unclaim, so Twilio's retry (or the customer's next message) is processed.
       await store.events.release(key).catch(() => undefined);
@@ -266,7 +277,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     // receiving/received/partially_delivered describe inbound or other channels: nothing to record.
     if (sid && status && (MESSAGE_STATUSES as readonly string[]).includes(status)) {
       const errorCode = param(params, 'ErrorCode') || undefined;
-      const applied = await store.messages.updateStatus(sid, status as MessageStatus, errorCode, deps.now?.() ?? new Date());
+      const applied = await store.messages.updateStatus(sid, status as MessageStatus, errorCode, now());
       if (!applied) logger.debug({ sid, status }, 'stale WhatsApp status callback ignored (never downgraded)');
     }
     res.type('text/xml').send(EMPTY_TWIML);
@@ -293,7 +304,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       const key = `order:${order.id}:confirmation`;
       track(
         (async () => {
-          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }]);
+          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }], now());
           await sendQueued(key);
         })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
       );

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_whatsapp_contents.ts';
 import * as m0003 from './0003_whatsapp_replies.ts';
+import * as m0004 from './0004_whatsapp_reply_backoff.ts';
 import * as m0005 from './0005_order_locale.ts';
 
 /**
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_whatsapp_contents': m0002,
   '0003_whatsapp_replies': m0003,
+  '0004_whatsapp_reply_backoff': m0004,
   '0005_order_locale': m0005,
 };
 
