@@ -111,7 +111,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, now, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
   app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales }));
   // The unsubscribe links of emails authenticate with their own signed token.
-  app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger }));
+  app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger, now }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
   const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, now, httpClient: deps.twilioHttpClient });
