@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +11,11 @@ import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import type { Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/create-app.ts';
+import type { Logger } from '../../src/http/logger.ts';
 import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
-import { createBackend, type BackendName } from '../store/backends.ts';
+import { createBackend, uid, type BackendName } from '../store/backends.ts';
 import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { testClock } from '../support/test-clock.ts';
@@ -46,7 +47,7 @@ export const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
  * customers, its Twilio client pointed at a local fake API. With `sync`, the session Content
  * shapes are synced first, so replies go out by ContentSid.
  */
-export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string> } = {}): Promise<WhatsAppTestApp> {
+export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string>; logger?: Logger } = {}): Promise<WhatsAppTestApp> {
   const fake = await startFakeTwilio();
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
   const b = createBackend(backend);
@@ -67,7 +68,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     await syncContent(client, store.whatsappContents, sessionDefinitions());
   }
   const templates = await testTemplates();
-  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient });
+  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, ...(options.logger ? { logger: options.logger } : {}) });
   const whatsapp = app.locals.whatsapp as WhatsAppRoutes;
 
   const post: WhatsAppTestApp['post'] = (path, params, opts = {}) => {
@@ -128,4 +129,25 @@ export function choiceTitles(message: { ContentVariables?: Record<string, string
   if (shape === 'quick-reply') for (let i = 3; vars[String(i)] !== undefined; i += 2) out.push(vars[String(i)]!);
   else for (let i = 4; vars[String(i)] !== undefined; i += 3) out.push(vars[String(i)]!);
   return out;
+}
+
+/**
+ * Registers a customer no other test shares: a Swedish number of their own, an address and a
+ * card on file, WhatsApp consent as given, and `lastInboundAt` when the 24-hour window is open.
+ */
+export async function registerShopper(store: Store, options: { whatsapp: boolean; lastInboundAt?: string }): Promise<{ customerId: string; phone: string }> {
+  const customerId = uid('cust-shopper');
+  const phone = `+4670${randomInt(1_000_000, 9_999_999)}`;
+  await store.customers.upsert({
+    id: customerId,
+    phone,
+    locale: 'en',
+    currency: 'EUR',
+    timezone: 'Europe/Stockholm',
+    profile: { id: customerId, firstName: 'Alva', consent: { email: true, whatsapp: options.whatsapp, sms: false } },
+    address: { name: 'Alva Berg', line1: 'Storgatan 1', city: 'Lund', postalCode: '222 22', country: 'SE' },
+    paymentMethod: { type: 'card', last4: '4242', token: `pm_${customerId}` },
+    ...(options.lastInboundAt ? { lastInboundAt: options.lastInboundAt } : {}),
+  });
+  return { customerId, phone };
 }

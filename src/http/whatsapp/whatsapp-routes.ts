@@ -8,7 +8,7 @@ import type { Order } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
 import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
-import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../../store/index.ts';
+import { MESSAGE_STATUSES, type MessageStatus, type Repositories, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
@@ -116,8 +116,8 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get, now });
   const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient, now });
   const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now });
-  const engine = createConversationEngine({
-    store,
+  // The engine is bound to each message's transaction (see /inbound); the rest is shared.
+  const engineDeps = {
     templates,
     keys: config.tokenKeys,
     publicBaseUrl: config.publicBaseUrl,
@@ -125,7 +125,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     renderDeps,
     logger,
     now,
-  });
+  };
 
   const pending = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
@@ -135,9 +135,9 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
 
   const replies = store.whatsappReplies;
 
-  /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
-  function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
-    return replies.enqueue(
+  /** Queues an inbound message's replies in its transaction; they leave the queue once Twilio has them. */
+  function queueReplies(tx: Pick<Repositories, 'whatsappReplies'>, eventKey: string, result: HandleResult): Promise<void> {
+    return tx.whatsappReplies.enqueue(
       eventKey,
       result.replies.map((reply) => ({
         ...(result.customerId ? { customerId: result.customerId } : {}),
@@ -244,26 +244,29 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       return;
     }
     const key = `twilio:inbound:${sid}`;
-    if (!(await store.events.claim(key, 'whatsapp.inbound'))) {
-      logger.info({ messageSid: sid }, 'WhatsApp message already handled (Twilio retry); not processed again');
+    // Quick-reply taps come back as ButtonPayload (the button id). List-picker selections:
+    // ListId carries the row id in public Twilio integrations; some report the id in
+    // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
+    const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
+    const inbound = { messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() };
+    // The claim, the conversation step (state, consents, the order) and the queued replies are
+    // one transaction. A crash or a throw before the commit leaves none of them, and the answer
+    // is then no answer or a 500, so Twilio's retry, however soon, is processed in full. A
+    // duplicate that arrives while the first is in flight waits for its commit (PostgreSQL: on
+    // the claim's key; SQLite: transactions are serialised) and finds it handled, or handles
+    // it if the first rolled back. No network call happens inside; replies go after the commit.
+    const result = await store.transaction(async (tx) => {
+      if (!(await tx.events.claimInTransaction(key, 'whatsapp.inbound'))) return undefined;
+      const handled = await createConversationEngine({ ...engineDeps, store: tx }).handle(inbound);
+      await queueReplies(tx, key, handled);
+      await tx.events.complete(key, { customerId: handled.customerId ?? null, replies: handled.replies.length, order: handled.order?.number ?? null });
+      return handled;
+    });
+    if (!result) {
+      logger.info({ messageSid: sid }, 'WhatsApp message already handled (its replies are queued or sent); this repeated delivery is not processed again');
       res.type('text/xml').send(EMPTY_TWIML);
       return;
     }
-    let result: HandleResult;
-    try {
-      // Quick-reply taps come back as ButtonPayload (the button id). List-picker selections:
-      // ListId carries the row id in public Twilio integrations; some report the id in
-      // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
-      const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
-      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() });
-    } catch (error) {
-      // Unclaim, so Twilio's retry (or the customer's next message) is processed.
-      await store.events.release(key).catch(() => undefined);
-      throw error;
-    }
-    // Queued before Twilio is answered: from here on a crash delays the replies but loses none.
-    await queueReplies(key, result);
-    await store.events.complete(key, { customerId: result.customerId ?? null, replies: result.replies.length, order: result.order?.number ?? null });
     res.type('text/xml').send(EMPTY_TWIML);
     // A failure here (the database, say) leaves the replies queued for the recovery.
     track(sendQueued(key).catch((err: unknown) => logger.warn({ err }, 'could not send WhatsApp replies now; they stay queued')));
