@@ -3,6 +3,7 @@ import twilio from 'twilio';
 import type { Config } from '../../config.ts';
 import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
+import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, orderConfirmationKey } from '../../channels/whatsapp/confirmation-queue.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
 import type { Order } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
@@ -58,8 +59,9 @@ export interface WhatsAppRoutes {
   /** Stops the periodic recovery of queued replies (shutdown). */
   close(): void;
   /**
-   * Confirms on WhatsApp an order placed in another channel (an AMP checkout), when the
-   * customer consented to WhatsApp and has not opted out; in the background, tracked by idle().
+   * Sends the WhatsApp confirmation of an order placed in another channel (an AMP checkout),
+   * which the order's transaction queued (confirmation-queue.ts); in the background, tracked
+   * by idle(). Asking twice sends it once.
    */
   confirmElsewhereOrder(order: Order): void;
 }
@@ -189,11 +191,11 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
 
   /** A queued item goes out: a conversation reply as written, an order confirmation rendered now. */
   async function deliver(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<SendResult> {
-    if (meta.kind !== 'order_confirmation') return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
+    if (meta.kind !== ORDER_CONFIRMATION_KIND) return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
     const order = meta.orderId ? await store.orders.get(meta.orderId) : undefined;
     const customer = order && (await store.customers.get(order.customerId));
-    const consent = (customer?.profile as { consent?: { whatsapp?: boolean } } | undefined)?.consent?.whatsapp === true;
-    if (!order || !customer?.phone || !consent) {
+    // Checked again at send time: the customer may have sent STOP since it was queued.
+    if (!order || !customer || !confirmsOnWhatsApp(customer, await store.consents.get(customer.id, 'whatsapp'))) {
       return { ok: false, error: { code: 'no_consent', message: 'the customer has no WhatsApp number or consent (or the order is gone)', retryable: false } };
     }
     return outbox.sendOrderConfirmation(order);
@@ -302,15 +304,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       clearInterval(recovery);
     },
     confirmElsewhereOrder(order) {
-      // Queued like a reply, once per order (a second call changes nothing); the message is
-      // rendered when it is sent, for the customer's window at that moment.
-      const key = `order:${order.id}:confirmation`;
-      track(
-        (async () => {
-          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }], now());
-          await sendQueued(key);
-        })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
-      );
+      track(sendQueued(orderConfirmationKey(order.id)).catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')));
     },
   };
 }
