@@ -11,6 +11,7 @@ import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import type { Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/create-app.ts';
+import type { Logger } from '../../src/http/logger.ts';
 import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
@@ -46,7 +47,7 @@ export const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
  * customers, its Twilio client pointed at a local fake API. With `sync`, the session Content
  * shapes are synced first, so replies go out by ContentSid.
  */
-export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string> } = {}): Promise<WhatsAppTestApp> {
+export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string>; logger?: Logger } = {}): Promise<WhatsAppTestApp> {
   const fake = await startFakeTwilio();
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
   const b = createBackend(backend);
@@ -67,7 +68,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     await syncContent(client, store.whatsappContents, sessionDefinitions());
   }
   const templates = await testTemplates();
-  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient });
+  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, logger: options.logger });
   const whatsapp = app.locals.whatsapp as WhatsAppRoutes;
 
   const post: WhatsAppTestApp['post'] = (path, params, opts = {}) => {
