@@ -22,6 +22,35 @@ const currencyAmounts = (v: string): Record<string, number> =>
 const optionalNumber = z.preprocess((v) => (v === undefined || v === '' ? undefined : Number(v)), z.number().finite().optional());
 
 /**
+ * An http(s) URL that stands in for Twilio's API hosts, normalised without a trailing slash so
+ * Twilio's paths can be appended (src/channels/whatsapp/twilio-base-url.ts). The value is never
+ * echoed back: it might carry credentials.
+ */
+const twilioApiBaseUrl = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .transform((v, ctx) => {
+      const fail = (why: string) => {
+        ctx.addIssue({ code: 'custom', message: `TWILIO_API_BASE_URL ${why}: set it to an http(s) URL such as https://twilio-proxy.staging.example/twilio` });
+        return z.NEVER;
+      };
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        return fail('is not an absolute URL');
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail('is not http or https');
+      // twilio-node sends the account SID and auth token as Basic auth on every call already.
+      if (url.username || url.password) return fail('must not contain a user or password (the endpoint gets TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN as Basic auth)');
+      if (url.search || url.hash) return fail('must not have a query string or fragment (Twilio\'s paths are appended to it)');
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    })
+    .optional(),
+);
+
+/**
  * Every setting with its environment variable. Validated once at start; a bad value stops the
  * process with a message naming the variable and what it expects.
  */
@@ -62,6 +91,7 @@ const envSchema = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
   TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'TWILIO_WHATSAPP_FROM is whatsapp:+E164').optional(),
   TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+  TWILIO_API_BASE_URL: twilioApiBaseUrl,
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
@@ -98,7 +128,14 @@ export interface Config {
   /** The payment provider's hosted checkout; the /pay page hands the customer over to it. */
   paymentProviderUrl?: string;
   logLevel: string;
-  twilio: { accountSid?: string; authToken?: string; whatsappFrom?: string; messagingServiceSid?: string };
+  twilio: {
+    accountSid?: string;
+    authToken?: string;
+    whatsappFrom?: string;
+    messagingServiceSid?: string;
+    /** Stands in for api.twilio.com and content.twilio.com (staging); unset = Twilio's own hosts. No trailing slash. */
+    apiBaseUrl?: string;
+  };
   thresholds: SegmentThresholds;
   /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
   notices: string[];
@@ -163,6 +200,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   if (production && !publicBaseUrl.startsWith('https://')) problems.push('PUBLIC_BASE_URL: must be https in production (AMP endpoints are https only)');
 
+  if (e.TWILIO_API_BASE_URL) {
+    if (production && !e.TWILIO_API_BASE_URL.startsWith('https://')) {
+      problems.push('TWILIO_API_BASE_URL: must be https in production (every call carries the Twilio auth token)');
+    }
+    notices.push(`TWILIO_API_BASE_URL is set: WhatsApp sends and the Content API go to ${e.TWILIO_API_BASE_URL}, not to Twilio.`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
@@ -192,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authToken: e.TWILIO_AUTH_TOKEN,
       whatsappFrom: e.TWILIO_WHATSAPP_FROM,
       messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+      ...(e.TWILIO_API_BASE_URL ? { apiBaseUrl: e.TWILIO_API_BASE_URL } : {}),
     },
     thresholds: thresholds.data!,
     notices,

@@ -41,3 +41,39 @@ describe('SEGMENT_VIP_MIN_SPENT_BY_CURRENCY', () => {
     expect(problemsOf({ SEGMENT_VIP_MIN_SPENT_BY_CURRENCY: value })).toEqual([expect.stringMatching(/^SEGMENT_\* \(vipMinSpentByCurrency\.(SEK|EURO)\): /)]);
   });
 });
+
+describe('TWILIO_API_BASE_URL', () => {
+  it("is unset by default (Twilio's own hosts), and an empty value means unset", () => {
+    expect(load({}).twilio.apiBaseUrl).toBeUndefined();
+    expect(load({ TWILIO_API_BASE_URL: '' }).twilio.apiBaseUrl).toBeUndefined();
+  });
+
+  it('keeps a path prefix, drops a trailing slash and a default port, and says at start where Twilio calls go', () => {
+    const config = load({ TWILIO_API_BASE_URL: 'https://proxy.example:443/twilio/' });
+    expect(config.twilio.apiBaseUrl).toBe('https://proxy.example/twilio');
+    expect(config.notices).toContain('TWILIO_API_BASE_URL is set: WhatsApp sends and the Content API go to https://proxy.example/twilio, not to Twilio.');
+    expect(load({ TWILIO_API_BASE_URL: 'http://127.0.0.1:4010' }).twilio.apiBaseUrl).toBe('http://127.0.0.1:4010');
+  });
+
+  it.each([
+    ['proxy.example/twilio', 'is not an absolute URL'],
+    ['ftp://proxy.example', 'is not http or https'],
+    ['https://user:secret@proxy.example', 'must not contain a user or password'],
+    ['https://proxy.example/twilio?env=staging', 'must not have a query string or fragment'],
+    ['https://proxy.example/#twilio', 'must not have a query string or fragment'],
+  ])('refuses %j, naming the variable and the fix, without echoing the value', (value, why) => {
+    const problems = problemsOf({ TWILIO_API_BASE_URL: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.startsWith(`TWILIO_API_BASE_URL: TWILIO_API_BASE_URL ${why}`)).toBe(true);
+    expect(problems[0]).toMatch(/: set it to an http\(s\) URL such as https:\/\/twilio-proxy\.staging\.example\/twilio$/);
+    expect(problems[0]).not.toContain(value);
+  });
+
+  it('must be https in production: every call carries the auth token', () => {
+    const production = { NODE_ENV: 'production', API_KEYS: '0123456789abcdef', PUBLIC_BASE_URL: 'https://mail.example.com' };
+    expect(problemsOf({ ...production, TWILIO_API_BASE_URL: 'http://twilio-stub.internal:4010' })).toEqual([
+      'TWILIO_API_BASE_URL: must be https in production (every call carries the Twilio auth token)',
+    ]);
+    expect(load({ ...production, TWILIO_API_BASE_URL: 'https://twilio-stub.internal' }).twilio.apiBaseUrl).toBe('https://twilio-stub.internal');
+  });
+});

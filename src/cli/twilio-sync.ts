@@ -75,6 +75,8 @@ export async function commandTwilioSync(options: TwilioSyncOptions): Promise<num
     out(`${error.message} Or run with --dry-run to see what would be created.`);
     return 2;
   }
+  // Staging must see at a glance that it is not changing the real Twilio account.
+  if (client && config.twilio.apiBaseUrl) out(`Content API calls go to ${config.twilio.apiBaseUrl} (TWILIO_API_BASE_URL).`);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let report: SyncReport;
   try {

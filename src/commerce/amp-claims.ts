@@ -27,6 +27,8 @@ export interface AmpTokenRequest extends Partial<AmpMessageContent> {
   msg: string;
   cmp?: string;
   tpl: string;
+  /** The render's clock, epoch seconds: when the message showed its `cart` (signed only with one). */
+  cartAt?: number;
 }
 
 // Every AMP URL of a message repeats the token (one per form), so claim names are short.
@@ -55,6 +57,11 @@ export const ampClaimsSchema = z.object({
     .array(z.tuple([z.string().min(1).max(128), z.string().max(32), z.number().int().min(1).max(99)]))
     .max(MAX_CART_LINES)
     .optional(),
+  /**
+   * When the message showed `cart` (epoch seconds, rounded down): a store cart changed after it
+   * wins over it (message-cart.ts). Absent in tokens signed before it was recorded.
+   */
+  cat: z.number().int().optional(),
   exp: z.number().int(),
 });
 
@@ -78,7 +85,10 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
   if (expiresAt !== undefined && Number.isFinite(expiresAt)) out.offx = Math.floor(expiresAt / 1000);
   if (r.currency) out.cur = r.currency;
   if (r.locale) out.loc = r.locale;
-  if (r.cart?.length && r.cart.length <= MAX_CART_LINES) out.cart = r.cart.map((l): [string, string, number] => [l.sku, l.size ?? '', l.quantity]);
+  if (r.cart && carriesCart(r)) {
+    out.cart = r.cart.map((l): [string, string, number] => [l.sku, l.size ?? '', l.quantity]);
+    if (r.cartAt !== undefined) out.cat = r.cartAt;
+  }
   return out;
 }
 
@@ -86,11 +96,17 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
  * `JSON.stringify({ ...compactAmpClaims({ ...who, ...content }), exp })`, written from parts.
  * The content claims are the same for every recipient shown the same products, offer, market
  * and cart, and `content` objects are shared between them (build-view.ts), so their JSON is
- * worked out once per object; per recipient only the ids and `exp` are serialised.
+ * worked out once per object; per recipient only the ids, the cart's time and `exp` are serialised.
  */
-export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl'>, content: AmpMessageContent | undefined, exp: number): string {
+export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl' | 'cartAt'>, content: AmpMessageContent | undefined, exp: number): string {
   const head = `{"sub":${JSON.stringify(who.sub)},"msg":${JSON.stringify(who.msg)}${who.cmp === undefined ? '' : `,"cmp":${JSON.stringify(who.cmp)}`},"tpl":${JSON.stringify(who.tpl)}`;
-  return `${head}${content ? contentClaimsJson(content) : ''},"exp":${JSON.stringify(exp)}}`;
+  // The time is the recipient's own, so it is written here rather than with the shared content.
+  const cartAt = who.cartAt !== undefined && content && carriesCart(content) ? `,"cat":${JSON.stringify(who.cartAt)}` : '';
+  return `${head}${content ? contentClaimsJson(content) : ''}${cartAt},"exp":${JSON.stringify(exp)}}`;
+}
+
+function carriesCart(r: Pick<AmpTokenRequest, 'cart'>): boolean {
+  return r.cart !== undefined && r.cart.length > 0 && r.cart.length <= MAX_CART_LINES;
 }
 
 const contentJson = new WeakMap<AmpMessageContent, string>();

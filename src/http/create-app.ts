@@ -27,6 +27,7 @@ import { payRoutes } from './routes/pay.ts';
 import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
+import type { Schedule } from './whatsapp/reply-retry.ts';
 import { createPreview } from '../preview/preview-routes.ts';
 
 export interface AppDeps {
@@ -38,6 +39,8 @@ export interface AppDeps {
   draining?: () => boolean;
   /** twilio-node transport override for the WhatsApp routes (tests point it at a local fake API). */
   twilioHttpClient?: TwilioHttpClient;
+  /** When a failed WhatsApp reply's retry runs (tests drive it). Default: an unref'd setTimeout. */
+  scheduleReplyRetry?: Schedule;
   /** The clock for token expiry, offers, WhatsApp windows and queues. Default: the store's clock. */
   now?: () => Date;
 }
@@ -114,7 +117,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger, now }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
-  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, now, httpClient: deps.twilioHttpClient });
+  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, now, httpClient: deps.twilioHttpClient, scheduleRetry: deps.scheduleReplyRetry });
   confirmOnWhatsApp = (order) => whatsapp.confirmElsewhereOrder(order);
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.

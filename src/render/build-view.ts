@@ -14,7 +14,7 @@ import type { CartInput, OrderInput } from './render-input.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { MARK, MARKERS } from './cohort-cache.ts';
 import { serialOf } from './object-serial.ts';
-import { payloadField } from '../channels/whatsapp/payload-field.ts';
+import { messagePayload, payloadOwner, productPayload, type PayloadContext } from '../channels/whatsapp/message-payloads.ts';
 import { InternTable } from './interned.ts';
 import { truncate } from './handlebars-env.ts';
 import { plainText, plainView } from './plain-text.ts';
@@ -184,25 +184,6 @@ function nextLoyaltyTier(tier: string, points: number, thresholds: Partial<Recor
 export function offerTag(offer: OfferView | undefined): string {
   if (!offer?.percentOff) return '';
   return `!${offer.percentOff}!${offer.expiresAt ? Math.floor(Date.parse(offer.expiresAt) / 1000) : ''}`;
-}
-
-/** What a `payloads.<key>` signs: `later:MSG`, `buy:SKU:SIZE:MSG!offer`, `picks:MSG!offer|SKU|…`… */
-function payloadData(key: string, messageId: string, msgWithOffer: string, products: readonly ProductView[]): string | undefined {
-  switch (key) {
-    case 'later':
-    case 'stop':
-    case 'cart':
-      return `${key}:${messageId}`;
-    case 'picks':
-      // "See picks" outside the window must know which products the message offered: the
-      // signed payload carries them (as many as fit WhatsApp's 200-character button id).
-      return `picks:${msgWithOffer}${picksSuffix(products)}`;
-    default: {
-      const buy = /^buy(\d+)$/.exec(key);
-      const p = buy ? products[Number(buy[1])] : undefined;
-      return p ? `buy:${payloadField(p.sku)}:${payloadField(p.selectedSize ?? '')}:${msgWithOffer}` : undefined;
-    }
-  }
 }
 
 interface PricingContext {
@@ -492,16 +473,25 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
   // message about to be rendered reads are signed (a session list eight, a template two).
   const payloads: Record<string, string> = {};
   if (channel === 'whatsapp' && options.payloads) {
-    const sign = deps.signPayload;
     // The offer the message shows travels in its signed product payloads, so the chat charges
-    // the discounted price the customer was shown (as the AMP checkout does), until it expires.
-    const msg = `${input.messageId}${offerTag(offer)}`;
+    // the discounted price the customer was shown (as the AMP checkout does), until it expires;
+    // the recipient's digest binds each payload to them.
+    const context: PayloadContext = {
+      owner: payloadOwner(profile.id),
+      messageId: input.messageId,
+      offer: offerTag(offer),
+      sign: deps.signPayload,
+      warn: (message) => base.warnings.push(message),
+    };
+    // "Check out" acts on the cart the message shows, as of the message's clock (message-cart.ts):
+    // the request's lines, as the shop knows them (the view's sizes are plain text for WhatsApp).
+    const shownCart = base.cartLines?.length ? { at: Math.floor(deps.now.getTime() / 1000), lines: base.cartLines.map((l) => l.line) } : undefined;
     for (const key of options.payloads.keys) {
-      const data = payloadData(key, input.messageId, msg, products);
-      if (data !== undefined) payloads[key] = sign(data);
+      const payload = messagePayload(key, context, products, shownCart);
+      if (payload !== undefined) payloads[key] = payload;
     }
     // Product views are shared between messages: a signed copy per message.
-    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: sign(`pick:${payloadField(p.sku)}:${msg}`) }));
+    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: productPayload(p.sku, context) }));
   }
 
   // The AMP token is signed for email views only: a WhatsApp message has no AMP endpoints.
@@ -764,15 +754,4 @@ function totalText(products: readonly ProductView[], intlLocale: string): string
   const currency = products[0]?.currency;
   if (!currency || products.some((p) => p.currency !== currency)) return undefined;
   return formatMoney(roundMoney(products.reduce((sum, p) => sum + p.price, 0), currency), currency, intlLocale);
-}
-
-/** `|SKU|SKU…` for the picks payload, up to 120 characters. */
-function picksSuffix(products: readonly ProductView[]): string {
-  let out = '';
-  for (const p of products) {
-    const sku = payloadField(p.sku);
-    if (out.length + sku.length + 1 > 120) continue;
-    out += `|${sku}`;
-  }
-  return out;
 }

@@ -72,7 +72,7 @@ export interface RenderDeps {
   catalog: (sku: string) => Product | undefined;
   publicBaseUrl: string;
   /** Signs the AMP access token for one message: who, which message, and what it shows. */
-  signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl'>, content?: AmpMessageContent) => string;
+  signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl' | 'cartAt'>, content?: AmpMessageContent) => string;
   signPayload: (data: string) => string;
   /**
    * Signs a recipient's unsubscribe token, its lifetime counted from the render's clock (so the
@@ -127,7 +127,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   // Signed at most once per message (a cohort render that falls back to a full one asks twice).
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
-    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name }, content));
+    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, cartAt: Math.floor(now.getTime() / 1000) }, content));
   let unsubscribe: string | undefined;
   const signUnsubscribe = deps.signUnsubscribeToken;
   const unsubscribeToken = signUnsubscribe

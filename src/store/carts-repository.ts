@@ -30,6 +30,11 @@ export interface CartsRepository {
    * same moment both count.
    */
   addItem(customerId: string, sku: string, size: string, quantity: number): Promise<Cart>;
+  /**
+   * Makes the cart exactly these lines, in this order, in one transaction: the cart a message
+   * showed taking over an older store cart (commerce/message-cart.ts). Repeated lines add up.
+   */
+  replace(customerId: string, items: readonly CartItem[]): Promise<Cart>;
   /** Empties the cart; pass the transaction to clear it together with placing an order. */
   clear(customerId: string, executor?: Executor): Promise<void>;
   /**
@@ -108,6 +113,29 @@ export function createCartsRepository(db: Executor, clock: Clock = systemClock):
             })),
           )
           .execute();
+        return get(customerId, trx);
+      });
+    },
+
+    async replace(customerId, items) {
+      for (const item of items) checkQuantity(item.quantity, 1);
+      return inTransaction(db, async (trx) => {
+        const now = isoNow(clock);
+        await touch(trx, customerId, now);
+        await trx.deleteFrom('cart_items').where('customer_id', '=', customerId).execute();
+        // One millisecond apart, so the lines list in the order given (see nextAddedAt).
+        const start = Date.parse(now);
+        for (const [i, { sku, size, quantity }] of items.entries()) {
+          await trx
+            .insertInto('cart_items')
+            .values({ customer_id: customerId, sku, size, quantity, added_at: new Date(start + i).toISOString() })
+            .onConflict((oc) =>
+              oc.columns(['customer_id', 'sku', 'size']).doUpdateSet((eb) => ({
+                quantity: eb('cart_items.quantity', '+', eb.ref('excluded.quantity')),
+              })),
+            )
+            .execute();
+        }
         return get(customerId, trx);
       });
     },

@@ -52,12 +52,32 @@ describe('POST /amp/v1/cart: the customer’s one cart', () => {
     expect(soldOut.body.error.message).toBe('Sorry, Merino Rib Knit Top in size XS just sold out.');
   });
 
-  it('a store cart that exists wins over the cart an email showed', async () => {
+  it('a store cart that exists wins over the cart of an email whose token does not say when it showed it (signed before `cat`)', async () => {
     await t.store.carts.setItem('cust-cart-3', 'NL-SHO-002', '38', 1);
     const res = await request(t.server)
       .get(cartPath('cust-cart-3', { cart: [{ sku: 'NL-TOP-001', size: 'M', quantity: 4 }] }))
       .set(v2);
     expect(res.body.items.map((i: { sku: string }) => i.sku)).toEqual(['NL-SHO-002']);
+  });
+
+  it('of the store cart and the cart the email showed, the newer is the cart: shown, changed and checked out', async () => {
+    const shown = { cart: [{ sku: 'NL-TOP-001', size: 'M', quantity: 4 }] };
+    // Weeks old, before the email was rendered: the email's cart is the customer's cart.
+    await t.store.carts.setItem('cust-cart-5', 'NL-SHO-002', '38', 1);
+    testClock.advance(2_000);
+    const path = cartPath('cust-cart-5', { ...shown, cartAt: Math.floor(testClock.now().getTime() / 1000) });
+    const live = await request(t.server).get(path).set(v2);
+    expect(live.body.items.map((i: { sku: string; quantity: number }) => [i.sku, i.quantity])).toEqual([['NL-TOP-001', 4]]);
+    // A change from the email replaces the older store cart's lines with the email's, then applies.
+    const changed = await request(t.server).post(path).set(v2).type('form').send({ sku: 'NL-TOP-001', size: 'M', quantity: '2', action: 'set' });
+    expect(changed.body.items.map((i: { sku: string; quantity: number }) => [i.sku, i.quantity])).toEqual([['NL-TOP-001', 2]]);
+    expect((await t.store.carts.get('cust-cart-5')).items).toEqual([{ sku: 'NL-TOP-001', size: 'M', quantity: 2 }]);
+    // The store cart is newer than the email now: the change stands when the email is opened again.
+    expect((await request(t.server).get(path).set(v2)).body.items.map((i: { quantity: number }) => i.quantity)).toEqual([2]);
+
+    // An email rendered before the store cart last changed shows the store cart.
+    const older = cartPath('cust-cart-5', { ...shown, cartAt: Math.floor(testClock.now().getTime() / 1000) - 60 });
+    expect((await request(t.server).get(older).set(v2)).body.items.map((i: { quantity: number }) => i.quantity)).toEqual([2]);
   });
 
   it('prices in the customer’s market: kronor for a Swedish customer, whatever the token says', async () => {

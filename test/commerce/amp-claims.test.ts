@@ -9,6 +9,7 @@ const WHO = [
   { sub: 'cust-sophie', msg: 'm-1', tpl: 'recommendations' },
   { sub: 'cust-"quoted"\\', msg: 'm-ş-😀', cmp: 'spring <sale>', tpl: 'price-drop' },
   { sub: 'x', msg: 'y', cmp: '', tpl: 'abandoned-cart' },
+  { sub: 'cust-carl', msg: 'm-2', tpl: 'abandoned-cart', cartAt: 1_795_341_600 },
 ];
 
 const CONTENTS: AmpMessageContent[] = [
@@ -31,6 +32,16 @@ describe('AMP claims JSON', () => {
       }
       expect(ampClaimsJson(who, undefined, 42)).toBe(JSON.stringify({ ...compactAmpClaims(who), exp: 42 }));
     }
+  });
+
+  it('says when the message showed its cart only when it carries that cart', () => {
+    const who = WHO[3]!;
+    const claims = (content: AmpMessageContent) => JSON.parse(ampClaimsJson(who, content, 1)) as Record<string, unknown>;
+    expect(claims(CONTENTS[3]!)).toMatchObject({ cart: [['A', 'M', 2], ['B', '', 1]], cat: 1_795_341_600 });
+    // No cart, or one too long to carry (21 lines): no time either, and the token is as before.
+    expect(claims(CONTENTS[0]!)).not.toHaveProperty('cat');
+    expect(claims(CONTENTS[4]!)).not.toHaveProperty('cat');
+    expect(ampClaimsSchema.parse({ ...claims(CONTENTS[3]!), exp: 1 }).cat).toBe(1_795_341_600);
   });
 
   it('reaches the endpoints intact: the token in a rendered email verifies and parses as claims', async () => {

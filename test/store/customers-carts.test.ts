@@ -142,6 +142,26 @@ describe.each(BACKENDS)('carts on %s', (backendName) => {
     expect((await store().carts.get(customerId)).items).toEqual([{ sku: 'A', size: 'M', quantity: 10 }]);
   });
 
+  it('replace makes the cart exactly the given lines, in their order; a line given twice adds up', async () => {
+    const customerId = uid('cust');
+    await store().carts.setItem(customerId, 'OLD', 'M', 1);
+    const before = (await store().carts.get(customerId)).updatedAt!;
+    const cart = await store().carts.replace(customerId, [
+      { sku: 'Z', size: 'S', quantity: 1 },
+      { sku: 'A', size: 'L', quantity: 2 },
+      { sku: 'Z', size: 'S', quantity: 1 },
+    ]);
+    expect(cart.items).toEqual([
+      { sku: 'Z', size: 'S', quantity: 2 },
+      { sku: 'A', size: 'L', quantity: 2 },
+    ]);
+    expect(cart.updatedAt! >= before).toBe(true);
+    // Later additions come after the replaced lines.
+    expect((await store().carts.addItem(customerId, 'B', 'M', 1)).items.map((i) => i.sku)).toEqual(['Z', 'A', 'B']);
+    await expect(store().carts.replace(customerId, [{ sku: 'A', size: 'L', quantity: 0 }])).rejects.toThrow(RangeError);
+    expect((await store().carts.get(customerId)).items).toHaveLength(3);
+  });
+
   it('clear empties the cart', async () => {
     const customerId = uid('cust');
     await store().carts.setItem(customerId, 'A', 'M', 1);

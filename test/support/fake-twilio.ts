@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
+import { rebaseTwilioUri } from '../../src/channels/whatsapp/twilio-base-url.ts';
 import type { TwilioHttpClient } from '../../src/channels/whatsapp/twilio-sender.ts';
 
 /**
@@ -9,12 +10,13 @@ import type { TwilioHttpClient } from '../../src/channels/whatsapp/twilio-sender
  * twilio-node library talks to. It records every request as it arrived — method, path, the
  * Twilio host the library meant, Basic auth, form fields (repeated ones kept) or JSON — and
  * answers in Twilio's snake_case JSON. Only the library's transport is redirected (through the
- * documented `httpClient` option), never the library itself.
+ * documented `httpClient` option, or TWILIO_API_BASE_URL set to `baseUrl`), never the library itself.
  */
 export interface RecordedRequest {
   method: string;
+  /** As received, path prefix included. */
   path: string;
-  /** The host twilio-node addressed before the redirect: api.twilio.com, content.twilio.com. */
+  /** The host twilio-node addressed before the redirect (through `httpClient` only): api.twilio.com, content.twilio.com. */
   twilioHost: string;
   auth?: { username: string; password: string };
   contentType: string;
@@ -46,6 +48,8 @@ export interface FakeContent {
 
 export interface FakeTwilio {
   port: number;
+  /** Where it serves Twilio's paths, its path prefix included: a value for TWILIO_API_BASE_URL. */
+  baseUrl: string;
   accountSid: string;
   authToken: string;
   requests: RecordedRequest[];
@@ -75,7 +79,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startFakeTwilio(): Promise<FakeTwilio> {
+/** `pathPrefix` serves the API under a prefix, as a staging proxy may (`/twilio`); anything outside it is 404. */
+export async function startFakeTwilio(options: { pathPrefix?: string } = {}): Promise<FakeTwilio> {
+  const prefix = options.pathPrefix ?? '';
   // TWILIO_EDGE / TWILIO_REGION would rewrite the hosts twilio-node builds (facts §4).
   delete process.env.TWILIO_EDGE;
   delete process.env.TWILIO_REGION;
@@ -87,7 +93,9 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
 
   const server: Server = createServer(async (req, res) => {
     const raw = await readBody(req);
-    const url = new URL(req.url ?? '/', 'http://fake');
+    const received = new URL(req.url ?? '/', 'http://fake');
+    // Routed on Twilio's own path; a request outside the prefix matches no route.
+    const url = new URL(`${received.pathname.startsWith(`${prefix}/`) ? received.pathname.slice(prefix.length) : '/outside-the-prefix'}${received.search}`, received);
     const contentType = String(req.headers['content-type'] ?? '');
     const form: Record<string, string[]> = {};
     let json: unknown;
@@ -99,7 +107,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     const authHeader = String(req.headers.authorization ?? '');
     const decoded = authHeader.startsWith('Basic ') ? Buffer.from(authHeader.slice(6), 'base64').toString('utf8') : undefined;
     const auth = decoded ? { username: decoded.slice(0, decoded.indexOf(':')), password: decoded.slice(decoded.indexOf(':') + 1) } : undefined;
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, twilioHost: String(req.headers['x-twilio-host'] ?? ''), auth, contentType, form, json });
+    requests.push({ method: req.method ?? 'GET', path: received.pathname, twilioHost: String(req.headers['x-twilio-host'] ?? ''), auth, contentType, form, json });
 
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -182,15 +190,17 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       Object.assign(content, { friendly_name: body.friendly_name ?? content.friendly_name, language: body.language ?? content.language, variables: body.variables ?? content.variables, types: body.types ?? content.types });
       return reply(200, contentResource(content));
     }
-    return reply(404, { code: 20404, message: `The requested resource ${url.pathname} was not found`, status: 404 });
+    return reply(404, { code: 20404, message: `The requested resource ${received.pathname} was not found`, status: 404 });
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://127.0.0.1:${port}${prefix}`;
   const inner = new twilio.RequestClient();
 
   return {
     port,
+    baseUrl,
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
     requests,
@@ -200,13 +210,8 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       failures.push({ code, message, status });
     },
     httpClient: {
-      request(opts) {
-        const target = new URL(opts.uri);
-        return inner.request({
-          ...opts,
-          uri: `http://127.0.0.1:${port}${target.pathname}${target.search}`,
-          headers: { ...opts.headers, 'X-Twilio-Host': target.host },
-        });
+      async request(opts) {
+        return inner.request({ ...opts, uri: rebaseTwilioUri(opts.uri, baseUrl), headers: { ...opts.headers, 'X-Twilio-Host': new URL(opts.uri).host } });
       },
     },
     waitForSent(count, timeoutMs = 5_000) {

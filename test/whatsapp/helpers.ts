@@ -18,6 +18,7 @@ import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { createBackend, uid, type BackendName } from '../store/backends.ts';
 import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
+import { createManualSchedule, type ManualSchedule } from '../support/manual-schedule.ts';
 import { testClock } from '../support/test-clock.ts';
 
 export const PUBLIC_BASE_URL = 'https://mail.example.com';
@@ -31,6 +32,8 @@ export interface WhatsAppTestApp {
   templates: TemplateSet;
   twilio: FakeTwilio;
   whatsapp: WhatsAppRoutes;
+  /** The retries of failed replies: pending until a test runs them (after moving the clock). */
+  retries: ManualSchedule;
   /** POSTs a webhook the way Twilio does: form-encoded and signed by the twilio library. */
   post(path: '/whatsapp/v1/inbound' | '/whatsapp/v1/status', params: Record<string, string>, options?: { signWith?: string; query?: string }): request.Test;
   /** An inbound message from `phone`, with a fresh MessageSid unless given; waits for the replies to go out. */
@@ -68,7 +71,8 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     await syncContent(client, store.whatsappContents, sessionDefinitions());
   }
   const templates = await testTemplates();
-  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, ...(options.logger ? { logger: options.logger } : {}) });
+  const retries = createManualSchedule();
+  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, scheduleReplyRetry: retries.schedule, logger: options.logger });
   const whatsapp = app.locals.whatsapp as WhatsAppRoutes;
 
   const post: WhatsAppTestApp['post'] = (path, params, opts = {}) => {
@@ -101,6 +105,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     templates,
     twilio: fake,
     whatsapp,
+    retries,
     post,
     say,
     tap: (phone, id, field = 'ButtonPayload') => say(phone, field === 'ButtonPayload' ? 'tapped' : 'chosen', { [field]: id, MessageType: 'interactive' }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
 import { parseTap } from '../../src/channels/whatsapp/conversation-payloads.ts';
+import { payloadOwner } from '../../src/channels/whatsapp/message-payloads.ts';
 import { fromPayloadField, payloadField } from '../../src/channels/whatsapp/payload-field.ts';
 import type { Product } from '../../src/personalize/recommendations-schema.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
@@ -43,8 +44,8 @@ describe('a SKU or size with payload delimiters', () => {
     const result = renderMessage({ template: 'recommendations', profile, recommendations: { items: [odd, { sku: 'NL-TOP-001' }] }, channels: ['whatsapp'], context: { messageId: 'm:1' } }, deps);
     expect(result.whatsapp).toMatchObject({ suppressed: false, kind: 'session' });
     const rows = result.whatsapp!.suppressed ? [] : result.whatsapp!.preview.list!.items;
-    expect(parseTap(rows[0]!.id, TEST_KEYS)).toEqual({ kind: 'pick', sku: 'NL:TOP|9!~%', messageId: 'm:1' });
-    expect(parseTap(rows[1]!.id, TEST_KEYS)).toEqual({ kind: 'pick', sku: 'NL-TOP-001', messageId: 'm:1' });
+    expect(parseTap(rows[0]!.id, TEST_KEYS)).toEqual({ kind: 'pick', sku: 'NL:TOP|9!~%', messageId: 'm:1', owner: payloadOwner(profile.id) });
+    expect(parseTap(rows[1]!.id, TEST_KEYS)).toEqual({ kind: 'pick', sku: 'NL-TOP-001', messageId: 'm:1', owner: payloadOwner(profile.id) });
   });
 
   it('comes back from a Buy tap with its size', async () => {
@@ -53,7 +54,7 @@ describe('a SKU or size with payload delimiters', () => {
     const result = renderMessage({ template: 'price-drop', profile, recommendations: { items: [odd] }, channels: ['whatsapp'], context: { messageId: 'm:2' } }, deps);
     const buttons = result.whatsapp!.suppressed ? [] : result.whatsapp!.preview.buttons!;
     const taps = buttons.map((b) => parseTap(b.id!, TEST_KEYS));
-    expect(taps).toContainEqual({ kind: 'buy', sku: 'NL:TOP|9!~%', size: 'EU 38:W', messageId: 'm:2' });
+    expect(taps).toContainEqual({ kind: 'buy', sku: 'NL:TOP|9!~%', size: 'EU 38:W', messageId: 'm:2', owner: payloadOwner(profile.id) });
   });
 
   it('comes back in the picks payload of the approved template (window closed)', async () => {
@@ -62,6 +63,6 @@ describe('a SKU or size with payload delimiters', () => {
     const result = renderMessage({ template: 'recommendations', profile, recommendations: { items: [odd, { sku: 'NL-TOP-001' }] }, channels: ['whatsapp'], context: { messageId: 'm:3' } }, deps);
     expect(result.whatsapp).toMatchObject({ suppressed: false, kind: 'template' });
     const variables = JSON.parse(result.whatsapp!.suppressed ? '{}' : result.whatsapp!.message.contentVariables!) as Record<string, string>;
-    expect(parseTap(variables['5']!, TEST_KEYS)).toEqual({ kind: 'picks', messageId: 'm:3', skus: ['NL:TOP|9!~%', 'NL-TOP-001'] });
+    expect(parseTap(variables['5']!, TEST_KEYS)).toEqual({ kind: 'picks', messageId: 'm:3', skus: ['NL:TOP|9!~%', 'NL-TOP-001'], owner: payloadOwner(profile.id) });
   });
 });

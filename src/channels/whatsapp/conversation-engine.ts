@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { cartSummary } from '../../commerce/cart-summary.ts';
+import { linesDigest as digest } from '../../commerce/lines-digest.ts';
+import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
 import { paymentLink } from '../../commerce/payment-link.ts';
 import { customerPrice, money } from '../../commerce/customer-pricing.ts';
 import { priceOrder, type PricingResult, type RequestedLine } from '../../commerce/price-order.ts';
@@ -15,7 +17,8 @@ import { findPlacedOrder, placeOrder, type Order, type Repositories } from '../.
 import { atomically } from '../../store/transactions.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
-import { chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
+import { boundTo, chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
+import { payloadOwner } from './message-payloads.ts';
 import type { MessageOffer } from '../../commerce/amp-claims.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
@@ -125,6 +128,7 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
   const brand = templates.shared.brand;
   const locales = templates.shared.locales;
   const accountUrl = new URL('account', brand.shopUrl).href;
+  const cartUrl = new URL('cart', brand.shopUrl).href;
 
   function sayer(locale: string) {
     const table = locales.get(locale);
@@ -467,19 +471,52 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     }
   }
 
+  /**
+   * A message payload rendered for someone else (`owner`), or before payloads named their
+   * customer (null): nothing is bought or changed, the customer's own question is repeated.
+   * Logged without the phone number: the customer id and the payload's digest say enough.
+   */
+  function refuseForeign(t: Turn, state: FlowState, tap: Tap, owner: string | null): Promise<Outcome> | Outcome {
+    deps.logger.warn(
+      { customerId: t.customer.id, tap: tap.kind, payloadOwner: owner, messageId: 'messageId' in tap ? tap.messageId : undefined },
+      owner === null ? 'WhatsApp tap refused: a message button from before payloads were bound to their customer' : 'WhatsApp tap refused: the button was sent to another customer',
+    );
+    return reprompt(t, state, t.say(owner === null ? 'chat.staleButton' : 'chat.notYourButton'));
+  }
+
+  /**
+   * "Check out" of an abandoned-cart message: the confirmation of the cart it showed, unless
+   * the customer changed their cart after it (message-cart.ts decides, as for the email).
+   */
+  async function checkoutShownCart(t: Turn, state: FlowState, tap: Extract<Tap, { kind: 'cart' }>): Promise<Outcome> {
+    const shown = tap.shown;
+    if (shown && 'digest' in shown) {
+      // Its lines did not fit in the button: the store cart stands in for them only when it is them.
+      const cart = await store.carts.get(t.customer.id);
+      if (!storeCartWins(cart, shown.at) && digest(cart.items) !== shown.digest) return greeting(t, state, t.say('chat.cartNotHere', { url: cartUrl }));
+    } else if (shown) {
+      const items = await messageCart(store, { sub: t.customer.id, cart: shown.lines, cat: shown.at }, { seed: true });
+      // None of its lines can be bought (no size, and the product has several): not the older store cart either.
+      if (items.length === 0) return greeting(t, state, t.say('chat.cartEmpty'));
+    }
+    return goConfirm(t, { flowId: newFlowId(), step: 'confirm', mode: 'cart', ...(tap.messageId ? { messageId: tap.messageId } : {}) });
+  }
+
   /** `tap` is the verified tap of `inbound.tapId`; undefined for a tap that failed verification or for typed text. */
   async function decide(t: Turn, state: FlowState, expired: boolean, inbound: InboundMessage, tap: Tap | undefined): Promise<Outcome> {
     const active = state.step !== 'idle' && state.step !== 'done';
     let answer: Answer;
     if (inbound.tapId !== undefined) {
       if (!tap) return reprompt(t, state, t.say('chat.staleButton'));
+      const owner = boundTo(tap);
+      if (owner !== undefined && owner !== payloadOwner(t.customer.id)) return refuseForeign(t, state, tap, owner);
       switch (tap.kind) {
         case 'buy':
           return goSize(t, { flowId: newFlowId(), step: 'size', mode: 'item', messageId: tap.messageId, sku: tap.sku, ...(tap.size ? { preferredSize: tap.size } : {}), ...discountOf(tap) });
         case 'picks':
           return goProduct(t, { flowId: newFlowId(), step: 'product', mode: 'item', messageId: tap.messageId, offer: tap.skus, ...discountOf(tap) });
         case 'cart':
-          return goConfirm(t, { flowId: newFlowId(), step: 'confirm', mode: 'cart', messageId: tap.messageId });
+          return checkoutShownCart(t, state, tap);
         case 'later':
           return { state: idleState(), replies: [text(t.say('chat.later'))] };
         case 'showCart':
@@ -660,11 +697,6 @@ function limitBody(body: string): string {
 
 function shown(lines: string[]): string[] {
   return lines.length > MAX_LINES_SHOWN ? [...lines.slice(0, MAX_LINES_SHOWN), '…'] : lines;
-}
-
-function digest(lines: readonly RequestedLine[]): string {
-  const sorted = [...lines].map((l) => [l.sku, l.size, l.quantity]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url').slice(0, 16);
 }
 
 /**

@@ -6,11 +6,13 @@ import { fromPayloadField } from './payload-field.ts';
  * `signPayload`): a tap is trusted for what its id says, never for the label the customer saw
  * (`ButtonText` / `ListTitle` travel unsigned and can be typed by anyone).
  *
- * Two families exist. Message payloads come from rendered templates (build-view.ts):
- * `buy:SKU:SIZE:MSG`, `pick:SKU:MSG`, `picks:MSG|SKU|…`, `cart:MSG`, `later:MSG`, `stop:MSG`, with
- * SKU and SIZE encoded by payload-field.ts.
+ * Two families exist. Message payloads come from rendered templates (message-payloads.ts):
+ * `buy@OWNER:SKU:SIZE:MSG`, `pick@OWNER:SKU:MSG`, `picks@OWNER:MSG|SKU|…`, `cart@OWNER:MSG|AT|LINES`,
+ * `later@OWNER:MSG`, `stop@OWNER:MSG`, with SKU and SIZE encoded by payload-field.ts; OWNER
+ * names the customer the message was rendered for. Those signed before OWNER existed parse
+ * with `owner` absent (see `boundTo`).
  * Conversation payloads are made here for the chat's own buttons: `c|FLOW|ACTION|VALUE`, where
- * FLOW ties the tap to one purchase attempt.
+ * FLOW ties the tap to one purchase attempt of the customer's own conversation.
  */
 /** The discount a campaign message showed (build-view.ts `offerTag`). */
 export interface TapOffer {
@@ -19,18 +21,41 @@ export interface TapOffer {
   expiresAt?: number;
 }
 
+/** The cart an abandoned-cart message showed: its lines, or their digest when they did not fit. */
+export type TapCart = { at: number; lines: [sku: string, size: string, quantity: number][] } | { at: number; digest: string };
+
 export type Tap =
-  | { kind: 'buy'; sku: string; size: string; messageId: string; offer?: TapOffer }
-  | { kind: 'pick'; sku: string; messageId?: string; flowId?: string; offer?: TapOffer }
-  | { kind: 'picks'; skus: string[]; messageId: string; offer?: TapOffer }
-  | { kind: 'cart'; messageId: string }
-  | { kind: 'later' }
-  | { kind: 'stop' }
+  | { kind: 'buy'; sku: string; size: string; messageId: string; offer?: TapOffer; owner?: string }
+  | { kind: 'pick'; sku: string; messageId?: string; flowId?: string; offer?: TapOffer; owner?: string }
+  | { kind: 'picks'; skus: string[]; messageId: string; offer?: TapOffer; owner?: string }
+  | { kind: 'cart'; messageId: string; shown?: TapCart; owner?: string }
+  | { kind: 'later'; owner?: string }
+  | { kind: 'stop'; owner?: string }
   | { kind: 'showCart' }
   | { kind: 'help' }
   | { kind: 'size'; flowId: string; size: string }
   | { kind: 'quantity'; flowId: string; quantity: number }
   | { kind: 'yes' | 'change' | 'cancel' | 'checkout'; flowId: string };
+
+/**
+ * Whom a message payload was rendered for: its OWNER (message-payloads.ts `payloadOwner`), or
+ * null for one signed before payloads were bound. Undefined for the chat's own payloads: their
+ * FLOW must be the sender's current one, which binds them to the sender's conversation.
+ */
+export function boundTo(tap: Tap): string | null | undefined {
+  switch (tap.kind) {
+    case 'buy':
+    case 'picks':
+    case 'cart':
+    case 'later':
+    case 'stop':
+      return tap.owner ?? null;
+    case 'pick':
+      return tap.flowId === undefined ? (tap.owner ?? null) : undefined;
+    default:
+      return undefined;
+  }
+}
 
 export function parseTap(value: string, keys: readonly SigningKey[]): Tap | undefined {
   const data = verifyPayload(value, keys);
@@ -61,30 +86,49 @@ export function parseTap(value: string, keys: readonly SigningKey[]): Tap | unde
     }
   }
   const colon = data.indexOf(':');
-  const kind = data.slice(0, colon);
+  const [kind = '', owner] = data.slice(0, colon).split('@');
+  const bound = owner ? { owner } : {};
   const rest = data.slice(colon + 1);
   // SKUs and sizes come first (encoded, so without ':'); a message id may contain ':'.
   const parts = rest.split(':');
   switch (kind) {
     case 'buy':
       return parts.length >= 3
-        ? { kind: 'buy', sku: fromPayloadField(parts[0]!), size: fromPayloadField(parts[1]!), ...messageAndOffer(parts.slice(2).join(':')) }
+        ? { kind: 'buy', sku: fromPayloadField(parts[0]!), size: fromPayloadField(parts[1]!), ...messageAndOffer(parts.slice(2).join(':')), ...bound }
         : undefined;
     case 'pick':
-      return parts.length >= 2 ? { kind: 'pick', sku: fromPayloadField(parts[0]!), ...messageAndOffer(parts.slice(1).join(':')) } : undefined;
+      return parts.length >= 2 ? { kind: 'pick', sku: fromPayloadField(parts[0]!), ...messageAndOffer(parts.slice(1).join(':')), ...bound } : undefined;
     case 'picks': {
       const [message = '', ...skus] = rest.split('|');
-      return { kind: 'picks', ...messageAndOffer(message), skus: skus.filter(Boolean).map(fromPayloadField) };
+      return { kind: 'picks', ...messageAndOffer(message), skus: skus.filter(Boolean).map(fromPayloadField), ...bound };
     }
-    case 'cart':
-      return { kind: 'cart', messageId: rest };
+    case 'cart': {
+      // Message ids cannot contain '|' (render-input.ts), and the line fields are encoded.
+      const [messageId = '', at, ...lines] = rest.split('|');
+      if (at === undefined) return { kind: 'cart', messageId, ...bound };
+      const shown = cartShown(Number(at), lines);
+      return shown ? { kind: 'cart', messageId, shown, ...bound } : undefined;
+    }
     case 'later':
-      return { kind: 'later' };
+      return { kind: 'later', ...bound };
     case 'stop':
-      return { kind: 'stop' };
+      return { kind: 'stop', ...bound };
     default:
       return undefined;
   }
+}
+
+function cartShown(at: number, lines: string[]): TapCart | undefined {
+  if (!Number.isSafeInteger(at)) return undefined;
+  if (lines.length === 1 && lines[0]!.startsWith('#')) return { at, digest: lines[0]!.slice(1) };
+  const out: [string, string, number][] = [];
+  for (const line of lines) {
+    const [sku, size, quantity] = line.split(':');
+    const n = Number(quantity);
+    if (!sku || size === undefined || !Number.isSafeInteger(n) || n < 1) return undefined;
+    out.push([fromPayloadField(sku), fromPayloadField(size), n]);
+  }
+  return { at, lines: out };
 }
 
 function messageAndOffer(value: string): { messageId: string; offer?: TapOffer } {

@@ -5,6 +5,7 @@ import type { Config } from '../../config.ts';
 import { maskPhone } from '../../http/mask-phone.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type MessagesRepository } from '../../store/messages-repository.ts';
 import type { MessageCreateParams } from './render-whatsapp.ts';
+import { rebasedHttpClient } from './twilio-base-url.ts';
 
 /**
  * What twilio-node needs from an HTTP client (`ClientOpts.httpClient`, documented in
@@ -27,19 +28,26 @@ export class TwilioNotConfiguredError extends Error {
 /**
  * A twilio-node client for the configured account. Credentials come from config only, never
  * from the library's own TWILIO_* fallbacks, so what `loadConfig` validated is what is used.
+ * With TWILIO_API_BASE_URL its calls go there instead of Twilio (twilio-base-url.ts); the sender
+ * and `inboxcart twilio sync` both get their client here.
  */
 export function createTwilioClient(config: Pick<Config, 'twilio'>, options: TwilioClientOptions = {}): twilio.Twilio {
-  const { accountSid, authToken } = config.twilio;
+  const { accountSid, authToken, apiBaseUrl } = config.twilio;
   const missing = [...(accountSid ? [] : ['TWILIO_ACCOUNT_SID']), ...(authToken ? [] : ['TWILIO_AUTH_TOKEN'])];
   if (missing.length) throw new TwilioNotConfiguredError(missing);
-  return twilio(accountSid, authToken, {
-    // The library retries only HTTP 429 (RequestClient.ts); 63018 and other errors come back to us.
-    autoRetry: true,
-    maxRetries: 2,
-    // Inbound webhooks wait on these calls; Twilio gives a webhook 15 s in total (facts §1).
-    timeout: 10_000,
-    ...(options.httpClient ? { httpClient: options.httpClient as twilio.RequestClient } : {}),
-  });
+  // twilio()'s timeout and retry options only configure the RequestClient it would build
+  // itself (BaseTwilio.ts `get httpClient`), so the transport is built here, where a base URL can wrap it.
+  const transport =
+    options.httpClient ??
+    new twilio.RequestClient({
+      // The library retries only HTTP 429 (RequestClient.ts); 63018 and other errors come back to us.
+      autoRetry: true,
+      maxRetries: 2,
+      // Inbound webhooks wait on these calls; Twilio gives a webhook 15 s in total (facts §1).
+      timeout: 10_000,
+    });
+  const httpClient = apiBaseUrl ? rebasedHttpClient(apiBaseUrl, transport) : transport;
+  return twilio(accountSid, authToken, { httpClient: httpClient as twilio.RequestClient });
 }
 
 export interface SendMeta {

@@ -5,17 +5,24 @@
  * Exponential backoff with "equal jitter" (half the delay fixed, half random;
  * https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/): the random half
  * spreads the replies a Twilio outage failed together, and the fixed half keeps a retry from
- * coming right back. With 5 attempts in all, a reply is retried after 15–30 s, 30–60 s,
- * 1–2 min and 2–4 min (then, the recovery pass runs every 30 s), and is given up after the
- * fifth failure, at most about 7.5 minutes after the first: a chat reply much later than that
- * answers a question the customer has moved on from.
+ * coming right back. The first retry comes within 4 s, as a customer is waiting in the chat and
+ * most Twilio 5xx pass in seconds; each later wait is three times longer, up to 2 minutes. With
+ * 6 attempts in all, a reply is retried after 2–4 s, 6–12 s, 18–36 s, 54–108 s and 1–2 min, and
+ * is given up after the sixth failure, 2 min 20 s to 4 min 40 s after the first: a chat reply
+ * much later than that answers a question the customer has moved on from.
+ *
+ * The instance that holds the reply waits out the delay itself (whatsapp-routes.ts); the
+ * periodic recovery only covers an instance that died meanwhile.
  *
  * @example
- * retryDelayMs(1, true, () => 0) // 15_000: the first retry, at the earliest
- * retryDelayMs(5, true)          // undefined: out of attempts, the reply is failed
+ * retryDelayMs(1, true, () => 0) // 2_000: the first retry, at the earliest
+ * retryDelayMs(6, true)          // undefined: out of attempts, the reply is failed
  */
-export const REPLY_ATTEMPTS = 5;
-const FIRST_RETRY_MS = 30_000;
+export const REPLY_ATTEMPTS = 6;
+/** The longest first wait; half of it is the shortest. */
+const FIRST_RETRY_MS = 4_000;
+const BACKOFF_FACTOR = 3;
+const MAX_RETRY_MS = 120_000;
 
 /**
  * How long to wait after a reply's `attempts`-th failed attempt, or undefined when it must not
@@ -24,6 +31,16 @@ const FIRST_RETRY_MS = 30_000;
  */
 export function retryDelayMs(attempts: number, retryable: boolean, random: () => number = Math.random): number | undefined {
   if (!retryable || attempts >= REPLY_ATTEMPTS) return undefined;
-  const ceiling = FIRST_RETRY_MS * 2 ** (attempts - 1);
+  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * BACKOFF_FACTOR ** (attempts - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
+
+/** Runs `run` once, `ms` from now; the function it returns cancels that. */
+export type Schedule = (run: () => void, ms: number) => () => void;
+
+/** setTimeout that does not keep the process alive: a pending retry must not hold up shutdown. */
+export const unrefTimeout: Schedule = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};

@@ -14,7 +14,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
-import { retryDelayMs } from './reply-retry.ts';
+import { retryDelayMs, unrefTimeout, type Schedule } from './reply-retry.ts';
 
 export interface WhatsAppRouteDeps {
   config: Config;
@@ -31,6 +31,8 @@ export interface WhatsAppRouteDeps {
   now?: () => Date;
   /** How often queued replies are looked for (default 30 s). */
   replyRecoveryMs?: number;
+  /** Runs a failed reply's next attempt at its retry time (tests drive it). Default: an unref'd setTimeout. */
+  scheduleRetry?: Schedule;
 }
 
 /** What a queued item carries besides the message: a reply's kind and window, or the order to confirm. */
@@ -56,7 +58,7 @@ export interface WhatsAppRoutes {
   idle(): Promise<void>;
   /** Sends the queued replies that are due now (what the periodic recovery does). */
   recoverReplies(): Promise<void>;
-  /** Stops the periodic recovery of queued replies (shutdown). */
+  /** Stops the periodic recovery and the pending retries of queued replies (shutdown); they stay queued for the next instance. */
   close(): void;
   /**
    * Sends the WhatsApp confirmation of an order placed in another channel (an AMP checkout),
@@ -153,9 +155,13 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   /**
    * Sends an event's queued replies, one after the other: a chat shows messages in the order
    * they arrive, so a reply that must be retried holds back the ones after it.
+   * `retryAt`: this is the attempt scheduled for then. A timer may fire a little before the
+   * clock reads that time (libuv judges timers on the loop's cached time), so the claim is
+   * judged at `retryAt` at the earliest rather than missed until the recovery.
    */
-  async function sendQueued(eventKey: string): Promise<void> {
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, now())) {
+  async function sendQueued(eventKey: string, retryAt?: Date): Promise<void> {
+    const claimAt = retryAt && retryAt > now() ? retryAt : now();
+    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, claimAt)) {
       const meta = reply.meta as unknown as QueuedMeta;
       const outcome = await attempt(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
       if (outcome.ok) {
@@ -170,9 +176,26 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
         continue;
       }
       const at = now();
-      await replies.retryLater(eventKey, reply.seq, outcome.reason, new Date(at.getTime() + delay), at);
+      const nextAttemptAt = new Date(at.getTime() + delay);
+      await replies.retryLater(eventKey, reply.seq, outcome.reason, nextAttemptAt, at);
+      scheduleRetry(eventKey, nextAttemptAt);
       return;
     }
+  }
+
+  // The instance that failed a reply tries it again at its retry time; the periodic recovery
+  // below only covers an instance that died meanwhile (it waits for the same retry time).
+  const schedule = deps.scheduleRetry ?? unrefTimeout;
+  const retryTimers = new Map<string, () => void>();
+  let closed = false;
+  function scheduleRetry(eventKey: string, retryAt: Date): void {
+    if (closed) return;
+    retryTimers.get(eventKey)?.();
+    const cancel = schedule(() => {
+      retryTimers.delete(eventKey);
+      track(sendQueued(eventKey, retryAt).catch((err: unknown) => logger.warn({ err }, 'could not retry a WhatsApp reply now; it stays queued')));
+    }, Math.max(0, retryAt.getTime() - now().getTime()));
+    retryTimers.set(eventKey, cancel);
   }
 
   /**
@@ -201,8 +224,9 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     return outbox.sendOrderConfirmation(order);
   }
 
-  // Replies a crashed instance (or a failed send) left queued are picked up here, by whichever
-  // instance gets there first: the lease in `claim` keeps two from sending the same reply.
+  // Replies a crashed instance left queued (never sent, or failed and not retried) are picked up
+  // here, by whichever instance gets there first: the lease in `claim` keeps two from sending
+  // the same reply, and a retry time holds for the recovery as for the instance's own timer.
   const recoverReplies = async () => {
     for (const eventKey of await replies.due(REPLY_RECOVER_AFTER_MS, 50, now())) await sendQueued(eventKey);
   };
@@ -301,7 +325,10 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       return work;
     },
     close() {
+      closed = true;
       clearInterval(recovery);
+      for (const cancel of retryTimers.values()) cancel();
+      retryTimers.clear();
     },
     confirmElsewhereOrder(order) {
       track(sendQueued(orderConfirmationKey(order.id)).catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')));
