@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
-import { placeOrder, type Order, type Store } from '../store/index.ts';
+import { queueOrderConfirmation } from '../channels/whatsapp/confirmation-queue.ts';
+import { findPlacedOrder, placeOrder, type Order, type Store } from '../store/index.ts';
 import type { Customer } from '../store/customers-repository.ts';
 import { messageOffer, type AmpClaims } from './amp-claims.ts';
 import { messageCart } from './message-cart.ts';
@@ -20,7 +21,11 @@ export interface EmailCheckoutDeps {
 }
 
 export type CheckoutOutcome =
-  | { kind: 'order'; order: Order; created: boolean }
+  /**
+   * `confirmationQueued`: a new order's WhatsApp confirmation was queued with it (the customer
+   * has a number and consented); the caller sends it once the answer is out.
+   */
+  | { kind: 'order'; order: Order; created: boolean; confirmationQueued?: boolean }
   /** No delivery address on file: the items wait in the cart and the customer finishes in the shop. */
   | { kind: 'continue_in_shop'; checkoutUrl: string; currency: string; totalMinor: number }
   | { kind: 'refused'; code: 'out_of_stock' | 'unknown_product' | 'unknown_size' | 'empty' | 'mixed_currency' | 'cart_changed'; title?: string; sku?: string; size?: string };
@@ -51,6 +56,11 @@ export function checkoutKey(claims: Pick<AmpClaims, 'sub' | 'msg'>, kind: 'cart'
  * priced from the catalog for the customer's market with the discount the message promised,
  * stock taken atomically by placeOrder. With an address and a saved payment method the order
  * is placed; with an address only it awaits payment through a signed hosted payment link.
+ * The order and its WhatsApp confirmation are written in one transaction.
+ *
+ * A form whose key already made an order gets that order back, looked up before the price and
+ * stock checks: the order may have taken the last unit (issue: a resubmitted form answered 409
+ * `out_of_stock` for an order that exists).
  */
 export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, request: CheckoutRequest): Promise<CheckoutOutcome> {
   const { store } = deps;
@@ -66,11 +76,17 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
   } else {
     lines = [{ sku: request.sku, size: request.size, quantity: request.quantity }];
   }
+  const idempotencyKey = checkoutKey(claims, kind, lines);
+  const placed = await findPlacedOrder(store, idempotencyKey, claims.sub);
+  if (placed) return { kind: 'order', order: placed, created: false };
 
   const products = await store.products.getMany(lines.map((l) => l.sku));
   const currency = customer?.currency ?? claims.cur ?? products[0]?.currency ?? 'EUR';
   const priced = priceOrder(products, lines, currency, messageOffer(claims, deps.now()));
   if (!priced.ok) {
+    // The same form's first submission may have committed since the look-up above.
+    const late = await findPlacedOrder(store, idempotencyKey, claims.sub);
+    if (late) return { kind: 'order', order: late, created: false };
     const title = priced.sku ? products.find((p) => p.sku === priced.sku)?.title : undefined;
     return { kind: 'refused', code: priced.code, ...(title ? { title } : {}), ...(priced.sku ? { sku: priced.sku } : {}), ...(priced.size ? { size: priced.size } : {}) };
   }
@@ -82,25 +98,30 @@ export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, 
 
   const id = randomUUID();
   const awaitingPayment = customer.paymentMethod === undefined;
-  const result = await placeOrder(store, {
-    id,
-    idempotencyKey: checkoutKey(claims, kind, lines),
-    customerId: claims.sub,
-    channel: 'email',
-    ...(claims.cmp === undefined ? {} : { campaignId: claims.cmp }),
-    messageId: claims.msg,
-    template: claims.tpl,
-    status: awaitingPayment ? 'awaiting_payment' : 'placed',
-    currency: priced.currency,
-    // The language of the email the customer bought from; the stored profile's otherwise.
-    locale: claims.loc ?? customer.locale,
-    lines: priced.lines,
-    totalMinor: priced.totalMinor,
-    ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),
-    shippingAddress: customer.address,
-    clearCart: request.from === 'cart',
+  const address = customer.address;
+  const { result, confirmationQueued } = await store.transaction(async (tx) => {
+    const result = await placeOrder(tx, {
+      id,
+      idempotencyKey,
+      customerId: claims.sub,
+      channel: 'email',
+      ...(claims.cmp === undefined ? {} : { campaignId: claims.cmp }),
+      messageId: claims.msg,
+      template: claims.tpl,
+      status: awaitingPayment ? 'awaiting_payment' : 'placed',
+      currency: priced.currency,
+      // The language of the email the customer bought from; the stored profile's otherwise.
+      locale: claims.loc ?? customer.locale,
+      lines: priced.lines,
+      totalMinor: priced.totalMinor,
+      ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),
+      shippingAddress: address,
+      clearCart: request.from === 'cart',
+    });
+    const created = 'order' in result && result.created;
+    return { result, confirmationQueued: created && (await queueOrderConfirmation(tx, result.order, customer, deps.now())) };
   });
-  if ('order' in result) return { kind: 'order', order: result.order, created: result.created };
+  if ('order' in result) return { kind: 'order', order: result.order, created: result.created, ...(result.created ? { confirmationQueued } : {}) };
   if (result.error === 'out_of_stock') {
     return { kind: 'refused', code: 'out_of_stock', title: products.find((p) => p.sku === result.sku)?.title, sku: result.sku, size: result.size };
   }

@@ -1,4 +1,5 @@
 import type { Executor } from './database-schema.ts';
+import { inTransaction } from './transactions.ts';
 import { isoNow, systemClock, type Clock } from './timestamps.ts';
 
 export interface CartItem {
@@ -77,7 +78,7 @@ export function createCartsRepository(db: Executor, clock: Clock = systemClock):
 
     async setItem(customerId, sku, size, quantity) {
       checkQuantity(quantity, 0);
-      return db.transaction().execute(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const now = isoNow(clock);
         await touch(trx, customerId, now);
         if (quantity === 0) {
@@ -100,7 +101,7 @@ export function createCartsRepository(db: Executor, clock: Clock = systemClock):
 
     async addItem(customerId, sku, size, quantity) {
       checkQuantity(quantity, 1);
-      return db.transaction().execute(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const now = isoNow(clock);
         await touch(trx, customerId, now);
         await trx
@@ -118,7 +119,7 @@ export function createCartsRepository(db: Executor, clock: Clock = systemClock):
 
     async replace(customerId, items) {
       for (const item of items) checkQuantity(item.quantity, 1);
-      return db.transaction().execute(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const now = isoNow(clock);
         await touch(trx, customerId, now);
         await trx.deleteFrom('cart_items').where('customer_id', '=', customerId).execute();
@@ -140,9 +141,10 @@ export function createCartsRepository(db: Executor, clock: Clock = systemClock):
     },
 
     async take(customerId, executor = db) {
-      const rows = await executor.deleteFrom('cart_items').where('customer_id', '=', customerId).returning(['sku', 'size', 'quantity']).execute();
+      // The cart row first, as setItem and addItem lock it: on PostgreSQL a checkout and a cart
+      // change of the same customer then take their row locks in one order and cannot deadlock.
       await executor.updateTable('carts').set({ updated_at: isoNow(clock) }).where('customer_id', '=', customerId).execute();
-      return rows;
+      return executor.deleteFrom('cart_items').where('customer_id', '=', customerId).returning(['sku', 'size', 'quantity']).execute();
     },
 
     async clear(customerId, executor = db) {

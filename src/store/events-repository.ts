@@ -22,6 +22,17 @@ export interface EventsRepository {
    * crashed or its process died) can be taken over, so the provider's next retry is processed.
    */
   claim(key: string, kind: string, leaseMs?: number): Promise<boolean>;
+  /**
+   * Claims `key` for a handler that completes it in the same transaction as its effects: call
+   * it inside `store.transaction`. A crash or a throw then leaves no claim at all, so a claim
+   * others can see is a completed one, and the provider's retry of an event that was never
+   * committed is processed in full, however soon it comes. A concurrent claim of the same key
+   * waits for the first transaction to end (PostgreSQL: on the key's unique index; SQLite:
+   * transactions are serialised) and then finds it completed, or claims it if the first rolled
+   * back. A pending claim was left by `claim` outside a transaction (an older version that
+   * died mid-way) and is taken over at once: nothing of it was completed.
+   */
+  claimInTransaction(key: string, kind: string): Promise<boolean>;
   /** Stores what the handler produced, so a retry can answer the same way. */
   complete(key: string, result: JsonValue): Promise<void>;
   /**
@@ -55,6 +66,17 @@ export function createEventsRepository(db: Executor, clock: Clock = systemClock)
         .where('created_at', '<', new Date(Date.parse(now) - leaseMs).toISOString())
         .executeTakeFirst();
       return takenOver.numUpdatedRows > 0n;
+    },
+
+    async claimInTransaction(key, kind) {
+      const now = isoNow(clock);
+      const claimed = await db
+        .insertInto('processed_events')
+        .values({ key, kind, status: 'pending', result: null, created_at: now, completed_at: null })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ kind, created_at: now }).where('processed_events.status', '=', 'pending'))
+        .returning('key')
+        .executeTakeFirst();
+      return claimed !== undefined;
     },
 
     async complete(key, result) {

@@ -40,7 +40,12 @@ export interface OpenStoreOptions {
   now?: Clock;
 }
 
-export interface Store {
+/**
+ * The repositories and the executor they are bound to: the database, or one transaction
+ * (the `tx` that `transaction` hands its work).
+ */
+export interface Repositories {
+  /** The database, or inside `transaction` the kysely transaction (`db.isTransaction`). */
   db: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
   products: ProductsRepository;
@@ -57,12 +62,55 @@ export interface Store {
   whatsappReplies: WhatsappRepliesRepository;
   /** The clock the store writes timestamps with (placeOrder stamps orders with it too). */
   now: Clock;
+  /**
+   * Runs `work` in one transaction: its writes commit together when it resolves and none of
+   * them when it throws. `tx` holds the same repositories bound to the transaction; inside
+   * `work` use only `tx`. On SQLite the transaction holds the one connection, so a query on the
+   * outer store would wait for it forever; on PostgreSQL it would run on another connection,
+   * outside the transaction. Called on a `tx`, it joins that transaction (kysely cannot nest
+   * them), and a throw rolls the whole of it back. No network calls inside: the transaction
+   * holds its locks (and on SQLite the database) until it ends.
+   *
+   * @example
+   * // The claim, the order and the replies commit together, or none of them does.
+   * await store.transaction(async (tx) => {
+   *   if (!(await tx.events.claimInTransaction(key, 'whatsapp.inbound'))) return;
+   *   await placeOrder(tx, input);
+   *   await tx.whatsappReplies.enqueue(key, replies, now());
+   *   await tx.events.complete(key, { replies: replies.length });
+   * });
+   */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+}
+
+export interface Store extends Repositories {
   /** The options it was opened with: another thread opens the same database with them. */
   openedWith: Readonly<OpenStoreOptions>;
   /** True when the database answers; for /readyz. */
   ping(): Promise<boolean>;
   /** Closes the SQLite file or drains the pool. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Repositories are a few closures each: binding a set to every transaction costs nothing to speak of. */
+function repositories(db: Kysely<Database>, dialect: Repositories['dialect'], now: Clock): Repositories {
+  const bound: Repositories = {
+    db,
+    dialect,
+    now,
+    products: createProductsRepository(db, now),
+    customers: createCustomersRepository(db, now),
+    carts: createCartsRepository(db, now),
+    orders: createOrdersRepository(db),
+    conversations: createConversationsRepository(db, now),
+    messages: createMessagesRepository(db, now),
+    events: createEventsRepository(db, now),
+    consents: createConsentsRepository(db, now),
+    whatsappContents: createWhatsappContentsRepository(db, now),
+    whatsappReplies: createWhatsappRepliesRepository(db),
+    transaction: (work) => (db.isTransaction ? work(bound) : db.transaction().execute((trx) => work(repositories(trx, dialect, now)))),
+  };
+  return bound;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -80,21 +128,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   }
 
   let closed: Promise<void> | undefined;
-  const now = opts.now ?? systemClock;
   return {
-    db,
-    dialect,
-    now,
-    products: createProductsRepository(db, now),
-    customers: createCustomersRepository(db, now),
-    carts: createCartsRepository(db, now),
-    orders: createOrdersRepository(db),
-    conversations: createConversationsRepository(db, now),
-    messages: createMessagesRepository(db, now),
-    events: createEventsRepository(db, now),
-    consents: createConsentsRepository(db, now),
-    whatsappContents: createWhatsappContentsRepository(db, now),
-    whatsappReplies: createWhatsappRepliesRepository(db),
+    ...repositories(db, dialect, opts.now ?? systemClock),
     openedWith: { ...opts },
     async ping() {
       try {

@@ -7,6 +7,7 @@ import { minorDigits } from './money.ts';
 import type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';
 import type { ProductsRepository } from './products-repository.ts';
 import { isoNow, systemClock, toIsoTimestamp, type Clock } from './timestamps.ts';
+import { atomically } from './transactions.ts';
 
 export interface PlaceOrderInput {
   /** Same key, same order: a form submitted twice or a retried webhook makes one order. */
@@ -76,20 +77,24 @@ function sameLines(cart: readonly { sku: string; size: string; quantity: number 
 const NUMBER_ATTEMPTS = 5;
 
 /**
- * Places an order in one transaction: claims the idempotency key by inserting the order, takes
- * the stock for every line, optionally empties the cart. If any size is short, nothing is
- * written and the short sku/size is returned.
+ * Places an order atomically: claims the idempotency key by inserting the order, takes the
+ * stock for every line, optionally empties the cart. If any size is short, nothing is written
+ * and the short sku/size is returned.
  *
  * The order row goes in first on purpose. A second submission with the same key then waits on
  * the key (PostgreSQL) or on the single connection (SQLite) before touching stock, and finds
  * the first order instead of competing with it for the last unit.
+ *
+ * With `store.db` a transaction (`store.transaction(tx => placeOrder(tx, …))`), the order
+ * commits with the caller's other writes; a refusal or a retried number clash rolls back to a
+ * savepoint, so the caller's transaction goes on. Otherwise it is a transaction of its own.
  */
 export async function placeOrder(store: PlaceOrderStore, input: PlaceOrderInput): Promise<PlaceOrderResult> {
   minorDigits(input.currency);
   for (let attempt = 1; ; attempt++) {
     const order = buildOrder(input, store.now);
     try {
-      return await store.db.transaction().execute(async (trx) => {
+      return await atomically(store.db, async (trx) => {
         if (!(await store.orders.create(trx, order))) {
           return existing(await store.orders.getByIdempotencyKey(order.idempotencyKey, trx), input);
         }
@@ -105,7 +110,7 @@ export async function placeOrder(store: PlaceOrderStore, input: PlaceOrderInput)
       // ON CONFLICT covers the key; this catches a driver or isolation level that reports the
       // race as a violation instead. The other transaction has committed by now.
       if (isUniqueViolation(error, 'orders', 'idempotency_key')) {
-        return existing(await store.orders.getByIdempotencyKey(order.idempotencyKey), input);
+        return existing(await store.orders.getByIdempotencyKey(order.idempotencyKey, store.db), input);
       }
       const generatedClash =
         (input.number === undefined && isUniqueViolation(error, 'orders', 'number')) ||
@@ -114,6 +119,16 @@ export async function placeOrder(store: PlaceOrderStore, input: PlaceOrderInput)
       throw error;
     }
   }
+}
+
+/**
+ * The order `idempotencyKey` already made for this customer, if any. Checkouts look it up
+ * before pricing: the stock check there would answer a resubmission whose first submission
+ * took the last unit with "sold out" instead of its order. Same key, same answer.
+ */
+export async function findPlacedOrder(store: Pick<PlaceOrderStore, 'orders'>, idempotencyKey: string, customerId: string): Promise<Order | undefined> {
+  const order = await store.orders.getByIdempotencyKey(idempotencyKey);
+  return order?.customerId === customerId ? order : undefined;
 }
 
 function existing(order: Order | undefined, input: PlaceOrderInput): PlaceOrderResult {

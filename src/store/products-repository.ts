@@ -5,6 +5,7 @@ import { fromJsonText, toJsonText } from './json-column.ts';
 import { fromMinor, toMinor } from './money.ts';
 import { productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 import { isoNow, systemClock, type Clock } from './timestamps.ts';
+import { inTransaction } from './transactions.ts';
 
 export interface ProductsRepository {
   /**
@@ -54,7 +55,7 @@ export function createProductsRepository(db: Executor, clock: Clock = systemCloc
       const products = productBatchSchema.parse(input);
       if (products.length === 0) return [];
       const now = isoNow(clock);
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         for (const slice of chunks(products, PRODUCTS_PER_STATEMENT)) {
           await trx
             .insertInto('products')

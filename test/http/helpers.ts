@@ -131,7 +131,7 @@ export async function rawExchange(app: Express, o: { method?: string; path: stri
 }
 
 /** A pino logger that keeps its lines in memory, parsed, for tests to read. */
-export function memoryLog(): { lines: Record<string, unknown>[]; logger: Logger } {
+export function memoryLog(level = 'info'): { lines: Record<string, unknown>[]; logger: Logger } {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -139,5 +139,5 @@ export function memoryLog(): { lines: Record<string, unknown>[]; logger: Logger 
       cb();
     },
   });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
+  return { lines, logger: createLogger({ level, destination }) };
 }

@@ -1,5 +1,7 @@
 import type { Address } from '../../src/store/customers-repository.ts';
 import type { ProductInput } from '../../src/commerce/product-schema.ts';
+import type { PlaceOrderInput } from '../../src/store/place-order.ts';
+import { uid } from './backends.ts';
 
 export function product(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
   return {
@@ -26,3 +28,16 @@ export const address: Address = {
   postalCode: '111 22',
   country: 'SE',
 };
+
+/** An order of one M of `sku` under a fresh idempotency key. */
+export function orderInput(sku: string, overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput {
+  return {
+    idempotencyKey: uid('key'),
+    customerId: 'cust-sophie',
+    channel: 'email',
+    currency: 'EUR',
+    lines: [{ sku, size: 'M', quantity: 1, unitPriceMinor: 4995, title: 'Linen shirt' }],
+    shippingAddress: address,
+    ...overrides,
+  };
+}

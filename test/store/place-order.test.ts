@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { placeOrder, type PlaceOrderInput, type PlaceOrderResult } from '../../src/store/place-order.ts';
+import { placeOrder, type PlaceOrderResult } from '../../src/store/place-order.ts';
 import type { Order } from '../../src/store/orders-repository.ts';
 import { BACKENDS, uid, useStore } from './backends.ts';
-import { address, product } from './fixtures.ts';
-
-function input(sku: string, overrides: Partial<PlaceOrderInput> = {}): PlaceOrderInput {
-  return {
-    idempotencyKey: uid('key'),
-    customerId: 'cust-sophie',
-    channel: 'email',
-    currency: 'EUR',
-    lines: [{ sku, size: 'M', quantity: 1, unitPriceMinor: 4995, title: 'Linen shirt' }],
-    shippingAddress: address,
-    ...overrides,
-  };
-}
+import { address, orderInput as input, product } from './fixtures.ts';
 
 function created(result: PlaceOrderResult): Order {
   if (!('order' in result)) throw new Error(`expected an order, got ${JSON.stringify(result)}`);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import type { Logger } from '../../src/http/logger.ts';
 import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
-import { createBackend, type BackendName } from '../store/backends.ts';
+import { createBackend, uid, type BackendName } from '../store/backends.ts';
 import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { createManualSchedule, type ManualSchedule } from '../support/manual-schedule.ts';
@@ -134,4 +134,25 @@ export function choiceTitles(message: { ContentVariables?: Record<string, string
   if (shape === 'quick-reply') for (let i = 3; vars[String(i)] !== undefined; i += 2) out.push(vars[String(i)]!);
   else for (let i = 4; vars[String(i)] !== undefined; i += 3) out.push(vars[String(i)]!);
   return out;
+}
+
+/**
+ * Registers a customer no other test shares: a Swedish number of their own, an address and a
+ * card on file, WhatsApp consent as given, and `lastInboundAt` when the 24-hour window is open.
+ */
+export async function registerShopper(store: Store, options: { whatsapp: boolean; lastInboundAt?: string }): Promise<{ customerId: string; phone: string }> {
+  const customerId = uid('cust-shopper');
+  const phone = `+4670${randomInt(1_000_000, 9_999_999)}`;
+  await store.customers.upsert({
+    id: customerId,
+    phone,
+    locale: 'en',
+    currency: 'EUR',
+    timezone: 'Europe/Stockholm',
+    profile: { id: customerId, firstName: 'Alva', consent: { email: true, whatsapp: options.whatsapp, sms: false } },
+    address: { name: 'Alva Berg', line1: 'Storgatan 1', city: 'Lund', postalCode: '222 22', country: 'SE' },
+    paymentMethod: { type: 'card', last4: '4242', token: `pm_${customerId}` },
+    ...(options.lastInboundAt ? { lastInboundAt: options.lastInboundAt } : {}),
+  });
+  return { customerId, phone };
 }

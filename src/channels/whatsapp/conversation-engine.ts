@@ -13,7 +13,8 @@ import { truncate } from '../../render/handlebars-env.ts';
 import { canonicalLocale, interpolate, resolveLocale } from '../../render/locale-strings.ts';
 import { renderMessage, type RenderDeps } from '../../render/render-message.ts';
 import type { Address, Customer } from '../../store/customers-repository.ts';
-import { placeOrder, type Order, type Store } from '../../store/index.ts';
+import { findPlacedOrder, placeOrder, type Order, type Repositories } from '../../store/index.ts';
+import { atomically } from '../../store/transactions.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { boundTo, chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
@@ -55,7 +56,11 @@ export interface HandleResult {
 }
 
 export interface ConversationDeps {
-  store: Store;
+  /**
+   * The repositories of the transaction the message is handled in (`store.transaction`): the
+   * conversation step, its order and consents commit with the webhook's claim and replies.
+   */
+  store: Repositories;
   templates: TemplateSet;
   keys: readonly SigningKey[];
   publicBaseUrl: string;
@@ -70,7 +75,8 @@ export interface ConversationEngine {
    * Advances the customer's conversation by one inbound message and returns the replies to
    * send. Idempotency on MessageSid is the caller's job (webhook retries); this handles
    * concurrency: the conversation is saved with optimistic versioning and, if another
-   * instance saved first, reloaded and the message applied to the newer state.
+   * instance saved first, what the attempt wrote is rolled back to a savepoint, the
+   * conversation reloaded and the message applied to the newer state.
    */
   handle(inbound: InboundMessage): Promise<HandleResult>;
 }
@@ -80,6 +86,9 @@ const MAX_QUANTITY = 10;
 const SAVE_ATTEMPTS = 5;
 /** Lines listed in a cart or confirmation before "…": keeps rich bodies under 1,024 characters. */
 const MAX_LINES_SHOWN = 8;
+
+/** Another message's turn saved the conversation first: this attempt is undone and redone. */
+class ConcurrentSave extends Error {}
 
 type Reply = { preview: WhatsAppPreview; kind?: string } | OutgoingReply;
 
@@ -329,22 +338,43 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     };
   }
 
+  /**
+   * The idempotency key of the purchase the confirm step showed: the flow and what the customer
+   * confirmed (the cart digest saved at the confirm step, or the item), never the cart or the
+   * stock as they are now. A retried "yes" (a webhook retry after a crash, a double tap, a
+   * re-decision after a concurrent save) then finds the same order, also after that order
+   * emptied the cart or took the last unit. (The conversation version must not be part of
+   * it: a save by another message between the order and this turn's save re-runs the decision
+   * one version later.) Undefined when the state names nothing to buy.
+   */
+  function orderKey(customer: Customer, state: FlowState): string | undefined {
+    const confirmed =
+      state.mode === 'cart'
+        ? state.cartDigest
+        : state.sku && state.size !== undefined && state.quantity
+          ? digest([{ sku: state.sku, size: state.size, quantity: state.quantity }])
+          : undefined;
+    return confirmed === undefined ? undefined : `whatsapp:${customer.id}:${state.flowId}:${confirmed}`;
+  }
+
   async function placeConfirmed(t: Turn, state: FlowState): Promise<Outcome> {
     const customer = t.customer;
+    const idempotencyKey = orderKey(customer, state);
+    // Before price and stock: the order this "yes" already placed may have taken the last unit.
+    const placed = idempotencyKey === undefined ? undefined : await findPlacedOrder(store, idempotencyKey, customer.id);
+    if (placed) return ordered(t, state, placed, false);
     if (!customer.address) return { state, replies: [text(t.say('chat.noAddress', { url: accountUrl }))] };
     const { requested, products, priced } = await pricedLines(t, state);
     if (!priced.ok) return pricingProblem(t, state, products, priced);
     // The cart is shared with the email: if it changed after the customer saw the total, they confirm the new one.
     if (state.mode === 'cart' && state.cartDigest !== digest(requested)) return goConfirm(t, state, t.say('chat.cartChanged'));
+    // Priced lines exist, and in cart mode they match the digest: the key is defined.
+    if (idempotencyKey === undefined) throw new Error(`confirm step of flow ${state.flowId} names nothing to buy`);
 
     const id = randomUUID();
     const awaitingPayment = !customer.paymentMethod;
     const result = await placeOrder(store, {
-      // One key per purchase attempt and what it buys: a retried webhook, a double tap on "Yes"
-      // or a re-decision after a concurrent save finds the same order instead of placing
-      // another. (The conversation version must not be part of it: a save by another message
-      // between the order and this turn's save re-runs the decision one version later.)
-      idempotencyKey: `whatsapp:${customer.id}:${state.flowId}:${digest(requested)}`,
+      idempotencyKey,
       id,
       customerId: customer.id,
       channel: 'whatsapp',
@@ -369,8 +399,12 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       deps.logger.error({ customerId: customer.id, flowId: state.flowId }, `WhatsApp order refused: ${result.error}`);
       return greeting(t, state, t.say('chat.orderFailed'));
     }
-    const order = result.order;
-    deps.logger.info({ customerId: customer.id, orderId: order.id, number: order.number, created: result.created }, 'WhatsApp order placed');
+    return ordered(t, state, result.order, result.created);
+  }
+
+  /** The confirm step's order, new or found again: the same confirmation either way. */
+  function ordered(t: Turn, state: FlowState, order: Order, created: boolean): Outcome {
+    deps.logger.info({ customerId: t.customer.id, orderId: order.id, number: order.number, created }, 'WhatsApp order placed');
     return { state: { flowId: state.flowId, step: 'done', orderId: order.id, orderNumber: order.number }, replies: [confirmation(t, order)], order };
   }
 
@@ -577,6 +611,9 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
 
   return {
     async handle(inbound) {
+      // Outside a transaction the savepoints below would open one of their own, and on SQLite
+      // wait forever for the connection the repositories' queries need.
+      if (!store.db.isTransaction) throw new Error('handle() runs inside store.transaction(): pass the transaction\'s repositories as deps.store');
       const now = deps.now?.() ?? new Date();
       const lastInboundAt = inbound.receivedAt.toISOString();
       const phone = inbound.from.replace(/^whatsapp:/, '');
@@ -613,32 +650,39 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       }
 
       for (let attempt = 1; attempt <= SAVE_ATTEMPTS; attempt++) {
-        const stored = await store.conversations.get(customer.id);
-        const { state, expired } = loadState(stored, now);
-        const version = stored?.version ?? 0;
-        // A retry re-reads the customer too: the address may have changed with the conversation.
-        const current = attempt === 1 ? customer : ((await store.customers.get(customer.id)) ?? customer);
-        const turn: Turn = { customer: current, say, intlLocale, version, now };
-        const outcome = await decide(turn, state, expired, inbound, tap);
-        const saved = await store.conversations.save(
-          {
-            customerId: customer.id,
-            phone,
-            state: toJson(outcome.state),
-            step: outcome.state.step,
-            locale,
-            updatedAt: now.toISOString(),
-            expiresAt: new Date(now.getTime() + CONVERSATION_TTL_MS).toISOString(),
-          },
-          version,
-        );
-        if (saved) {
-          return {
-            customerId: customer.id,
-            lastInboundAt,
-            replies: outcome.replies.map((r) => toMessage(r, locale)),
-            ...(outcome.order ? { order: outcome.order } : {}),
-          };
+        try {
+          // A lost save rolls back what the attempt wrote (an order decided on the old state),
+          // so the next attempt decides on the newer state alone.
+          return await atomically(store.db, async () => {
+            const stored = await store.conversations.get(customer.id);
+            const { state, expired } = loadState(stored, now);
+            const version = stored?.version ?? 0;
+            // A retry re-reads the customer too: the address may have changed with the conversation.
+            const current = attempt === 1 ? customer : ((await store.customers.get(customer.id)) ?? customer);
+            const turn: Turn = { customer: current, say, intlLocale, version, now };
+            const outcome = await decide(turn, state, expired, inbound, tap);
+            const saved = await store.conversations.save(
+              {
+                customerId: customer.id,
+                phone,
+                state: toJson(outcome.state),
+                step: outcome.state.step,
+                locale,
+                updatedAt: now.toISOString(),
+                expiresAt: new Date(now.getTime() + CONVERSATION_TTL_MS).toISOString(),
+              },
+              version,
+            );
+            if (!saved) throw new ConcurrentSave();
+            return {
+              customerId: customer.id,
+              lastInboundAt,
+              replies: outcome.replies.map((r) => toMessage(r, locale)),
+              ...(outcome.order ? { order: outcome.order } : {}),
+            };
+          });
+        } catch (error) {
+          if (!(error instanceof ConcurrentSave)) throw error;
         }
         deps.logger.debug({ customerId: customer.id, attempt }, 'conversation changed concurrently; applying the message again');
       }

@@ -33,7 +33,10 @@ export interface AmpRoutesDeps {
   now?: () => Date;
   /** Largest form body accepted. Default 16kb: a checkout form is a few hundred bytes. */
   formLimit?: string;
-  /** Called once per order a checkout creates (WhatsApp confirms it in the other channel). */
+  /**
+   * Called once per order a checkout creates whose WhatsApp confirmation was queued with it:
+   * sends that confirmation now (the periodic recovery would, later).
+   */
   onOrderPlaced?: (order: Order) => void;
 }
 
@@ -212,7 +215,9 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     if (outcome.kind === 'order' && outcome.created) {
       // Renders read the cache; a size that just sold out must stop being recommended.
       if (deps.catalog) deps.catalog.put(await store.products.getMany(outcome.order.lines.map((l) => l.sku)));
-      deps.onOrderPlaced?.(outcome.order);
+      if (outcome.confirmationQueued) deps.onOrderPlaced?.(outcome.order);
+      // Expected for every customer who did not opt in to WhatsApp: not worth a warning.
+      else (req.log ?? deps.logger)?.debug({ orderId: outcome.order.id, customerId: outcome.order.customerId }, 'email order not confirmed on WhatsApp: no number or no WhatsApp consent');
     }
     res.json(checkoutAnswer(outcome, s, say));
   });

@@ -3,12 +3,13 @@ import twilio from 'twilio';
 import type { Config } from '../../config.ts';
 import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
+import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, orderConfirmationKey } from '../../channels/whatsapp/confirmation-queue.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
 import type { Order } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
 import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
-import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../../store/index.ts';
+import { MESSAGE_STATUSES, type MessageStatus, type Repositories, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
@@ -60,8 +61,9 @@ export interface WhatsAppRoutes {
   /** Stops the periodic recovery and the pending retries of queued replies (shutdown); they stay queued for the next instance. */
   close(): void;
   /**
-   * Confirms on WhatsApp an order placed in another channel (an AMP checkout), when the
-   * customer consented to WhatsApp and has not opted out; in the background, tracked by idle().
+   * Sends the WhatsApp confirmation of an order placed in another channel (an AMP checkout),
+   * which the order's transaction queued (confirmation-queue.ts); in the background, tracked
+   * by idle(). Asking twice sends it once.
    */
   confirmElsewhereOrder(order: Order): void;
 }
@@ -118,8 +120,8 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
   const renderDeps = createRenderDeps({ config, templates, catalog: (sku) => deps.catalog.get(sku), contentSid: deps.contentSids.get, now });
   const sender = deps.sender ?? createTwilioSender(config, { messages: store.messages, logger, httpClient: deps.httpClient, now });
   const outbox = createWhatsAppOutbox({ sender, store, renderDeps, now });
-  const engine = createConversationEngine({
-    store,
+  // The engine is bound to each message's transaction (see /inbound); the rest is shared.
+  const engineDeps = {
     templates,
     keys: config.tokenKeys,
     publicBaseUrl: config.publicBaseUrl,
@@ -127,7 +129,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     renderDeps,
     logger,
     now,
-  });
+  };
 
   const pending = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
@@ -137,9 +139,9 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
 
   const replies = store.whatsappReplies;
 
-  /** Queues an inbound message's replies; they leave the queue once Twilio has them. */
-  function queueReplies(eventKey: string, result: HandleResult): Promise<void> {
-    return replies.enqueue(
+  /** Queues an inbound message's replies in its transaction; they leave the queue once Twilio has them. */
+  function queueReplies(tx: Pick<Repositories, 'whatsappReplies'>, eventKey: string, result: HandleResult): Promise<void> {
+    return tx.whatsappReplies.enqueue(
       eventKey,
       result.replies.map((reply) => ({
         ...(result.customerId ? { customerId: result.customerId } : {}),
@@ -212,11 +214,11 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
 
   /** A queued item goes out: a conversation reply as written, an order confirmation rendered now. */
   async function deliver(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<SendResult> {
-    if (meta.kind !== 'order_confirmation') return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
+    if (meta.kind !== ORDER_CONFIRMATION_KIND) return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
     const order = meta.orderId ? await store.orders.get(meta.orderId) : undefined;
     const customer = order && (await store.customers.get(order.customerId));
-    const consent = (customer?.profile as { consent?: { whatsapp?: boolean } } | undefined)?.consent?.whatsapp === true;
-    if (!order || !customer?.phone || !consent) {
+    // Checked again at send time: the customer may have sent STOP since it was queued.
+    if (!order || !customer || !confirmsOnWhatsApp(customer, await store.consents.get(customer.id, 'whatsapp'))) {
       return { ok: false, error: { code: 'no_consent', message: 'the customer has no WhatsApp number or consent (or the order is gone)', retryable: false } };
     }
     return outbox.sendOrderConfirmation(order);
@@ -268,26 +270,29 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       return;
     }
     const key = `twilio:inbound:${sid}`;
-    if (!(await store.events.claim(key, 'whatsapp.inbound'))) {
-      logger.info({ messageSid: sid }, 'WhatsApp message already handled (Twilio retry); not processed again');
+    // Quick-reply taps come back as ButtonPayload (the button id). List-picker selections:
+    // ListId carries the row id in public Twilio integrations; some report the id in
+    // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
+    const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
+    const inbound = { messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() };
+    // The claim, the conversation step (state, consents, the order) and the queued replies are
+    // one transaction. A crash or a throw before the commit leaves none of them, and the answer
+    // is then no answer or a 500, so Twilio's retry, however soon, is processed in full. A
+    // duplicate that arrives while the first is in flight waits for its commit (PostgreSQL: on
+    // the claim's key; SQLite: transactions are serialised) and finds it handled, or handles
+    // it if the first rolled back. No network call happens inside; replies go after the commit.
+    const result = await store.transaction(async (tx) => {
+      if (!(await tx.events.claimInTransaction(key, 'whatsapp.inbound'))) return undefined;
+      const handled = await createConversationEngine({ ...engineDeps, store: tx }).handle(inbound);
+      await queueReplies(tx, key, handled);
+      await tx.events.complete(key, { customerId: handled.customerId ?? null, replies: handled.replies.length, order: handled.order?.number ?? null });
+      return handled;
+    });
+    if (!result) {
+      logger.info({ messageSid: sid }, 'WhatsApp message already handled (its replies are queued or sent); this repeated delivery is not processed again');
       res.type('text/xml').send(EMPTY_TWIML);
       return;
     }
-    let result: HandleResult;
-    try {
-      // Quick-reply taps come back as ButtonPayload (the button id). List-picker selections:
-      // ListId carries the row id in public Twilio integrations; some report the id in
-      // ButtonPayload instead, so both are read. ButtonText/ListTitle are never trusted.
-      const tapId = param(params, 'ButtonPayload') || param(params, 'ListId') || undefined;
-      result = await engine.handle({ messageSid: sid, from, body: param(params, 'Body') ?? '', ...(tapId ? { tapId } : {}), receivedAt: now() });
-    } catch (error) {
-      // Unclaim, so Twilio's retry (or the customer's next message) is processed.
-      await store.events.release(key).catch(() => undefined);
-      throw error;
-    }
-    // Queued before Twilio is answered: from here on a crash delays the replies but loses none.
-    await queueReplies(key, result);
-    await store.events.complete(key, { customerId: result.customerId ?? null, replies: result.replies.length, order: result.order?.number ?? null });
     res.type('text/xml').send(EMPTY_TWIML);
     // A failure here (the database, say) leaves the replies queued for the recovery.
     track(sendQueued(key).catch((err: unknown) => logger.warn({ err }, 'could not send WhatsApp replies now; they stay queued')));
@@ -326,15 +331,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
       retryTimers.clear();
     },
     confirmElsewhereOrder(order) {
-      // Queued like a reply, once per order (a second call changes nothing); the message is
-      // rendered when it is sent, for the customer's window at that moment.
-      const key = `order:${order.id}:confirmation`;
-      track(
-        (async () => {
-          await replies.enqueue(key, [{ customerId: order.customerId, message: {}, meta: { kind: 'order_confirmation', orderId: order.id } }], now());
-          await sendQueued(key);
-        })().catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')),
-      );
+      track(sendQueued(orderConfirmationKey(order.id)).catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')));
     },
   };
 }
