@@ -30,6 +30,8 @@ export interface WhatsAppRouteDeps {
   now?: () => Date;
   /** How often queued replies are looked for (default 30 s). */
   replyRecoveryMs?: number;
+  /** How long sending an event's replies may take before another instance takes them over (default 60 s). */
+  replyLeaseMs?: number;
 }
 
 /** What a queued item carries besides the message: a reply's kind and window, or the order to confirm. */
@@ -153,7 +155,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    * they arrive, so a reply that must be retried holds back the ones after it.
    */
   async function sendQueued(eventKey: string): Promise<void> {
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, now())) {
+    for (const reply of await replies.claim(eventKey, deps.replyLeaseMs ?? REPLY_LEASE_MS, now())) {
       const meta = reply.meta as unknown as QueuedMeta;
       const outcome = await attempt(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
       if (outcome.ok) {
