@@ -19,6 +19,7 @@ const currencyAmounts = (v: string): Record<string, number> =>
       return at < 0 ? [pair, Number.NaN] : [pair.slice(0, at).trim().toUpperCase(), pair.slice(at + 1).trim() === '' ? Number.NaN : Number(pair.slice(at + 1))];
     }),
   );
+const seconds = (min: number, max: number, message: string) => z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
 const optionalNumber = z.preprocess((v) => (v === undefined || v === '' ? undefined : Number(v)), z.number().finite().optional());
 
 /**
@@ -92,6 +93,8 @@ const envSchema = z.object({
   TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'TWILIO_WHATSAPP_FROM is whatsapp:+E164').optional(),
   TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
   TWILIO_API_BASE_URL: twilioApiBaseUrl,
+  WHATSAPP_REPLY_LEASE_SECONDS: seconds(5, 3600, 'WHATSAPP_REPLY_LEASE_SECONDS is whole seconds from 5 to 3600: the lease must outlast the slowest send').default(60),
+  WHATSAPP_REPLY_RECOVERY_SECONDS: seconds(1, 3600, 'WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600').default(30),
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
@@ -136,6 +139,12 @@ export interface Config {
     /** Stands in for api.twilio.com and content.twilio.com (staging); unset = Twilio's own hosts. No trailing slash. */
     apiBaseUrl?: string;
   };
+  /**
+   * How long an instance holds the WhatsApp replies it is sending, and how often every instance
+   * looks for replies nobody sent (their instance died): together they bound how late a reply
+   * left behind by a crash goes out.
+   */
+  whatsappReplies: { leaseMs: number; recoveryEveryMs: number };
   thresholds: SegmentThresholds;
   /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
   notices: string[];
@@ -238,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
       ...(e.TWILIO_API_BASE_URL ? { apiBaseUrl: e.TWILIO_API_BASE_URL } : {}),
     },
+    whatsappReplies: { leaseMs: e.WHATSAPP_REPLY_LEASE_SECONDS * 1000, recoveryEveryMs: e.WHATSAPP_REPLY_RECOVERY_SECONDS * 1000 },
     thresholds: thresholds.data!,
     notices,
   };

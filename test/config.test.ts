@@ -77,3 +77,20 @@ describe('TWILIO_API_BASE_URL', () => {
     expect(load({ ...production, TWILIO_API_BASE_URL: 'https://twilio-stub.internal' }).twilio.apiBaseUrl).toBe('https://twilio-stub.internal');
   });
 });
+
+describe('WHATSAPP_REPLY_LEASE_SECONDS and WHATSAPP_REPLY_RECOVERY_SECONDS', () => {
+  it('default to a 60 s lease and a pass every 30 s, and take whole seconds', () => {
+    expect(load({}).whatsappReplies).toEqual({ leaseMs: 60_000, recoveryEveryMs: 30_000 });
+    expect(load({ WHATSAPP_REPLY_LEASE_SECONDS: '15', WHATSAPP_REPLY_RECOVERY_SECONDS: '1' }).whatsappReplies).toEqual({ leaseMs: 15_000, recoveryEveryMs: 1_000 });
+  });
+
+  it.each(['4', '1.5', 'soon', '3601'])('refuses a lease of %j, naming the variable and its range', (value) => {
+    expect(problemsOf({ WHATSAPP_REPLY_LEASE_SECONDS: value })).toEqual([
+      'WHATSAPP_REPLY_LEASE_SECONDS: WHATSAPP_REPLY_LEASE_SECONDS is whole seconds from 5 to 3600: the lease must outlast the slowest send',
+    ]);
+  });
+
+  it.each(['0', 'often'])('refuses a recovery pass every %j seconds', (value) => {
+    expect(problemsOf({ WHATSAPP_REPLY_RECOVERY_SECONDS: value })).toEqual(['WHATSAPP_REPLY_RECOVERY_SECONDS: WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600']);
+  });
+});

@@ -117,7 +117,19 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger, now }));
 
   // Twilio's webhooks authenticate with X-Twilio-Signature, not the API key.
-  const whatsapp = whatsappRoutes({ config, store, templates, logger, catalog, contentSids, now, httpClient: deps.twilioHttpClient, scheduleRetry: deps.scheduleReplyRetry });
+  const whatsapp = whatsappRoutes({
+    config,
+    store,
+    templates,
+    logger,
+    catalog,
+    contentSids,
+    now,
+    httpClient: deps.twilioHttpClient,
+    replyLeaseMs: config.whatsappReplies.leaseMs,
+    replyRecoveryMs: config.whatsappReplies.recoveryEveryMs,
+    scheduleRetry: deps.scheduleReplyRetry,
+  });
   confirmOnWhatsApp = (order) => whatsapp.confirmElsewhereOrder(order);
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { startService } from '../../src/http/start-service.ts';
+import { freePort } from '../support/free-port.ts';
 import { catalogFixture, removeDir, renderBody, testConfig, TOKEN_SECRETS } from './helpers.ts';
 
 const line = (i: number) => `${JSON.stringify(renderBody('abandoned-cart', 'carl-cart', undefined, { channels: ['whatsapp'], context: { now: '2026-11-22T10:00:00Z', messageId: `m-${i}` } }))}\n`;
@@ -97,15 +96,6 @@ describe('npm start (src/main.ts)', () => {
     }
   });
 });
-
-/** A port that was free a moment ago: cluster workers cannot report a port-0 choice to the test. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('npm start with WORKERS=2 (cluster mode)', () => {
   it('seeds once, serves from two workers on one port, replaces a crashed worker, and stops all on SIGTERM', async () => {

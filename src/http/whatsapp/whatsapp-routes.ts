@@ -33,6 +33,8 @@ export interface WhatsAppRouteDeps {
   replyRecoveryMs?: number;
   /** Runs a failed reply's next attempt at its retry time (tests drive it). Default: an unref'd setTimeout. */
   scheduleRetry?: Schedule;
+  /** How long sending an event's replies may take before another instance takes them over (default 60 s). */
+  replyLeaseMs?: number;
 }
 
 /** What a queued item carries besides the message: a reply's kind and window, or the order to confirm. */
@@ -161,7 +163,7 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
    */
   async function sendQueued(eventKey: string, retryAt?: Date): Promise<void> {
     const claimAt = retryAt && retryAt > now() ? retryAt : now();
-    for (const reply of await replies.claim(eventKey, REPLY_LEASE_MS, claimAt)) {
+    for (const reply of await replies.claim(eventKey, deps.replyLeaseMs ?? REPLY_LEASE_MS, claimAt)) {
       const meta = reply.meta as unknown as QueuedMeta;
       const outcome = await attempt(reply.message as unknown as MessageCreateParams, meta, reply.customerId);
       if (outcome.ok) {
