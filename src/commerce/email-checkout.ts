@@ -1,34 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
-import { queueOrderConfirmation } from '../channels/whatsapp/confirmation-queue.ts';
-import { findPlacedOrder, placeOrder, type Order, type Store } from '../store/index.ts';
-import type { Customer } from '../store/customers-repository.ts';
+import type { Order, Repositories } from '../store/index.ts';
 import { messageOffer, type AmpClaims } from './amp-claims.ts';
-import { messageCart } from './message-cart.ts';
-import { paymentLink } from './payment-link.ts';
-import { priceOrder, type RequestedLine } from './price-order.ts';
-import type { SigningKey } from './signed-token.ts';
+import { checkout, type CheckoutDeps, type CheckoutOutcome } from './checkout.ts';
+import type { RequestedLine } from './price-order.ts';
 
 /** What the checkout form asked for: the whole cart, or one product ("buy now"). */
-export type CheckoutRequest = { from: 'cart' } | { from: 'item'; sku: string; size: string; quantity: number };
+export type EmailCheckoutRequest = { from: 'cart' } | { from: 'item'; sku: string; size: string; quantity: number };
 
-export interface EmailCheckoutDeps {
-  store: Store;
-  keys: readonly SigningKey[];
-  publicBaseUrl: string;
+export interface EmailCheckoutDeps extends CheckoutDeps {
   shopUrl: string;
-  now: () => Date;
 }
 
-export type CheckoutOutcome =
-  /**
-   * `confirmationQueued`: a new order's WhatsApp confirmation was queued with it (the customer
-   * has a number and consented); the caller sends it once the answer is out.
-   */
-  | { kind: 'order'; order: Order; created: boolean; confirmationQueued?: boolean }
-  /** No delivery address on file: the items wait in the cart and the customer finishes in the shop. */
-  | { kind: 'continue_in_shop'; checkoutUrl: string; currency: string; totalMinor: number }
-  | { kind: 'refused'; code: 'out_of_stock' | 'unknown_product' | 'unknown_size' | 'empty' | 'mixed_currency' | 'cart_changed'; title?: string; sku?: string; size?: string };
+/** The checkout's outcomes, with the shop's checkout page (campaign-tagged) to continue in. */
+export type EmailCheckoutOutcome = Exclude<CheckoutOutcome, { kind: 'continue_in_shop' }> | { kind: 'continue_in_shop'; checkoutUrl: string; currency: string; totalMinor: number };
 
 /**
  * How long an empty cart still counts as "the order this email just placed from it". The
@@ -52,97 +37,33 @@ export function checkoutKey(claims: Pick<AmpClaims, 'sub' | 'msg'>, kind: 'cart'
 }
 
 /**
- * Turns an AMP checkout form into an order: lines from the cart or the form (never prices),
- * priced from the catalog for the customer's market with the discount the message promised,
- * stock taken atomically by placeOrder. With an address and a saved payment method the order
- * is placed; with an address only it awaits payment through a signed hosted payment link.
- * The order and its WhatsApp confirmation are written in one transaction.
- *
- * A form whose key already made an order gets that order back, looked up before the price and
- * stock checks: the order may have taken the last unit (issue: a resubmitted form answered 409
- * `out_of_stock` for an order that exists).
+ * An AMP checkout form as the one checkout (checkout.ts) takes it: the token's claims are the
+ * message's scope, offer and attribution, the form's content names the key. The email is the
+ * channel that queues the order's WhatsApp confirmation with it, and that sends a customer
+ * without an address on to the shop's checkout with the item kept in the cart.
  */
-export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, request: CheckoutRequest): Promise<CheckoutOutcome> {
-  const { store } = deps;
-  const customer = await store.customers.get(claims.sub);
+export async function emailCheckout(deps: EmailCheckoutDeps, claims: AmpClaims, request: EmailCheckoutRequest): Promise<EmailCheckoutOutcome> {
   const kind = request.from === 'cart' ? 'cart' : 'buy';
-  let lines: RequestedLine[];
-  if (request.from === 'cart') {
-    lines = (await messageCart(store, claims, { seed: true })).map(({ sku, size, quantity }) => ({ sku, size, quantity }));
-    if (lines.length === 0) {
-      const replay = await recentCartOrder(store, claims, deps.now());
-      return replay ? { kind: 'order', order: replay, created: false } : { kind: 'refused', code: 'empty' };
-    }
-  } else {
-    lines = [{ sku: request.sku, size: request.size, quantity: request.quantity }];
-  }
-  const idempotencyKey = checkoutKey(claims, kind, lines);
-  const placed = await findPlacedOrder(store, idempotencyKey, claims.sub);
-  if (placed) return { kind: 'order', order: placed, created: false };
-
-  const products = await store.products.getMany(lines.map((l) => l.sku));
-  const currency = customer?.currency ?? claims.cur ?? products[0]?.currency ?? 'EUR';
-  const priced = priceOrder(products, lines, currency, messageOffer(claims, deps.now()));
-  if (!priced.ok) {
-    // The same form's first submission may have committed since the look-up above.
-    const late = await findPlacedOrder(store, idempotencyKey, claims.sub);
-    if (late) return { kind: 'order', order: late, created: false };
-    const title = priced.sku ? products.find((p) => p.sku === priced.sku)?.title : undefined;
-    return { kind: 'refused', code: priced.code, ...(title ? { title } : {}), ...(priced.sku ? { sku: priced.sku } : {}), ...(priced.size ? { size: priced.size } : {}) };
-  }
-
-  if (!customer?.address) {
-    await keepInCart(store, claims.sub, request);
-    return { kind: 'continue_in_shop', checkoutUrl: shopCheckoutUrl(deps.shopUrl, claims), currency: priced.currency, totalMinor: priced.totalMinor };
-  }
-
-  const id = randomUUID();
-  const awaitingPayment = customer.paymentMethod === undefined;
-  const address = customer.address;
-  const { result, confirmationQueued } = await store.transaction(async (tx) => {
-    const result = await placeOrder(tx, {
-      id,
-      idempotencyKey,
-      customerId: claims.sub,
-      channel: 'email',
-      ...(claims.cmp === undefined ? {} : { campaignId: claims.cmp }),
-      messageId: claims.msg,
-      template: claims.tpl,
-      status: awaitingPayment ? 'awaiting_payment' : 'placed',
-      currency: priced.currency,
-      // The language of the email the customer bought from; the stored profile's otherwise.
-      locale: claims.loc ?? customer.locale,
-      lines: priced.lines,
-      totalMinor: priced.totalMinor,
-      ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, deps.keys) } : {}),
-      shippingAddress: address,
-      clearCart: request.from === 'cart',
-    });
-    const created = 'order' in result && result.created;
-    return { result, confirmationQueued: created && (await queueOrderConfirmation(tx, result.order, customer, deps.now())) };
+  const outcome = await checkout(deps, {
+    message: claims,
+    purchase: request,
+    offer: messageOffer(claims, deps.now()),
+    currency: claims.cur,
+    // The language of the email the customer bought from; the stored profile's otherwise.
+    order: { channel: 'email', campaignId: claims.cmp, messageId: claims.msg, template: claims.tpl, locale: claims.loc },
+    idempotencyKey: (lines) => (lines.length === 0 ? undefined : checkoutKey(claims, kind, lines)),
+    earlierOrder: kind === 'cart' ? () => recentCartOrder(deps.store, claims, deps.now()) : undefined,
+    keepItemForShop: true,
+    confirmOnWhatsApp: true,
   });
-  if ('order' in result) return { kind: 'order', order: result.order, created: result.created, ...(result.created ? { confirmationQueued } : {}) };
-  if (result.error === 'out_of_stock') {
-    return { kind: 'refused', code: 'out_of_stock', title: products.find((p) => p.sku === result.sku)?.title, sku: result.sku, size: result.size };
-  }
-  // Another channel checked the cart out (or it changed) between pricing and the order.
-  if (result.error === 'cart_changed') return { kind: 'refused', code: 'cart_changed' };
-  // The key hashes the customer id, so only a SHA-256 collision could land here.
-  throw new Error(`idempotency key of message ${claims.msg} is held by another customer's order`);
+  return outcome.kind === 'continue_in_shop' ? { ...outcome, checkoutUrl: shopCheckoutUrl(deps.shopUrl, claims) } : outcome;
 }
 
-async function recentCartOrder(store: Store, claims: AmpClaims, now: Date): Promise<Order | undefined> {
+async function recentCartOrder(store: Pick<Repositories, 'orders'>, claims: AmpClaims, now: Date): Promise<Order | undefined> {
   const orders = await store.orders.listByCustomer(claims.sub);
   return orders.find(
     (o) => o.messageId === claims.msg && o.idempotencyKey.startsWith('amp-cart:') && now.getTime() - Date.parse(o.createdAt) < CART_REPLAY_WINDOW_MS,
   );
-}
-
-/** "Buy now" without an address: the item goes to the cart the shop's checkout shows (not twice on a double click). */
-async function keepInCart(store: Store, customerId: Customer['id'], request: CheckoutRequest): Promise<void> {
-  if (request.from === 'cart') return;
-  const existing = (await store.carts.get(customerId)).items.find((i) => i.sku === request.sku && i.size === request.size);
-  if (!existing || existing.quantity < request.quantity) await store.carts.setItem(customerId, request.sku, request.size, request.quantity);
 }
 
 function shopCheckoutUrl(shopUrl: string, claims: AmpClaims): string {

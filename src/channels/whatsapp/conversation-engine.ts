@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { cartSummary } from '../../commerce/cart-summary.ts';
 import { linesDigest as digest } from '../../commerce/lines-digest.ts';
 import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
-import { paymentLink } from '../../commerce/payment-link.ts';
+import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
 import { customerPrice, money } from '../../commerce/customer-pricing.ts';
-import { priceOrder, type PricingResult, type RequestedLine } from '../../commerce/price-order.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
@@ -13,13 +11,13 @@ import { truncate } from '../../render/handlebars-env.ts';
 import { canonicalLocale, interpolate, resolveLocale } from '../../render/locale-strings.ts';
 import { renderMessage, type RenderDeps } from '../../render/render-message.ts';
 import type { Address, Customer } from '../../store/customers-repository.ts';
-import { findPlacedOrder, placeOrder, type Order, type Repositories } from '../../store/index.ts';
+import type { Order, Repositories } from '../../store/index.ts';
 import { atomically } from '../../store/transactions.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { boundTo, chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
 import { payloadOwner } from './message-payloads.ts';
-import type { MessageOffer } from '../../commerce/amp-claims.ts';
+import { activeDiscount, chatCheckoutRequest, chatPurchase, confirmedPurchase } from './chat-checkout.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
 import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
@@ -292,33 +290,29 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     };
   }
 
-  /** What the confirm step would order, priced now from the catalog. */
-  async function pricedLines(t: Turn, state: FlowState): Promise<{ requested: RequestedLine[]; products: Product[]; priced: PricingResult }> {
-    const requested: RequestedLine[] =
-      state.mode === 'cart'
-        ? (await store.carts.get(t.customer.id)).items.map(({ sku, size, quantity }) => ({ sku, size, quantity }))
-        : state.sku && state.size !== undefined && state.quantity
-          ? [{ sku: state.sku, size: state.size, quantity: state.quantity }]
-          : [];
-    const products = await store.products.getMany(requested.map((r) => r.sku));
-    return { requested, products, priced: priceOrder(products, requested, t.customer.currency, activeDiscount(state, t.now)) };
-  }
-
-  /** A pricing failure as the customer should hear it, and where the conversation goes back to. */
-  async function pricingProblem(t: Turn, state: FlowState, products: Product[], priced: Extract<PricingResult, { ok: false }>, prefix?: string): Promise<Outcome> {
-    const title = products.find((p) => p.sku === priced.sku)?.title ?? priced.sku ?? '';
-    if (priced.code === 'empty') return greeting(t, state, withPrefix(prefix, t.say('chat.cartEmpty')));
-    if (priced.code === 'out_of_stock') {
-      const message = withPrefix(prefix, t.say('chat.outOfStock', { title, size: priced.size }));
+  /** A refused purchase as the customer should hear it, and where the conversation goes back to. */
+  function refused(t: Turn, state: FlowState, refusal: Refusal, prefix?: string): Promise<Outcome> | Outcome {
+    const title = refusal.title ?? refusal.sku ?? '';
+    if (refusal.code === 'empty') return greeting(t, state, withPrefix(prefix, t.say('chat.cartEmpty')));
+    if (refusal.code === 'out_of_stock') {
+      const message = withPrefix(prefix, t.say('chat.outOfStock', { title, size: refusal.size }));
       return state.mode === 'cart' ? goCart(t, state, message) : goSize(t, { ...state, size: undefined, quantity: undefined }, message);
+    }
+    // The shared cart was checked out in the email (or changed) since the customer saw the total.
+    if (refusal.code === 'cart_changed') return goConfirm(t, state, withPrefix(prefix, t.say('chat.cartChanged')));
+    if (refusal.code === 'idempotency_key_reused') {
+      deps.logger.error({ customerId: t.customer.id, flowId: state.flowId }, `WhatsApp order refused: ${refusal.code}`);
+      return greeting(t, state, withPrefix(prefix, t.say('chat.orderFailed')));
     }
     return state.mode === 'cart' ? goCart(t, state, withPrefix(prefix, t.say('chat.unavailable'))) : greeting(t, state, withPrefix(prefix, t.say('chat.unavailable')));
   }
 
   async function goConfirm(t: Turn, state: FlowState, prefix?: string): Promise<Outcome> {
-    const { requested, products, priced } = await pricedLines(t, state);
-    if (!priced.ok) return pricingProblem(t, state, products, priced, prefix);
-    const next: FlowState = { ...state, step: 'confirm', ...(state.mode === 'cart' ? { cartDigest: digest(requested) } : {}) };
+    const purchase = chatPurchase(state);
+    const q: Quote = purchase ? await quote(store, chatCheckoutRequest(t.customer.id, state, purchase, t.now)) : { kind: 'refused', code: 'empty' };
+    if (q.kind === 'refused') return refused(t, state, q, prefix);
+    const priced = q.priced;
+    const next: FlowState = { ...state, step: 'confirm', ...(state.mode === 'cart' ? { cartDigest: digest(q.lines) } : {}) };
     const address = t.customer.address;
     if (!address) return { state: next, replies: [text(withPrefix(prefix, t.say('chat.noAddress', { url: accountUrl })))] };
     const lines = priced.lines.map((l) =>
@@ -338,68 +332,19 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     };
   }
 
-  /**
-   * The idempotency key of the purchase the confirm step showed: the flow and what the customer
-   * confirmed (the cart digest saved at the confirm step, or the item), never the cart or the
-   * stock as they are now. A retried "yes" (a webhook retry after a crash, a double tap, a
-   * re-decision after a concurrent save) then finds the same order, also after that order
-   * emptied the cart or took the last unit. (The conversation version must not be part of
-   * it: a save by another message between the order and this turn's save re-runs the decision
-   * one version later.) Undefined when the state names nothing to buy.
-   */
-  function orderKey(customer: Customer, state: FlowState): string | undefined {
-    const confirmed =
-      state.mode === 'cart'
-        ? state.cartDigest
-        : state.sku && state.size !== undefined && state.quantity
-          ? digest([{ sku: state.sku, size: state.size, quantity: state.quantity }])
-          : undefined;
-    return confirmed === undefined ? undefined : `whatsapp:${customer.id}:${state.flowId}:${confirmed}`;
-  }
-
   async function placeConfirmed(t: Turn, state: FlowState): Promise<Outcome> {
-    const customer = t.customer;
-    const idempotencyKey = orderKey(customer, state);
-    // Before price and stock: the order this "yes" already placed may have taken the last unit.
-    const placed = idempotencyKey === undefined ? undefined : await findPlacedOrder(store, idempotencyKey, customer.id);
-    if (placed) return ordered(t, state, placed, false);
-    if (!customer.address) return { state, replies: [text(t.say('chat.noAddress', { url: accountUrl }))] };
-    const { requested, products, priced } = await pricedLines(t, state);
-    if (!priced.ok) return pricingProblem(t, state, products, priced);
-    // The cart is shared with the email: if it changed after the customer saw the total, they confirm the new one.
-    if (state.mode === 'cart' && state.cartDigest !== digest(requested)) return goConfirm(t, state, t.say('chat.cartChanged'));
-    // Priced lines exist, and in cart mode they match the digest: the key is defined.
-    if (idempotencyKey === undefined) throw new Error(`confirm step of flow ${state.flowId} names nothing to buy`);
-
-    const id = randomUUID();
-    const awaitingPayment = !customer.paymentMethod;
-    const result = await placeOrder(store, {
-      idempotencyKey,
-      id,
-      customerId: customer.id,
-      channel: 'whatsapp',
-      ...(state.messageId ? { messageId: state.messageId } : {}),
-      status: awaitingPayment ? 'awaiting_payment' : 'placed',
-      currency: priced.currency,
-      locale: customer.locale,
-      lines: priced.lines,
-      totalMinor: priced.totalMinor,
-      ...(awaitingPayment ? { paymentLink: paymentLink(deps.publicBaseUrl, id, keys) } : {}),
-      shippingAddress: customer.address,
-      clearCart: state.mode === 'cart',
-    });
-    if ('error' in result) {
-      if (result.error === 'out_of_stock') {
-        const title = products.find((p) => p.sku === result.sku)?.title ?? result.sku;
-        const message = t.say('chat.outOfStock', { title, size: result.size });
-        return state.mode === 'cart' ? goCart(t, state, message) : goSize(t, { ...state, size: undefined, quantity: undefined }, message);
-      }
-      // The shared cart was checked out in the email (or changed) since the customer saw the total.
-      if (result.error === 'cart_changed') return goConfirm(t, state, t.say('chat.cartChanged'));
-      deps.logger.error({ customerId: customer.id, flowId: state.flowId }, `WhatsApp order refused: ${result.error}`);
-      return greeting(t, state, t.say('chat.orderFailed'));
+    const purchase = confirmedPurchase(state);
+    // A confirm step that names nothing confirmed (saved without its cart digest) asks again.
+    if (!purchase) return goConfirm(t, state);
+    const outcome = await checkout({ store, keys, publicBaseUrl: deps.publicBaseUrl, now: () => t.now }, chatCheckoutRequest(t.customer.id, state, purchase, t.now));
+    switch (outcome.kind) {
+      case 'order':
+        return ordered(t, state, outcome.order, outcome.created);
+      case 'continue_in_shop':
+        return { state, replies: [text(t.say('chat.noAddress', { url: accountUrl }))] };
+      case 'refused':
+        return refused(t, state, outcome);
     }
-    return ordered(t, state, result.order, result.created);
   }
 
   /** The confirm step's order, new or found again: the same confirmation either way. */
@@ -714,19 +659,6 @@ export function addressSummary(a: Address): string {
   return `${name}, ${line}, ${a.city}`;
 }
 
-
 function discountOf(tap: { offer?: TapOffer }): Pick<FlowState, 'discount'> {
   return tap.offer ? { discount: tap.offer } : {};
 }
-
-/**
- * The message's discount while it is valid, for one-item purchases that came from the message
- * (a cart checkout is priced like the shop's cart: its lines did not all come from one message).
- */
-function activeDiscount(state: FlowState, now: Date): MessageOffer | undefined {
-  const d = state.discount;
-  if (!d || state.mode === 'cart' || !state.sku && !state.offer) return undefined;
-  if (d.expiresAt !== undefined && d.expiresAt * 1000 <= now.getTime()) return undefined;
-  return { percentOff: d.percentOff, skus: new Set([...(state.offer ?? []), ...(state.sku ? [state.sku] : [])]) };
-}
-

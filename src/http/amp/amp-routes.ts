@@ -5,14 +5,15 @@ import { canonicalLocale } from '../../render/locale-strings.ts';
 import { messageOffer, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { cartSummary, type CartContext } from '../../commerce/cart-summary.ts';
 import { money } from '../../commerce/customer-pricing.ts';
-import { emailCheckout, type CheckoutOutcome } from '../../commerce/email-checkout.ts';
+import { changeCart, type CartChange, type CartChangeOutcome, type Refusal } from '../../commerce/checkout.ts';
+import { emailCheckout, type EmailCheckoutOutcome } from '../../commerce/email-checkout.ts';
 import { liveOffer, type LiveOffer, type OfferContext } from '../../commerce/live-offer.ts';
 import { messageCart } from '../../commerce/message-cart.ts';
 import { QUIZZES, quizAnswersSchema, quizScore } from '../../commerce/quizzes.ts';
 import type { Config } from '../../config.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
-import type { Customer, Product, Store } from '../../store/index.ts';
+import type { CartItem, Customer, Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { fieldsFromZod, HttpError, toHttpError } from '../http-error.ts';
@@ -104,26 +105,6 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     return cartSummary(items, products, s.cartContext);
   }
 
-  /** The product and size a cart change names, or the error the email shows when either is gone. */
-  /**
-   * A message's token buys what the message offered (its products and the cart it showed) and
-   * what is already in the customer's cart; anything else is refused. Tokens are meant to be
-   * scope-limited (GmailDev, authenticating requests): a leaked token must not order arbitrary
-   * products to the saved address with the saved card.
-   */
-  async function inScope(s: Shopper, sku: string): Promise<void> {
-    if (s.claims.skus.includes(sku) || s.claims.cart?.some(([cartSku]) => cartSku === sku)) return;
-    if ((await store.carts.get(s.claims.sub)).items.some((i) => i.sku === sku)) return;
-    throw new HttpError(403, 'not_in_message', say(s.locale, 'unknownProduct'));
-  }
-
-  function sellable(s: Shopper, product: Product | undefined, sizeName: string): { product: Product; size: Product['sizes'][number] } {
-    if (!product) throw new HttpError(409, 'unknown_product', say(s.locale, 'unknownProduct'));
-    const size = product.sizes.find((x) => x.size === sizeName);
-    if (!size) throw new HttpError(400, 'unknown_size', say(s.locale, 'unknownSize'), [{ path: 'size', message: `${product.title} has no size ${sizeName}` }]);
-    return { product, size };
-  }
-
   /** Form fields → the endpoint's schema; a 400 names every wrong field, its message says what to do. */
   function readForm<T>(req: Request, schema: z.ZodType<T>, locale: string, multi: ReadonlySet<string> = new Set()): T {
     const parsed = schema.safeParse(formObject(req.form ?? new Map(), multi));
@@ -159,54 +140,31 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
   router.post('/cart', ...form, async (req: Request, res: Response) => {
     const s = await shopper(req);
     if (req.form?.get('action')?.[0] === 'add-look') {
-      res.json(await addLook(s, readForm(req, lookForm, s.locale)));
+      // "Add the whole look": a second submission finds the pieces there and adds nothing, so a double click is harmless.
+      const pieces = readForm(req, lookForm, s.locale);
+      const cart = await summary(s, cartAfter(s, await changeCart(store, s.claims, { action: 'add-look', pieces })));
+      res.json({ ...cart, message: say(s.locale, 'lookAdded', { count: pieces.length, subtotal: cart.subtotalText }) });
       return;
     }
     const f = readForm(req, cartForm, s.locale);
-    const sub = s.claims.sub;
-    await messageCart(store, s.claims, { seed: true });
-    if (f.action === 'remove' || (f.action === 'set' && f.quantity === 0)) {
-      await store.carts.setItem(sub, f.sku, f.size, 0);
-    } else {
-      await inScope(s, f.sku);
-      const { product, size } = sellable(s, await store.products.get(f.sku), f.size);
-      const current = (await store.carts.get(sub)).items.find((i) => i.sku === f.sku && i.size === f.size)?.quantity ?? 0;
-      const wanted = f.action === 'add' ? current + (f.quantity ?? 1) : f.quantity!;
-      if (wanted > size.stock) {
-        throw new HttpError(409, 'out_of_stock', size.stock === 0 ? say(s.locale, 'outOfStock', { title: product.title, size: f.size }) : say(s.locale, 'notEnoughStock', { title: product.title, size: f.size, count: size.stock }));
-      }
-      if (f.action === 'add') await store.carts.addItem(sub, f.sku, f.size, f.quantity ?? 1);
-      else await store.carts.setItem(sub, f.sku, f.size, wanted);
-    }
-    const cart = await summary(s, (await store.carts.get(sub)).items);
+    const change: CartChange =
+      f.action === 'remove'
+        ? { action: 'remove', sku: f.sku, size: f.size }
+        : f.action === 'add'
+          ? { action: 'add', sku: f.sku, size: f.size, quantity: f.quantity ?? 1 }
+          : { action: 'set', sku: f.sku, size: f.size, quantity: f.quantity! };
+    const cart = await summary(s, cartAfter(s, await changeCart(store, s.claims, change)));
     res.json({ ...cart, line: cart.items.find((i) => i.sku === f.sku && i.size === f.size) ?? null });
   });
 
-  /**
-   * "Add the whole look": every piece in its chosen size is in the cart afterwards, once. A
-   * second submission finds them there and adds nothing, so a double click is harmless.
-   */
-  async function addLook(s: Shopper, pieces: { sku: string; size: string }[]) {
-    const sub = s.claims.sub;
-    await messageCart(store, s.claims, { seed: true });
-    const products = new Map((await store.products.getMany(pieces.map((p) => p.sku))).map((p) => [p.sku, p]));
-    const inCart = (await store.carts.get(sub)).items;
-    for (const piece of pieces) {
-      await inScope(s, piece.sku);
-      const { product, size } = sellable(s, products.get(piece.sku), piece.size);
-      if (size.stock === 0) throw new HttpError(409, 'out_of_stock', say(s.locale, 'outOfStock', { title: product.title, size: piece.size }));
-    }
-    for (const piece of pieces) {
-      if (!inCart.some((i) => i.sku === piece.sku && i.size === piece.size)) await store.carts.setItem(sub, piece.sku, piece.size, 1);
-    }
-    const cart = await summary(s, (await store.carts.get(sub)).items);
-    return { ...cart, message: say(s.locale, 'lookAdded', { count: pieces.length, subtotal: cart.subtotalText }) };
+  function cartAfter(s: Shopper, outcome: CartChangeOutcome): CartItem[] {
+    if (outcome.kind === 'refused') throw refusalError(outcome, s, say);
+    return outcome.items;
   }
 
   router.post('/checkout', ...form, async (req: Request, res: Response) => {
     const s = await shopper(req);
     const f = readForm(req, checkoutForm, s.locale);
-    if (f.from !== 'cart') await inScope(s, f.sku!);
     const outcome = await emailCheckout(
       { store, keys: deps.config.tokenKeys, publicBaseUrl: deps.config.publicBaseUrl, shopUrl: brand.shopUrl, now },
       s.claims,
@@ -329,7 +287,7 @@ function formObject(fields: FormFields, multi: ReadonlySet<string>): Record<stri
   return out;
 }
 
-function checkoutAnswer(outcome: CheckoutOutcome, s: Shopper, say: Say) {
+function checkoutAnswer(outcome: EmailCheckoutOutcome, s: Shopper, say: Say) {
   switch (outcome.kind) {
     case 'order': {
       const o = outcome.order;
@@ -348,23 +306,35 @@ function checkoutAnswer(outcome: CheckoutOutcome, s: Shopper, say: Say) {
       const total = money(outcome.totalMinor, outcome.currency, s.intlLocale);
       return { status: 'continue_in_shop', checkoutUrl: outcome.checkoutUrl, total: total.amount, totalText: total.text, currency: outcome.currency };
     }
-    case 'refused': {
-      const values = { title: outcome.title ?? outcome.sku ?? '', size: outcome.size ?? '' };
-      switch (outcome.code) {
-        case 'out_of_stock':
-          throw new HttpError(409, 'out_of_stock', say(s.locale, 'outOfStock', values));
-        case 'unknown_product':
-          throw new HttpError(409, 'unknown_product', say(s.locale, 'unknownProduct', values));
-        case 'unknown_size':
-          throw new HttpError(400, 'unknown_size', say(s.locale, 'unknownSize', values), [{ path: 'size', message: `no size ${outcome.size}` }]);
-        case 'empty':
-          throw new HttpError(409, 'cart_empty', say(s.locale, 'cartEmpty'));
-        case 'mixed_currency':
-          throw new HttpError(409, 'mixed_currency', say(s.locale, 'mixedCurrency'));
-        case 'cart_changed':
-          throw new HttpError(409, 'cart_changed', say(s.locale, 'cartChanged'));
-      }
-    }
+    case 'refused':
+      throw refusalError(outcome, s, say);
+  }
+}
+
+/** A refused cart change or checkout as the email shows it: the status, the code and a sentence for the reader. */
+function refusalError(refused: Refusal, s: Shopper, say: Say): Error {
+  const values = { title: refused.title ?? refused.sku ?? '', size: refused.size ?? '' };
+  switch (refused.code) {
+    case 'not_in_message':
+      return new HttpError(403, 'not_in_message', say(s.locale, 'unknownProduct'));
+    case 'out_of_stock':
+      // A cart change that asked for more than is left says how many are.
+      return refused.stock
+        ? new HttpError(409, 'out_of_stock', say(s.locale, 'notEnoughStock', { ...values, count: refused.stock }))
+        : new HttpError(409, 'out_of_stock', say(s.locale, 'outOfStock', values));
+    case 'unknown_product':
+      return new HttpError(409, 'unknown_product', say(s.locale, 'unknownProduct', values));
+    case 'unknown_size':
+      return new HttpError(400, 'unknown_size', say(s.locale, 'unknownSize', values), [{ path: 'size', message: `${values.title} has no size ${values.size}` }]);
+    case 'empty':
+      return new HttpError(409, 'cart_empty', say(s.locale, 'cartEmpty'));
+    case 'mixed_currency':
+      return new HttpError(409, 'mixed_currency', say(s.locale, 'mixedCurrency'));
+    case 'cart_changed':
+      return new HttpError(409, 'cart_changed', say(s.locale, 'cartChanged'));
+    case 'idempotency_key_reused':
+      // The key hashes the customer id, so only a SHA-256 collision could land here: a 500.
+      return new Error(`idempotency key of message ${s.claims.msg} is held by another customer's order`);
   }
 }
 
