@@ -14,6 +14,7 @@ const price = z.number().finite().min(0);
  */
 const salePrice = z.number().finite().gt(0, 'must be greater than 0: a product without a price cannot be offered for sale');
 const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR');
+const knownCurrency = currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency');
 
 /**
  * The product contract, in two strictness levels. `productShape` is what campaign systems may
@@ -35,6 +36,12 @@ export const productShape = z.object({
    * lira price the shop sets.
    */
   prices: z.record(currencyCode, salePrice).optional(),
+  /**
+   * Compare-at prices per market ({ SEK: 899 }), set by the shop in that currency. A price in
+   * one currency is never converted into another, so a market without an entry has no
+   * compare-at price; `compareAtPrice` is the base `currency`'s.
+   */
+  compareAtPrices: z.record(currencyCode, price).optional(),
   image: z.string().max(2048).optional(),
   url: z.string().max(2048),
   sizes: z.array(z.object({ size: dataText().min(1).max(32), stock: z.number().int().min(0) })).max(200).default([]),
@@ -50,8 +57,9 @@ export const productSchema = productShape
   .extend({
     sku: dataText().trim().min(1).max(128),
     title: dataText().trim().min(1).max(500),
-    currency: currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'),
-    prices: z.record(currencyCode.refine((c) => knownCurrencies.has(c), 'unknown ISO 4217 currency'), salePrice).optional(),
+    currency: knownCurrency,
+    prices: z.record(knownCurrency, salePrice).optional(),
+    compareAtPrices: z.record(knownCurrency, salePrice).optional(),
     image: httpUrl.max(2048).optional(),
     url: httpUrl.max(2048),
     sizes: z
@@ -80,9 +88,24 @@ export const productSchema = productShape
         }
       }
     }
-    for (const [currency, amount] of Object.entries(p.prices ?? {})) {
-      if (/^[A-Z]{3}$/.test(currency) && fractionDigits(amount) > minorDigits(currency)) {
-        ctx.addIssue({ code: 'custom', path: ['prices', currency], message: `${currency} allows at most ${minorDigits(currency)} decimal places` });
+    for (const field of ['prices', 'compareAtPrices'] as const) {
+      for (const [currency, amount] of Object.entries(p[field] ?? {})) {
+        if (knownCurrencies.has(currency) && fractionDigits(amount) > minorDigits(currency)) {
+          ctx.addIssue({ code: 'custom', path: [field, currency], message: `${currency} allows at most ${minorDigits(currency)} decimal places` });
+        }
+      }
+    }
+    // A compare-at price claims a saving against the price the customer pays in that market,
+    // so it needs that price, and one at or below it claims a saving that is not there.
+    for (const [currency, amount] of Object.entries(p.compareAtPrices ?? {})) {
+      const path = ['compareAtPrices', currency];
+      const market = p.prices?.[currency];
+      if (currency === p.currency && market === undefined) {
+        ctx.addIssue({ code: 'custom', path, message: `${currency} is the base currency: its compare-at price is compareAtPrice` });
+      } else if (market === undefined) {
+        ctx.addIssue({ code: 'custom', path, message: `there is no ${currency} price: add prices.${currency}, or remove compareAtPrices.${currency}` });
+      } else if (amount <= market) {
+        ctx.addIssue({ code: 'custom', path, message: `must be greater than the ${currency} price ${market} (prices.${currency}): a compare-at price at or below the price claims a saving that is not there` });
       }
     }
     const seen = new Set<string>();

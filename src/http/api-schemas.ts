@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { productSchema } from '../commerce/product-schema.ts';
 import { SEGMENT_NAMES } from '../personalize/segments.ts';
 import type { RenderResult } from '../render/render-message.ts';
 import { CHANNELS } from '../templates/template-manifest.ts';
@@ -134,6 +135,32 @@ export const templateDetailSchema = templateSummarySchema
   .strict();
 
 export const upsertResultSchema = z.object({ count: z.int().min(0), skus: z.array(z.string()) }).strict();
+
+const pricePointSchema = z
+  .object({
+    price: z.number().nullable().describe('The price in the market currency; null: the market was ended (dropped from `prices`).'),
+    validFrom: z.iso.datetime().describe('When the catalog update that set it was recorded; it applied until the next change.'),
+  })
+  .strict();
+
+const marketHistorySchema = z
+  .object({
+    price: z.number().nullable().describe('The price in effect now; null when the market was ended.'),
+    since: z.iso.datetime().describe('When that price took effect.'),
+    lowest30d: z
+      .number()
+      .nullable()
+      .describe(
+        'The lowest price applied in the 30 days before `since` (Directive 98/6/EC art. 6a): the prior price a reduction to `price` is announced against. Null when the recorded history does not cover all 30 days: no reduction is claimed in that market.',
+      ),
+    changes: z.array(pricePointSchema).describe('Newest first: the prices in effect at some time in the last 90 days (the one in effect 90 days ago included), at most 100.'),
+  })
+  .strict();
+
+/** `GET /v1/catalog/products/:sku`: the product and, per market currency, its recorded prices. */
+export const productDetailSchema = productSchema
+  .extend({ priceHistory: z.record(z.string(), marketHistorySchema).describe('Per market currency (the base `currency` and each `prices` entry ever set).') })
+  .strict();
 
 export const healthSchema = z.object({ status: z.literal('ok') }).strict();
 

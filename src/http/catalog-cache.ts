@@ -1,5 +1,4 @@
-import type { Product as RenderProduct } from '../personalize/recommendations-schema.ts';
-import type { Product as StoreProduct, ProductsRepository } from '../store/index.ts';
+import type { CatalogProduct, ProductsRepository } from '../store/index.ts';
 
 export interface CatalogCacheOptions {
   /**
@@ -17,13 +16,16 @@ export interface CatalogCacheOptions {
  * The catalog as the render path reads it: a synchronous map in front of the store. The store
  * is the source of truth (orders are always priced from it); this copy is loaded at start,
  * updated with every product this instance writes, and refreshed in the background when it
- * gets older than `maxAgeMs`, so a render never waits on the database.
+ * gets older than `maxAgeMs`, so a render never waits on the database. Products keep the
+ * `referencePrices` the store derived from their price history: a render reads a market's
+ * 30-day lowest price from here, and it stays right as the clock moves (it depends only on
+ * when the current price took effect, which only a catalog write changes).
  */
 export class CatalogCache {
-  private bySku = new Map<string, RenderProduct>();
+  private bySku = new Map<string, CatalogProduct>();
   private loadedAt = 0;
   private pending: Promise<number> | undefined;
-  private readonly putListeners: ((products: readonly StoreProduct[]) => void)[] = [];
+  private readonly putListeners: ((products: readonly CatalogProduct[]) => void)[] = [];
   private readonly maxAge: number;
   private readonly now: () => number;
 
@@ -39,7 +41,7 @@ export class CatalogCache {
   async reload(): Promise<number> {
     const started = this.now();
     const all = await this.products.list();
-    const next = new Map<string, RenderProduct>();
+    const next = new Map<string, CatalogProduct>();
     for (const p of all) next.set(p.sku, p);
     this.bySku = next;
     this.loadedAt = started;
@@ -47,17 +49,17 @@ export class CatalogCache {
   }
 
   /** Catalog products are the strict level of the one product contract the render core reads. */
-  put(products: readonly StoreProduct[]): void {
+  put(products: readonly CatalogProduct[]): void {
     for (const p of products) this.bySku.set(p.sku, p);
     for (const listener of this.putListeners) listener(products);
   }
 
   /** Called with every product this instance writes (batch render threads keep copies). */
-  onPut(listener: (products: readonly StoreProduct[]) => void): void {
+  onPut(listener: (products: readonly CatalogProduct[]) => void): void {
     this.putListeners.push(listener);
   }
 
-  get(sku: string): RenderProduct | undefined {
+  get(sku: string): CatalogProduct | undefined {
     if (this.now() - this.loadedAt > this.maxAge && !this.pending) {
       this.pending = this.reload()
         .catch((error: unknown) => {

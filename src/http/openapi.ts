@@ -8,6 +8,7 @@ import {
   batchLineSchema,
   errorBodySchema,
   healthSchema,
+  productDetailSchema,
   readinessSchema,
   renderResultSchema,
   templateDetailSchema,
@@ -20,7 +21,8 @@ type JsonObject = Record<string, unknown>;
 /**
  * Component names of the schemas the document shares. Requests are described as callers may
  * send them (zod `io: 'input'`: fields with defaults optional), responses as the server sends
- * them (`io: 'output'`), which is why the catalog product appears twice.
+ * them (`io: 'output'`), which is why the catalog product appears twice (ProductInput, and
+ * ProductDetail with its price history).
  */
 const REQUEST_SCHEMAS = {
   RenderRequest: renderRequestSchema,
@@ -39,7 +41,7 @@ const RESPONSE_SCHEMAS = {
   TemplateList: templateListSchema,
   TemplateDetail: templateDetailSchema,
   UpsertResult: upsertResultSchema,
-  Product: productSchema,
+  ProductDetail: productDetailSchema,
   Customer: customerOutputSchema,
   CustomerUpsertResult: customerUpsertResultSchema,
   ConsentsResult: consentsResultSchema,
@@ -170,9 +172,9 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
       '/v1/catalog/products/{sku}': {
         get: {
           operationId: 'getProduct',
-          summary: 'One catalog product',
+          summary: 'One catalog product with its price history per market',
           parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'The product.', content: json('Product') }, 401: ERRORS[401], 404: ERRORS[404] },
+          responses: { 200: { description: 'The product, its recorded prices per market and their 30-day lowest.', content: json('ProductDetail') }, 401: ERRORS[401], 404: ERRORS[404] },
         },
       },
       '/v1/customers': {

@@ -16,6 +16,14 @@ export interface ProductsTable {
   currency: string;
   /** JSON object: market currency → price in that currency's minor units. */
   market_prices: string;
+  /** JSON object: market currency → compare-at price in minor units (0006). */
+  compare_at_prices: string;
+  /**
+   * JSON object: market currency → `{ priceMinor, since, lowest30dMinor }`, derived from
+   * price_history in the transaction that changes the price (price-history.ts). Only markets
+   * whose current price has 30 days of history before it took effect are listed.
+   */
+  reference_prices: string;
   image: string | null;
   url: string;
   /** JSON array of strings. */
@@ -31,6 +39,15 @@ export interface ProductSizesTable {
   /** Keeps sizes in the order the catalog listed them (XS, S, M… is not alphabetical). */
   position: number;
   stock: number;
+}
+
+/** One change of one product's price in one market; in effect until that market's next row. */
+export interface PriceHistoryTable {
+  sku: string;
+  currency: string;
+  /** Minor units; null: the market was ended (the product no longer offered in that currency). */
+  price_minor: number | null;
+  valid_from: string;
 }
 
 export interface CustomersTable {
@@ -175,6 +192,7 @@ export interface WhatsappRepliesTable {
 export interface Database {
   products: ProductsTable;
   product_sizes: ProductSizesTable;
+  price_history: PriceHistoryTable;
   customers: CustomersTable;
   profile_preferences: ProfilePreferencesTable;
   carts: CartsTable;

@@ -3,7 +3,17 @@ export { findPlacedOrder, placeOrder, newOrderNumber, type PlaceOrderInput, type
 export { toMinor, fromMinor, minorDigits, fractionDigits } from './money.ts';
 export { productSchema, productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 export type { Database, Executor } from './database-schema.ts';
-export type { ProductsRepository } from './products-repository.ts';
+export type { CatalogProduct, ProductsRepository } from './products-repository.ts';
+export type { ReferencePrices } from './price-history.ts';
+export {
+  marketPricesMinor,
+  priorPriceMinor,
+  referencePriceAt,
+  REFERENCE_PERIOD_MS,
+  type KnownReferencePrice,
+  type PricePoint,
+  type ReferencePrice,
+} from '../commerce/reference-price.ts';
 export type { Address, Customer, CustomersRepository, PaymentMethod, PreferenceValue } from './customers-repository.ts';
 export type { Cart, CartItem, CartsRepository } from './carts-repository.ts';
 export type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogCache } from '../../src/http/catalog-cache.ts';
+import { openStore } from '../../src/store/index.ts';
+import { createManualClock } from '../support/test-clock.ts';
 import { catalogFixture, openTestApp, removeDir, type TestApp } from './helpers.ts';
+import { day } from './price-history-api.ts';
 
 describe('CatalogCache', () => {
   let t: TestApp;
@@ -45,5 +48,32 @@ describe('CatalogCache', () => {
     await cache.idle();
     expect(cache.get('NL-TOP-001')).toBeDefined();
     expect(errors).toHaveLength(1);
+  });
+
+  it('holds the reference prices the render reads, and they stay right as the clock moves on', async () => {
+    const clock = createManualClock(day(-40));
+    const store = await openStore({ dataDir: t.dataDir, sqliteFile: 'reference.sqlite', now: clock.now });
+    try {
+      let lists = 0;
+      const cache = new CatalogCache({ list: () => (lists++, store.products.list()) }, { maxAgeMs: Number.MAX_SAFE_INTEGER });
+      const scarf = { ...catalogFixture().find((p) => p.sku === 'NL-ACC-001')!, prices: { SEK: 500 } };
+      await store.products.upsertMany([scarf]);
+      await cache.reload();
+      expect(cache.get(scarf.sku)!.referencePrices).toBeUndefined();
+      clock.set(day(0));
+      // What this instance writes reaches the cache with its reference prices (catalog.ts PUT).
+      cache.put(await store.products.upsertMany([{ ...scarf, prices: { SEK: 400 } }]));
+      const reference = { SEK: { priceMinor: 40000, since: day(0), lowest30dMinor: 50000 } };
+      expect(cache.get(scarf.sku)!.referencePrices).toEqual(reference);
+      await cache.reload();
+      expect(cache.get(scarf.sku)!.referencePrices).toEqual(reference);
+      // A year on, with no catalog write and no query, the copy still says what the history does.
+      clock.set(day(365));
+      expect(cache.get(scarf.sku)!.referencePrices).toEqual(reference);
+      expect(lists).toBe(2);
+      expect((await store.products.referencePricesAt([scarf.sku])).get(scarf.sku)).toMatchObject(reference);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, toMinor, type OpenStoreOptions, type ProductInput } from '../../src/store/index.ts';
 import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
+import { checkPriceHistoryApi } from './price-history-api.ts';
 
 /** Catalog and order persistence through the HTTP API on PostgreSQL, in a schema of its own. */
 const pgSchema = `t_http_${randomBytes(6).toString('hex')}`;
@@ -78,6 +79,10 @@ describe('catalog on PostgreSQL', () => {
       .send(renderBody('recommendations', 'sophie', undefined, { recommendations: { items: [{ sku: 'PG-KEEP-1' }] } }));
     expect(res.status).toBe(200);
     expect(res.body.email.html).toContain('Survives Restarts');
+  });
+
+  it('records the price history and answers it in GET, as on SQLite', async () => {
+    await checkPriceHistoryApi({ store: storeOptions, sku: 'PG-HIST-1' });
   });
 
   it('readyz answers 200 while PostgreSQL is reachable', async () => {

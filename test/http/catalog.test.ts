@@ -2,6 +2,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { ProductInput } from '../../src/store/index.ts';
 import { openTestApp, removeDir, useTestApp, renderBody, type TestApp } from './helpers.ts';
+import { checkPriceHistoryApi } from './price-history-api.ts';
 
 const product = (sku: string, overrides: Partial<ProductInput> = {}): ProductInput => ({
   sku,
@@ -52,6 +53,15 @@ describe('PUT /v1/catalog/products', () => {
     expect((await request(t.app).get('/v1/catalog/products/T-FREE-2')).status).toBe(404);
   });
 
+  it('the seeded catalog starts the price history: one row per product and market', async () => {
+    const rows = await t.store.db.selectFrom('price_history').select(['currency', 'price_minor']).where('sku', '=', 'NL-TOP-001').orderBy('currency').execute();
+    expect(rows).toEqual([
+      { currency: 'EUR', price_minor: 4995 },
+      { currency: 'SEK', price_minor: 54900 },
+      { currency: 'TRY', price_minor: 249900 },
+    ]);
+  });
+
   it('400 when the body is not a list', async () => {
     const res = await request(t.app).put('/v1/catalog/products').send(product('T-SINGLE'));
     expect(res.status).toBe(400);
@@ -74,6 +84,10 @@ describe('PUT /v1/catalog/products', () => {
 });
 
 describe('GET /v1/catalog/products/:sku', () => {
+  it('returns the price history per market, recorded at the store clock, and the 30-day lowest', async () => {
+    await checkPriceHistoryApi({ sku: 'T-HIST-1' });
+  });
+
   it('404 for an unknown sku', async () => {
     const res = await request(t.app).get('/v1/catalog/products/NOPE-1');
     expect(res.status).toBe(404);

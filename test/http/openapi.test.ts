@@ -62,6 +62,13 @@ describe('GET /v1/openapi.json', () => {
     expect(Object.keys(item.properties!).sort()).toEqual(Object.keys(productSchema.shape).sort());
   });
 
+  it('describes the catalog product response with its price history per market', () => {
+    const detail = resolve(doc.paths['/v1/catalog/products/{sku}']!.get!.responses['200']!.content!['application/json']!.schema.$ref!);
+    expect(Object.keys(detail.properties!).sort()).toEqual([...Object.keys(productSchema.shape), 'priceHistory'].sort());
+    const market = (detail.properties!.priceHistory as { additionalProperties: { required: string[] } }).additionalProperties;
+    expect(market.required).toEqual(['price', 'since', 'lowest30d', 'changes']);
+  });
+
   it('documents the error shape on every error response', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {

@@ -1,22 +1,7 @@
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/open-store.ts';
 import { BACKENDS, uid, useStore } from './backends.ts';
+import { installFailingTrigger } from './failing-trigger.ts';
 import { product } from './fixtures.ts';
-
-async function installFailingTrigger(store: Store): Promise<void> {
-  // Simulates a failure the validator cannot foresee (disk full, lost connection) in the
-  // middle of a batch: inserting the size 'BOOM' raises inside the database.
-  if (store.dialect === 'sqlite') {
-    await sql`create trigger if not exists boom before insert on product_sizes
-      when new.size = 'BOOM' begin select raise(abort, 'boom'); end`.execute(store.db);
-  } else {
-    await sql.raw(`create or replace function boom() returns trigger language plpgsql as $$
-      begin if new.size = 'BOOM' then raise exception 'boom'; end if; return new; end $$;
-      create or replace trigger boom before insert on product_sizes for each row execute function boom();`)
-      .execute(store.db);
-  }
-}
 
 describe.each(BACKENDS)('products on %s', (backendName) => {
   const { store } = useStore(backendName);
@@ -118,7 +103,8 @@ describe.each(BACKENDS)('products on %s', (backendName) => {
   });
 
   it('rolls back products already written when the database fails mid-batch', async () => {
-    await installFailingTrigger(store());
+    // Inserting the size 'BOOM' raises inside the database, in the middle of the batch.
+    await installFailingTrigger(store(), { name: 'boom', table: 'product_sizes', column: 'size', value: 'BOOM' });
     const existing = uid('pre');
     await store().products.upsertMany([product(existing)]);
     const before = await store().products.list();

@@ -27,3 +27,25 @@ export function createTestClock(start: string = NOW): TestClock {
 
 /** The clock test stores and apps run on (one per test file: each file runs in its own fork). */
 export const testClock = createTestClock();
+
+export interface ManualClock extends TestClock {
+  /** Moves the clock to `iso` (forwards or back). */
+  set(iso: string): void;
+}
+
+/**
+ * A clock that stands still until moved, for tests that assert the exact timestamps rows
+ * record (price history): every write between two moves is stamped with the same instant.
+ */
+export function createManualClock(start: string = NOW): ManualClock {
+  let at = Date.parse(start);
+  return {
+    now: () => new Date(at),
+    advance(ms) {
+      at += ms;
+    },
+    set(iso) {
+      at = Date.parse(iso);
+    },
+  };
+}

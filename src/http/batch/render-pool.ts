@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Product as StoreProduct } from '../../store/index.ts';
+import type { CatalogProduct } from '../../store/index.ts';
 import type { FromRenderThread, RenderThreadInit, ToRenderThread } from './render-thread.ts';
 
 /** One line rendered by a thread: the bytes of its output line (result or error line). */
@@ -84,7 +84,7 @@ export class BatchRenderPool {
   }
 
   /** Products this instance wrote (catalog-cache.ts `put`), for the threads' catalog copies. */
-  putProducts(products: readonly StoreProduct[]): void {
+  putProducts(products: readonly CatalogProduct[]): void {
     for (const t of this.threads) t?.worker.postMessage({ type: 'catalog', products } satisfies ToRenderThread);
   }
 

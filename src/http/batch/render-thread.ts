@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../../config.ts';
-import { openStore, type OpenStoreOptions, type Product as StoreProduct } from '../../store/index.ts';
+import { openStore, type OpenStoreOptions, type CatalogProduct } from '../../store/index.ts';
 import { loadTemplateSet, type RegistryOptions } from '../../templates/template-registry.ts';
 import { storeRender, type RenderFn } from '../render-service.ts';
 import { deflateFragment } from '../compression/gzip-member.ts';
@@ -26,7 +26,7 @@ export type ToRenderThread =
   /** gzip: answer with a deflate fragment (gzip-member.ts) for the response's gzip stream. */
   | { type: 'line'; id: number; text: string; number: number; gzip: boolean }
   /** Products this instance wrote: a render right after the write must see them. */
-  | { type: 'catalog'; products: readonly StoreProduct[] }
+  | { type: 'catalog'; products: readonly CatalogProduct[] }
   /** A result buffer the request's thread has written: filled again for a later line. */
   | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'close' };

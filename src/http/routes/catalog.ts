@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { productBatchSchema, type Store } from '../../store/index.ts';
+import { fromMinor, productBatchSchema, type PricePoint, type ReferencePrice, type Store } from '../../store/index.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
 
@@ -18,13 +18,39 @@ export function catalogRoutes(o: { store: Store; catalog: CatalogCache }) {
       res.json({ count: stored.length, skus: stored.map((p) => p.sku) });
     },
 
-    /** Read from the store, not the cache, so it shows writes made through other instances. */
+    /**
+     * Read from the store, not the cache, so it shows writes made through other instances.
+     * The product in API amounts (decimal, like the PUT), with its price history per market
+     * (api-schemas.ts `productDetailSchema`); the minor-unit `referencePrices` the render reads
+     * are the same facts and stay internal.
+     */
     get: async (req: Request<{ sku: string }>, res: Response) => {
-      const product = await o.store.products.get(req.params.sku);
+      const sku = req.params.sku;
+      const [product, history, references] = await Promise.all([
+        o.store.products.get(sku),
+        o.store.products.priceHistory(sku),
+        o.store.products.referencePricesAt([sku]),
+      ]);
       if (!product) {
-        throw new HttpError(404, 'unknown_sku', `No product with sku '${req.params.sku}' in the catalog. PUT /v1/catalog/products adds it.`);
+        throw new HttpError(404, 'unknown_sku', `No product with sku '${sku}' in the catalog. PUT /v1/catalog/products adds it.`);
       }
-      res.json(product);
+      const { referencePrices: _internal, ...body } = product;
+      const priceHistory = Object.fromEntries(
+        Object.entries(history).map(([currency, points]) => [currency, marketHistory(currency, points, references.get(sku)?.[currency])]),
+      );
+      res.json({ ...body, priceHistory });
     },
+  };
+}
+
+/** One market's history as the API shows it: decimal amounts, newest first. */
+function marketHistory(currency: string, newestFirst: readonly PricePoint[], reference: ReferencePrice | undefined) {
+  const amount = (minor: number | null) => (minor === null ? null : fromMinor(minor, currency));
+  const current = newestFirst[0]!;
+  return {
+    price: amount(current.priceMinor),
+    since: current.validFrom,
+    lowest30d: amount(reference?.lowest30dMinor ?? null),
+    changes: newestFirst.map((p) => ({ price: amount(p.priceMinor), validFrom: p.validFrom })),
   };
 }
