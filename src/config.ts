@@ -95,6 +95,14 @@ const envSchema = z.object({
   TWILIO_API_BASE_URL: twilioApiBaseUrl,
   WHATSAPP_REPLY_LEASE_SECONDS: seconds(5, 3600, 'WHATSAPP_REPLY_LEASE_SECONDS is whole seconds from 5 to 3600: the lease must outlast the slowest send').default(60),
   WHATSAPP_REPLY_RECOVERY_SECONDS: seconds(1, 3600, 'WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600').default(30),
+  WEBHOOK_URL: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(24, 'WEBHOOK_SECRET must be at least 24 characters (a random string both sides keep secret, e.g. openssl rand -hex 32)').optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number({ message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .int({ message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .min(100, { message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .max(60_000, { message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .default(10_000),
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
@@ -145,6 +153,11 @@ export interface Config {
    * left behind by a crash goes out.
    */
   whatsappReplies: { leaseMs: number; recoveryEveryMs: number };
+  /**
+   * The shop's webhooks: every event goes to each URL, signed with the secret; an attempt
+   * without an answer after `timeoutMs` is a failure and retried.
+   */
+  webhooks: { urls: string[]; secret?: string; timeoutMs: number };
   thresholds: SegmentThresholds;
   /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
   notices: string[];
@@ -216,6 +229,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notices.push(`TWILIO_API_BASE_URL is set: WhatsApp sends and the Content API go to ${e.TWILIO_API_BASE_URL}, not to Twilio.`);
   }
 
+  const webhookUrls = csv(e.WEBHOOK_URL);
+  for (const url of webhookUrls) {
+    const problem = webhookUrlProblem(url, production);
+    if (problem) problems.push(`WEBHOOK_URL: ${problem}`);
+  }
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required with WEBHOOK_URL (receivers verify the Inboxcart-Signature header with it)');
+
   if (problems.length) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
@@ -248,9 +268,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.TWILIO_API_BASE_URL ? { apiBaseUrl: e.TWILIO_API_BASE_URL } : {}),
     },
     whatsappReplies: { leaseMs: e.WHATSAPP_REPLY_LEASE_SECONDS * 1000, recoveryEveryMs: e.WHATSAPP_REPLY_RECOVERY_SECONDS * 1000 },
+    webhooks: { urls: [...new Set(webhookUrls)], ...(e.WEBHOOK_SECRET ? { secret: e.WEBHOOK_SECRET } : {}), timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     thresholds: thresholds.data!,
     notices,
   };
+}
+
+/** Why a WEBHOOK_URL entry cannot be posted to, without echoing it (a query may carry the receiver's credentials). */
+function webhookUrlProblem(value: string, production: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'an entry is not an absolute URL; give comma-separated http(s) URLs such as https://shop.example/hooks/inboxcart';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `an entry is ${url.protocol.slice(0, -1)}, not http(s)`;
+  if (production && url.protocol !== 'https:') return `${url.origin} must be https in production (deliveries carry customers' orders and addresses)`;
+  // fetch refuses URLs with credentials; the signature is how a receiver knows the sender.
+  if (url.username || url.password) return `${url.host}: a user or password in the URL is not sent; receivers verify Inboxcart-Signature instead`;
+  return undefined;
 }
 
 function localSecret(dataDir: string): string {

@@ -12,6 +12,7 @@ import type { BatchRenderPool } from './batch/render-pool.ts';
 import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Preview } from '../preview/preview-routes.ts';
+import type { WebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
 
 export interface RunningService {
   server: Server;
@@ -23,8 +24,8 @@ export interface RunningService {
   app: Express;
   /**
    * Graceful stop: /readyz turns 503, the listener closes, in-flight requests finish (connections
-   * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, then the
-   * database closes.
+   * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, webhook
+   * attempts in flight finish, then the database closes.
    */
   close(): Promise<void>;
 }
@@ -47,7 +48,7 @@ const SOCKET_IDLE_MS = 120_000;
 
 /** Opens the store, seeds a fresh catalog, compiles templates and listens: what `npm start` runs. */
 export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, webhookUrls: config.webhooks.urls });
   try {
     if (options.seed !== false) await seedStore(store, config, logger);
 
@@ -102,9 +103,13 @@ export async function startService(config: Config, logger: Logger, options: Star
             resolve();
           });
         });
-        // WhatsApp replies accepted before the stop still go out; they need the database.
+        // WhatsApp replies accepted before the stop still go out; they need the database. Webhook
+        // attempts in flight finish (within WEBHOOK_TIMEOUT_MS); the rest stay queued for the next instance.
+        const webhooks = app.locals.webhooks as WebhookDispatcher | undefined;
         (app.locals.whatsapp as WhatsAppRoutes | undefined)?.close();
+        webhooks?.close();
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
+        await webhooks?.idle();
         await batchPool?.close();
         await store.close();
       })());

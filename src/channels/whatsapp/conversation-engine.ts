@@ -3,6 +3,7 @@ import { cartSummary } from '../../commerce/cart-summary.ts';
 import { linesDigest as digest } from '../../commerce/lines-digest.ts';
 import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
 import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
+import { recordWhatsappOptedOut } from '../../commerce/shop-events.ts';
 import { customerPrice, money } from '../../commerce/customer-pricing.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
@@ -585,7 +586,10 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       const tap = inbound.tapId !== undefined ? parseTap(inbound.tapId, keys) : undefined;
       const keyword = inbound.tapId === undefined ? keywordOf(inbound.body) : undefined;
       if (tap?.kind === 'stop' || keyword === 'stop') {
-        await store.consents.set(customer.id, 'whatsapp', false, tap ? 'whatsapp:button' : `whatsapp:${fold(inbound.body).toUpperCase()}`);
+        const source = tap ? 'whatsapp:button' : `whatsapp:${fold(inbound.body).toUpperCase()}`;
+        // The shop hears of the opt-out once, in the message's transaction; a second STOP changes nothing it needs.
+        if (!(await store.consents.isOptedOut(customer.id, 'whatsapp'))) await recordWhatsappOptedOut(store, { customerId: customer.id, source });
+        await store.consents.set(customer.id, 'whatsapp', false, source);
         await store.conversations.delete(customer.id);
         return { customerId: customer.id, lastInboundAt, replies: [toMessage(text(say('chat.stopped')), locale)] };
       }
