@@ -29,6 +29,8 @@ import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Schedule } from './whatsapp/reply-retry.ts';
 import { createPreview } from '../preview/preview-routes.ts';
+import { createCampaigns } from '../campaigns/campaign-service.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 
 export interface AppDeps {
   config: Config;
@@ -43,6 +45,8 @@ export interface AppDeps {
   scheduleReplyRetry?: Schedule;
   /** The clock for token expiry, offers, WhatsApp windows and queues. Default: the store's clock. */
   now?: () => Date;
+  /** BullMQ key prefix for campaign jobs (tests give each its own). Default `inboxcart`. */
+  campaignQueuePrefix?: string;
 }
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -102,6 +106,13 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.put('/customers', json, customers.upsert);
   v1.get('/customers/:id', customers.get);
   v1.put('/customers/:id/consents', json, customers.setConsents);
+  // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
+  const campaigns = createCampaigns({ config, store, templates, render, logger, eml, now, twilioHttpClient: deps.twilioHttpClient, queuePrefix: deps.campaignQueuePrefix });
+  app.locals.campaigns = campaigns;
+  const campaignApi = campaignRoutes({ campaigns });
+  v1.post('/campaigns', json, campaignApi.create);
+  v1.get('/campaigns/:id', campaignApi.get);
+  for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

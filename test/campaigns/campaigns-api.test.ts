@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import type { Campaigns } from '../../src/campaigns/campaign-service.ts';
+import type { EmbeddedRunner } from '../../src/campaigns/embedded-runner.ts';
+import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
+import { createManualClock, NOW } from '../support/test-clock.ts';
+import { activeCustomer, atRiskCustomer, putCustomers, winBack } from './helpers.ts';
+
+const clock = createManualClock(NOW);
+let sink: SmtpSink;
+let t: TestApp;
+const campaigns = () => t.app.locals.campaigns as Campaigns;
+const drain = () => (campaigns().runner as EmbeddedRunner).drain();
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  const dataDir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/inboxcart-campaigns-`);
+  t = await openTestApp({ dataDir, store: { dataDir, now: clock.now }, env: { SMTP_URL: sink.url } });
+  // 10:00 UTC on the test date: 10:00 in London, 02:00 in Los Angeles (quiet until 08:00 local, 16:00 UTC).
+  await putCustomers(t.app, [
+    atRiskCustomer('c-london-1'),
+    atRiskCustomer('c-london-2'),
+    atRiskCustomer('c-la', 'America/Los_Angeles'),
+    atRiskCustomer('c-no-consent', 'Europe/London', { consent: { email: false, whatsapp: false } }),
+    atRiskCustomer('c-unsubscribed'),
+    activeCustomer('c-active'),
+  ]);
+  await request(t.app).put('/v1/customers/c-unsubscribed/consents').send({ email: false, source: 'esp' }).expect(200);
+});
+
+afterAll(async () => {
+  await campaigns().close();
+  await t.close();
+  await sink.close();
+  removeDir(t.dataDir);
+});
+
+describe('POST /v1/campaigns', () => {
+  it('answers 400 naming an unknown template', async () => {
+    const res = await request(t.app).post('/v1/campaigns').send(winBack('bad-template', { template: 'no-such-template' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([{ path: 'template', message: expect.stringContaining("Unknown template 'no-such-template'") }]);
+  });
+
+  it('answers 400 naming an unknown segment', async () => {
+    const res = await request(t.app).post('/v1/campaigns').send(winBack('bad-segment', { audience: { segments: ['at_risk', 'whales'] } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([{ path: 'audience.segments.1', message: expect.stringContaining("Unknown segment 'whales'") }]);
+  });
+
+  it('sends the at_risk segment once by SMTP, defers quiet hours, counts suppressions, and is idempotent on the id', async () => {
+    const created = await request(t.app).post('/v1/campaigns').send(winBack('wb-1'));
+    expect(created.status).toBe(201);
+    // The active customer is in no at_risk segment; the one without email consent is filtered out.
+    expect(created.body).toMatchObject({ id: 'wb-1', status: 'running', recipients: 4, total: 4, queued: 4, delivered: 0 });
+
+    await drain();
+    const after = await request(t.app).get('/v1/campaigns/wb-1').expect(200);
+    expect(after.body).toMatchObject({
+      status: 'running',
+      queued: 0,
+      deferred: 1,
+      delivered: 2,
+      rendered: 2,
+      suppressed: { total: 1, reasons: { unsubscribed: 1 } },
+      failed: { total: 0, reasons: {} },
+    });
+    // Recipients are numbered in customer id order: c-la 0, c-london-1 1, c-london-2 2.
+    expect(sink.received.map((m) => m.to).sort()).toEqual([['c-london-1@example.com'], ['c-london-2@example.com']]);
+    const mail = sink.received.find((m) => m.to[0] === 'c-london-1@example.com')!.mail;
+    expect(mail.messageId).toBe('<wb-1.1@shop.nordlys.example>');
+    expect(mail.subject).toContain('Name c-london-1');
+    expect(mail.headerLines.find((h) => h.key === 'list-unsubscribe-post')?.line).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+
+    // Same body: 200 with the progress; another body under the id: 409.
+    const again = await request(t.app).post('/v1/campaigns').send(winBack('wb-1'));
+    expect(again.status).toBe(200);
+    expect(again.body.delivered).toBe(2);
+    const other = await request(t.app).post('/v1/campaigns').send(winBack('wb-1', { channels: ['email', 'whatsapp'] }));
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('campaign_exists');
+
+    // Running the chunk again sends nothing twice.
+    await drain();
+    expect(sink.received).toHaveLength(2);
+
+    // 08:00 in Los Angeles: the deferred message goes.
+    clock.set('2026-11-22T16:00:00Z');
+    await drain();
+    const done = await request(t.app).get('/v1/campaigns/wb-1').expect(200);
+    expect(done.body).toMatchObject({ status: 'completed', queued: 0, deferred: 0, delivered: 3, suppressed: { total: 1 } });
+    expect(sink.received.map((m) => m.to[0])).toHaveLength(3);
+    expect(sink.received[2]!.to).toEqual(['c-la@example.com']);
+  });
+});
