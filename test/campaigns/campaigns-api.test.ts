@@ -25,6 +25,9 @@ beforeAll(async () => {
     atRiskCustomer('c-no-consent', 'Europe/London', { consent: { email: false, whatsapp: false } }),
     atRiskCustomer('c-unsubscribed'),
     activeCustomer('c-active'),
+    activeCustomer('p-1'),
+    activeCustomer('p-2'),
+    activeCustomer('x-1'),
   ]);
   await request(t.app).put('/v1/customers/c-unsubscribed/consents').send({ email: false, source: 'esp' }).expect(200);
 });
@@ -92,5 +95,48 @@ describe('POST /v1/campaigns', () => {
     expect(done.body).toMatchObject({ status: 'completed', queued: 0, deferred: 0, delivered: 3, suppressed: { total: 1 } });
     expect(sink.received.map((m) => m.to[0])).toHaveLength(3);
     expect(sink.received[2]!.to).toEqual(['c-la@example.com']);
+  });
+
+  it('caps marketing at one message per customer per channel per 24 hours, counted as suppressed', async () => {
+    clock.set('2026-11-22T17:00:00Z');
+    const before = sink.received.length;
+    await request(t.app).post('/v1/campaigns').send(winBack('wb-2')).expect(201);
+    await drain();
+    const res = await request(t.app).get('/v1/campaigns/wb-2').expect(200);
+    expect(res.body).toMatchObject({ status: 'completed', delivered: 0, suppressed: { total: 4, reasons: { frequency_cap: 3, unsubscribed: 1 } } });
+    expect(sink.received.length).toBe(before);
+  });
+
+  it('answers 400 naming unknown customer ids', async () => {
+    const res = await request(t.app).post('/v1/campaigns').send(winBack('ids-bad', { audience: { customerIds: ['p-1', 'nobody'] } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([{ path: 'audience.customerIds', message: expect.stringContaining('nobody') }]);
+  });
+
+  it('pauses, resumes and cancels', async () => {
+    const before = sink.received.length;
+    await request(t.app).post('/v1/campaigns').send(winBack('p-camp', { audience: { customerIds: ['p-1', 'p-2'] } })).expect(201);
+    const paused = await request(t.app).post('/v1/campaigns/p-camp/pause').expect(200);
+    expect(paused.body).toMatchObject({ status: 'paused', queued: 2 });
+    await drain();
+    expect(sink.received.length).toBe(before);
+    expect((await request(t.app).post('/v1/campaigns/p-camp/pause')).status).toBe(409);
+
+    const resumed = await request(t.app).post('/v1/campaigns/p-camp/resume').expect(200);
+    expect(resumed.body.status).toBe('running');
+    await drain();
+    const done = await request(t.app).get('/v1/campaigns/p-camp').expect(200);
+    expect(done.body).toMatchObject({ status: 'completed', delivered: 2, queued: 0 });
+    expect(sink.received.slice(before).map((m) => m.to[0]).sort()).toEqual(['p-1@example.com', 'p-2@example.com']);
+
+    await request(t.app).post('/v1/campaigns').send(winBack('x-camp', { audience: { customerIds: ['x-1'] } })).expect(201);
+    expect((await request(t.app).post('/v1/campaigns/x-camp/cancel').expect(200)).body.status).toBe('cancelled');
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/x-camp').expect(200)).body).toMatchObject({ status: 'cancelled', delivered: 0, queued: 1 });
+    const resume = await request(t.app).post('/v1/campaigns/x-camp/resume');
+    expect(resume.status).toBe(409);
+    expect(resume.body.error.code).toBe('campaign_state');
+    expect(sink.received.length).toBe(before + 2);
+    expect((await request(t.app).get('/v1/campaigns/none')).status).toBe(404);
   });
 });
