@@ -97,6 +97,7 @@ const envSchema = z.object({
   WHATSAPP_REPLY_RECOVERY_SECONDS: seconds(1, 3600, 'WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600').default(30),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
   WORKER: z.enum(['on', 'off']).default('on'),
+  CAMPAIGN_QUEUE_PREFIX: z.string().regex(/^[\w-]{1,64}$/, 'CAMPAIGN_QUEUE_PREFIX is 1–64 letters, digits, _ or -').default('inboxcart'),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'SMTP_URL must be an smtp:// or smtps:// URL').optional(),
   OUTPUT_DIR: z.string().optional(),
   DKIM_DOMAIN: z.string().min(1).optional(),
@@ -173,6 +174,8 @@ export interface CampaignConfig {
   redisUrl?: string;
   /** This process runs campaign chunk jobs (`WORKER=on`, the default). */
   worker: boolean;
+  /** BullMQ key prefix: instances sharing it share the campaigns' jobs. */
+  queuePrefix: string;
   smtpUrl?: string;
   /** Where emails go as .eml files when no SMTP_URL is set. */
   outputDir: string;
@@ -305,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     campaigns: {
       ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
       worker: e.WORKER === 'on',
+      queuePrefix: e.CAMPAIGN_QUEUE_PREFIX,
       ...(e.SMTP_URL ? { smtpUrl: e.SMTP_URL } : {}),
       outputDir: e.OUTPUT_DIR ?? join(e.DATA_DIR, 'outbox'),
       ...(dkim ? { dkim } : {}),

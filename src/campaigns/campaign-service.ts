@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { sortKeys } from '../channels/whatsapp/content-definitions.ts';
 import { createTwilioSender, type TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
@@ -61,8 +62,6 @@ export interface CampaignsDeps {
   eml: { from: string; domain: string };
   now?: () => Date;
   twilioHttpClient?: TwilioHttpClient;
-  /** BullMQ key prefix (tests give each file its own). Default `inboxcart`. */
-  queuePrefix?: string;
 }
 
 export type Campaigns = ReturnType<typeof createCampaigns>;
@@ -83,6 +82,8 @@ export function createCampaigns(deps: CampaignsDeps) {
   const address = /<([^>]+)>/.exec(deps.eml.from)?.[1] ?? deps.eml.from;
   const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, whatsapp, eml: { ...deps.eml, address }, now, logger: deps.logger };
   const specs = new Map<string, CampaignSpec>();
+  /** 'chunk' (campaign id) after each chunk run this process finished: progress bars and tests wait on it. */
+  const events = new EventEmitter();
 
   /** Runs one chunk and records what comes next: done, again at a later time, or left for a resume. */
   async function processChunk(chunk: Chunk): Promise<{ again?: Chunk & { runAt: string } }> {
@@ -97,21 +98,25 @@ export function createCampaigns(deps: CampaignsDeps) {
       await repo.releaseChunk(chunk);
       return {};
     }
-    const run = await runChunk(chunk, spec, chunkDeps);
-    if (run.interrupted) {
-      await repo.releaseChunk(chunk);
-      return {};
+    try {
+      const run = await runChunk(chunk, spec, chunkDeps);
+      if (run.interrupted) {
+        await repo.releaseChunk(chunk);
+        return {};
+      }
+      const generation = await repo.finishChunk(chunk, run.again);
+      if (generation === undefined) {
+        await repo.completeIfDone(chunk.campaignId);
+        return {};
+      }
+      return { again: { ...chunk, generation, runAt: run.again!.toISOString() } };
+    } finally {
+      events.emit('chunk', chunk.campaignId);
     }
-    const generation = await repo.finishChunk(chunk, run.again);
-    if (generation === undefined) {
-      await repo.completeIfDone(chunk.campaignId);
-      return {};
-    }
-    return { again: { ...chunk, generation, runAt: run.again!.toISOString() } };
   }
 
   const runner: ChunkRunner = config.campaigns.redisUrl
-    ? createBullmqRunner({ config: config.campaigns, repo, processChunk, now, logger: deps.logger, prefix: deps.queuePrefix ?? 'inboxcart' })
+    ? createBullmqRunner({ config: config.campaigns, repo, processChunk, now, logger: deps.logger, prefix: config.campaigns.queuePrefix })
     : createEmbeddedRunner({ config: config.campaigns, repo, processChunk, now, logger: deps.logger });
 
   function validate(spec: CampaignSpec): CampaignProblem[] {
@@ -174,6 +179,7 @@ export function createCampaigns(deps: CampaignsDeps) {
   return {
     repo,
     runner,
+    events,
     progress,
     processChunk,
 

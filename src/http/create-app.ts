@@ -45,8 +45,6 @@ export interface AppDeps {
   scheduleReplyRetry?: Schedule;
   /** The clock for token expiry, offers, WhatsApp windows and queues. Default: the store's clock. */
   now?: () => Date;
-  /** BullMQ key prefix for campaign jobs (tests give each its own). Default `inboxcart`. */
-  campaignQueuePrefix?: string;
 }
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -107,7 +105,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.get('/customers/:id', customers.get);
   v1.put('/customers/:id/consents', json, customers.setConsents);
   // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
-  const campaigns = createCampaigns({ config, store, templates, render, logger, eml, now, twilioHttpClient: deps.twilioHttpClient, queuePrefix: deps.campaignQueuePrefix });
+  const campaigns = createCampaigns({ config, store, templates, render, logger, eml, now, twilioHttpClient: deps.twilioHttpClient });
   app.locals.campaigns = campaigns;
   const campaignApi = campaignRoutes({ campaigns });
   v1.post('/campaigns', json, campaignApi.create);

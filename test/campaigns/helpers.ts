@@ -1,3 +1,4 @@
+import type { Campaigns } from '../../src/campaigns/campaign-service.ts';
 import request from 'supertest';
 import type { Express } from 'express';
 import { picks } from '../http/helpers.ts';
@@ -34,4 +35,22 @@ export async function putCustomers(app: Express, customers: unknown[]): Promise<
 /** A win-back campaign over the at_risk segment, by email. */
 export function winBack(id: string, extra: Record<string, unknown> = {}) {
   return { id, template: 'win-back', audience: { segments: ['at_risk'], consent: 'email' }, channels: ['email'], recommendations: picks('winback'), ...extra };
+}
+
+/** Resolves once the campaign's status is `status`, looking after every chunk these services run (no timers). */
+export function waitForStatus(services: Campaigns[], id: string, status = 'completed'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const check = () => {
+      services[0]!.progress(id).then((p) => {
+        if (done || p?.status !== status) return;
+        done = true;
+        for (const s of services) s.events.off('chunk', onChunk);
+        resolve();
+      }, reject);
+    };
+    const onChunk = (campaignId: string) => campaignId === id && check();
+    for (const s of services) s.events.on('chunk', onChunk);
+    check();
+  });
 }
