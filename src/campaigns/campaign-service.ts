@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { sortKeys } from '../channels/whatsapp/content-definitions.ts';
 import { createTwilioSender, type TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
+import { brandSender } from '../channels/email/brand-sender.ts';
 import type { Config } from '../config.ts';
 import type { RenderFn } from '../http/render-service.ts';
 import { SEGMENT_NAMES } from '../personalize/segments.ts';
@@ -59,7 +60,6 @@ export interface CampaignsDeps {
   templates: TemplateSet;
   render: RenderFn;
   logger: Logger;
-  eml: { from: string; domain: string };
   now?: () => Date;
   twilioHttpClient?: TwilioHttpClient;
 }
@@ -79,8 +79,7 @@ export function createCampaigns(deps: CampaignsDeps) {
   // The sender directly, not the webhook reply queue: that queue is keyed by the inbound event
   // it answers, while a campaign message already has its own idempotency record (the delivery row).
   const whatsapp = hasTwilio ? createTwilioSender(config, { messages: store.messages, logger: deps.logger, httpClient: deps.twilioHttpClient, now }) : undefined;
-  const address = /<([^>]+)>/.exec(deps.eml.from)?.[1] ?? deps.eml.from;
-  const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, whatsapp, eml: { ...deps.eml, address }, now, logger: deps.logger };
+  const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, whatsapp, eml: brandSender(templates.shared.brand), now, logger: deps.logger };
   const specs = new Map<string, CampaignSpec>();
   /** 'chunk' (campaign id) after each chunk run this process finished: progress bars and tests wait on it. */
   const events = new EventEmitter();

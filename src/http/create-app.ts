@@ -30,6 +30,7 @@ import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Schedule } from './whatsapp/reply-retry.ts';
 import { createPreview } from '../preview/preview-routes.ts';
 import { createCampaigns } from '../campaigns/campaign-service.ts';
+import { brandSender } from '../channels/email/brand-sender.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
 
 export interface AppDeps {
@@ -73,8 +74,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   if (batchPool) catalog.onPut((products) => batchPool.putProducts(products));
   const json = jsonBody(config.jsonBodyLimit);
   const jsonLimit = parseByteSize(config.jsonBodyLimit);
-  const shop = new URL(templates.shared.brand.shopUrl).hostname;
-  const eml = { from: `"${templates.shared.brand.name.replace(/["\\]/g, '')}" <noreply@${shop}>`, domain: shop };
+  const eml = brandSender(templates.shared.brand);
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
   const health = healthRoutes({ store, templates, draining: deps.draining });
   const tpl = templateRoutes(templates);
@@ -105,7 +105,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.get('/customers/:id', customers.get);
   v1.put('/customers/:id/consents', json, customers.setConsents);
   // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
-  const campaigns = createCampaigns({ config, store, templates, render, logger, eml, now, twilioHttpClient: deps.twilioHttpClient });
+  const campaigns = createCampaigns({ config, store, templates, render, logger, now, twilioHttpClient: deps.twilioHttpClient });
   app.locals.campaigns = campaigns;
   const campaignApi = campaignRoutes({ campaigns });
   v1.post('/campaigns', json, campaignApi.create);

@@ -39,7 +39,7 @@ beforeAll(async () => {
   secondStore = await openStore(storeOptions);
   const logger = createLogger({ level: 'silent' });
   const { render } = await storeRender({ config: t.config, templates: t.templates, store: secondStore, warn: () => {} });
-  b = createCampaigns({ config: t.config, store: secondStore, templates: t.templates, render, logger, eml: { from: 'Nordlys <noreply@shop.nordlys.example>', domain: 'shop.nordlys.example' } });
+  b = createCampaigns({ config: t.config, store: secondStore, templates: t.templates, render, logger });
   await putCustomers(app, Array.from({ length: 80 }, (_, i) => atRiskCustomer(`r-${String(i).padStart(3, '0')}`)));
 });
 

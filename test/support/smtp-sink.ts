@@ -7,6 +7,9 @@ export interface ReceivedMail {
   /** RCPT TO addresses. */
   to: string[];
   from: string | undefined;
+  /** The Message-ID header, angle brackets included. */
+  messageId: string | undefined;
+  /** Parsed by mailparser; an empty object with `parse: false`. */
   mail: ParsedMail;
 }
 
@@ -33,8 +36,8 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
     onData(stream, session, callback) {
       const to = session.envelope.rcptTo.map((r) => r.address);
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
-      const keep = (mail: ParsedMail) => {
-        received.push({ to, from, mail });
+      const keep = (mail: ParsedMail, messageId = mail.messageId) => {
+        received.push({ to, from, messageId, mail });
         for (const w of waiters.filter((w) => received.length >= w.count)) {
           waiters.splice(waiters.indexOf(w), 1);
           w.resolve();
@@ -42,8 +45,12 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
         callback();
       };
       if (options.parse === false) {
-        stream.on('data', () => {});
-        stream.on('end', () => keep({} as ParsedMail));
+        // Only the header block is read: a bench sends 100,000 messages through this process.
+        let head = '';
+        stream.on('data', (chunk: Buffer) => {
+          if (head.length < 4096 && !head.includes('\r\n\r\n')) head += chunk.toString('latin1');
+        });
+        stream.on('end', () => keep({} as ParsedMail, /^Message-ID:\s*(\S+)/im.exec(head)?.[1]));
         return;
       }
       simpleParser(stream).then(keep, (err: Error) => callback(err));
