@@ -22,6 +22,8 @@ const INHERITED = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_\w+|LD_PRELOAD|DYLD_\w+|FAKETIM
 
 export interface WorkerProcess {
   pid: number;
+  /** Resolves once the worker has loaded its templates and takes jobs. */
+  ready: Promise<void>;
   /** Chunks this worker reported finished. */
   chunks(): number;
   /** Resolves after the worker reported `n` finished chunks in all. */
@@ -90,7 +92,10 @@ export async function openCampaignFleet(o: { chunkSize?: number; sendConcurrency
     let done = 0;
     const waiters: { n: number; resolve: () => void }[] = [];
     const exited = once(child, 'exit');
+    let started!: () => void;
+    const ready = new Promise<void>((resolve) => (started = resolve));
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('campaign worker started')) started();
       if (!line.includes('campaign chunk finished')) return;
       done++;
       for (const w of waiters.filter((w) => done >= w.n)) {
@@ -101,6 +106,7 @@ export async function openCampaignFleet(o: { chunkSize?: number; sendConcurrency
     });
     const worker: WorkerProcess = {
       pid: child.pid!,
+      ready,
       chunks: () => done,
       chunksDone: (n) => (done >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
       async kill() {
