@@ -47,3 +47,24 @@ export type CampaignSpec = z.infer<typeof campaignSchema>;
 export type Audience = z.infer<typeof audienceSchema>;
 export type CampaignChannel = CampaignSpec['channels'][number];
 export type CampaignStatus = 'running' | 'paused' | 'cancelled' | 'completed';
+
+const outcomeCounts = z.object({ total: z.number().int(), reasons: z.record(z.string(), z.number().int()) });
+
+/** GET /v1/campaigns/:id: progress in recipient × channel messages. */
+export const campaignProgressSchema = z.object({
+  id: z.string(),
+  status: z.enum(['running', 'paused', 'cancelled', 'completed']),
+  template: z.string(),
+  channels: z.array(z.enum(['email', 'whatsapp'])),
+  recipients: z.number().int(),
+  /** Recipient × channel messages in all. */
+  total: z.number().int(),
+  queued: z.number().int().describe('Not through yet: waiting for a worker or being sent now.'),
+  deferred: z.number().int().describe("Waiting for the end of the customer's quiet hours."),
+  rendered: z.number().int(),
+  delivered: z.number().int(),
+  suppressed: outcomeCounts.describe('Not sent, by reason: unsubscribed, opted_out, no_consent, no_phone, no_email, frequency_cap…'),
+  failed: outcomeCounts.describe('Refused or not renderable, by reason: smtp_error, render_error, twilio_<code>…'),
+});
+
+export type CampaignProgress = z.infer<typeof campaignProgressSchema>;

@@ -10,7 +10,7 @@ import { SEGMENT_NAMES } from '../personalize/segments.ts';
 import type { Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { resolveAudience } from './audience.ts';
-import type { CampaignSpec, CampaignStatus } from './campaign-schema.ts';
+import type { CampaignProgress, CampaignSpec } from './campaign-schema.ts';
 import { createCampaignsRepository, type CampaignsRepository, type Chunk, type StoredCampaign } from './campaigns-repository.ts';
 import { createEmailDelivery } from './email-delivery.ts';
 import { runChunk, type ChunkDeps } from './run-chunk.ts';
@@ -35,24 +35,6 @@ export type CreateResult =
   | { kind: 'created' | 'existing'; campaign: StoredCampaign }
   | { kind: 'conflict'; campaign: StoredCampaign }
   | { kind: 'invalid'; problems: CampaignProblem[] };
-
-export interface Progress {
-  id: string;
-  status: CampaignStatus;
-  template: string;
-  channels: string[];
-  recipients: number;
-  /** Recipient × channel messages in all. */
-  total: number;
-  /** Not yet through: waiting for a worker or being sent now. */
-  queued: number;
-  /** Waiting for the customer's quiet hours to end. */
-  deferred: number;
-  rendered: number;
-  delivered: number;
-  suppressed: { total: number; reasons: Record<string, number> };
-  failed: { total: number; reasons: Record<string, number> };
-}
 
 export interface CampaignsDeps {
   config: Config;
@@ -141,11 +123,11 @@ export function createCampaigns(deps: CampaignsDeps) {
     return problems;
   }
 
-  async function progress(id: string): Promise<Progress | undefined> {
+  async function progress(id: string): Promise<CampaignProgress | undefined> {
     const campaign = await repo.get(id);
     if (!campaign) return undefined;
     const total = campaign.recipients * campaign.spec.channels.length;
-    const out: Progress = {
+    const out: CampaignProgress = {
       id,
       status: campaign.status,
       template: campaign.spec.template,

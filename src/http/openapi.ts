@@ -4,6 +4,7 @@ import { recommendationsSchema } from '../personalize/recommendations-schema.ts'
 import { renderRequestSchema } from '../render/render-input.ts';
 import { consentsInputSchema, consentsResultSchema, customerBatchSchema, customerOutputSchema, customerUpsertResultSchema } from '../commerce/customer-schema.ts';
 import { productBatchSchema, productSchema } from '../store/index.ts';
+import { campaignProgressSchema, campaignSchema } from '../campaigns/campaign-schema.ts';
 import {
   batchLineSchema,
   errorBodySchema,
@@ -32,6 +33,7 @@ const REQUEST_SCHEMAS = {
   ProductBatch: productBatchSchema,
   CustomerBatch: customerBatchSchema,
   ConsentsInput: consentsInputSchema,
+  Campaign: campaignSchema,
 };
 
 const RESPONSE_SCHEMAS = {
@@ -45,6 +47,7 @@ const RESPONSE_SCHEMAS = {
   Customer: customerOutputSchema,
   CustomerUpsertResult: customerUpsertResultSchema,
   ConsentsResult: consentsResultSchema,
+  CampaignProgress: campaignProgressSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
 };
@@ -208,6 +211,48 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           responses: { 200: { description: 'The decisions now recorded.', content: json('ConsentsResult') }, 400: ERRORS[400], 401: ERRORS[401], 415: ERRORS[415] },
         },
       },
+      '/v1/campaigns': {
+        post: {
+          operationId: 'createCampaign',
+          summary: 'Start a campaign: the audience is resolved and stored, then rendered and delivered as chunk jobs (BullMQ with REDIS_URL, in-process otherwise)',
+          requestBody: { required: true, content: json('Campaign') },
+          responses: {
+            201: { description: 'Created; its progress.', content: json('CampaignProgress') },
+            200: { description: 'A campaign with this id and the same body exists (a retried request); its progress.', content: json('CampaignProgress') },
+            400: errorResponse('A schema violation, or an unknown template, segment, variant, channel or customer id, named in `fields`.'),
+            401: ERRORS[401],
+            409: errorResponse('The id is taken by a campaign with another body (campaign_exists).'),
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/campaigns/{id}': {
+        get: {
+          operationId: 'getCampaign',
+          summary: 'Progress: queued, deferred, rendered, delivered, suppressed and failed with reasons',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The progress.', content: json('CampaignProgress') }, 401: ERRORS[401], 404: errorResponse('No campaign with this id (unknown_campaign).') },
+        },
+      },
+      ...Object.fromEntries(
+        (['pause', 'resume', 'cancel'] as const).map((action) => [
+          `/v1/campaigns/{id}/${action}`,
+          {
+            post: {
+              operationId: `${action}Campaign`,
+              summary: { pause: 'Pause a running campaign (chunks stop within a few recipients)', resume: 'Resume a paused campaign', cancel: 'Cancel a running or paused campaign for good' }[action],
+              parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+              responses: {
+                200: { description: 'Done; the progress.', content: json('CampaignProgress') },
+                401: ERRORS[401],
+                404: errorResponse('No campaign with this id (unknown_campaign).'),
+                409: errorResponse('The campaign is not in a state that allows it (campaign_state).'),
+              },
+            },
+          },
+        ]),
+      ),
       '/v1/openapi.json': {
         get: {
           operationId: 'openapi',

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaignProgressSchema, campaignSchema } from '../../src/campaigns/campaign-schema.ts';
 import { renderRequestSchema } from '../../src/render/render-input.ts';
 import { productSchema } from '../../src/store/index.ts';
 import { openTestApp, removeDir, type TestApp } from './helpers.ts';
@@ -39,6 +40,11 @@ describe('GET /v1/openapi.json', () => {
         'PUT /v1/customers',
         'GET /v1/customers/{id}',
         'PUT /v1/customers/{id}/consents',
+        'POST /v1/campaigns',
+        'GET /v1/campaigns/{id}',
+        'POST /v1/campaigns/{id}/pause',
+        'POST /v1/campaigns/{id}/resume',
+        'POST /v1/campaigns/{id}/cancel',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',
@@ -67,6 +73,14 @@ describe('GET /v1/openapi.json', () => {
     expect(Object.keys(detail.properties!).sort()).toEqual([...Object.keys(productSchema.shape), 'priceHistory'].sort());
     const market = (detail.properties!.priceHistory as { additionalProperties: { required: string[] } }).additionalProperties;
     expect(market.required).toEqual(['price', 'since', 'lowest30d', 'changes']);
+  });
+
+  it('describes the campaign request and its progress with the schemas the route uses', () => {
+    const body = resolve(doc.paths['/v1/campaigns']!.post!.requestBody!.content['application/json']!.schema.$ref);
+    expect(Object.keys(body.properties!).sort()).toEqual(Object.keys(campaignSchema.shape).sort());
+    expect(body.required).toEqual(['id', 'template', 'audience', 'channels']);
+    const progress = resolve(doc.paths['/v1/campaigns/{id}']!.get!.responses['200']!.content!['application/json']!.schema.$ref!);
+    expect(Object.keys(progress.properties!).sort()).toEqual(Object.keys(campaignProgressSchema.shape).sort());
   });
 
   it('documents the error shape on every error response', () => {
