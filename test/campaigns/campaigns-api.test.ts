@@ -28,6 +28,9 @@ beforeAll(async () => {
     activeCustomer('p-1'),
     activeCustomer('p-2'),
     activeCustomer('x-1'),
+    activeCustomer('l-1'),
+    activeCustomer('l-2'),
+    activeCustomer('s-1'),
   ]);
   await request(t.app).put('/v1/customers/c-unsubscribed/consents').send({ email: false, source: 'esp' }).expect(200);
 });
@@ -138,5 +141,45 @@ describe('POST /v1/campaigns', () => {
     expect(resume.body.error.code).toBe('campaign_state');
     expect(sink.received.length).toBe(before + 2);
     expect((await request(t.app).get('/v1/campaigns/none')).status).toBe(404);
+  });
+
+  it('takes over a chunk and a claimed message whose runner died, once their lease has run out', async () => {
+    const before = sink.received.length;
+    await request(t.app).post('/v1/campaigns').send(winBack('lease-1', { audience: { customerIds: ['l-1', 'l-2'] } })).expect(201);
+    // A runner takes the chunk, claims l-1's email and dies before the outcome is written.
+    const repo = campaigns().repo;
+    const leaseMs = t.config.campaigns.leaseMs;
+    const chunk = await repo.claimDueChunk(new Date(clock.now().getTime() + leaseMs));
+    expect(chunk).toMatchObject({ campaignId: 'lease-1', chunk: 0 });
+    expect(await repo.claim('lease-1', 'l-1', 'email', 0, new Date(clock.now().getTime() + leaseMs))).toBe(true);
+    await drain();
+    expect(sink.received.length).toBe(before);
+    expect((await request(t.app).get('/v1/campaigns/lease-1')).body).toMatchObject({ status: 'running', queued: 2 });
+
+    clock.advance(leaseMs + 1000);
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/lease-1')).body).toMatchObject({ status: 'completed', delivered: 2, queued: 0 });
+    expect(sink.received.slice(before).map((m) => m.to[0]).sort()).toEqual(['l-1@example.com', 'l-2@example.com']);
+    const rows = await t.store.db
+      .withTables<{ campaign_deliveries: { campaign_id: string; customer_id: string; attempts: number; status: string } }>()
+      .selectFrom('campaign_deliveries')
+      .select(['customer_id', 'attempts', 'status'])
+      .where('campaign_id', '=', 'lease-1')
+      .orderBy('customer_id')
+      .execute();
+    expect(rows).toEqual([
+      { customer_id: 'l-1', attempts: 2, status: 'delivered' },
+      { customer_id: 'l-2', attempts: 1, status: 'delivered' },
+    ]);
+  });
+
+  it('holds a scheduled campaign until its time', async () => {
+    const at = new Date(clock.now().getTime() + 3_600_000).toISOString();
+    await request(t.app).post('/v1/campaigns').send(winBack('sched-1', { audience: { customerIds: ['s-1'] }, schedule: { at } })).expect(201);
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/sched-1')).body).toMatchObject({ status: 'running', queued: 1, delivered: 0 });
+    clock.set(at);
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/sched-1')).body).toMatchObject({ status: 'completed', delivered: 1 });
   });
 });
