@@ -173,7 +173,9 @@ export function createCampaigns(deps: CampaignsDeps) {
       const at = now();
       const members = await resolveAudience(spec.audience, { db: store.db, thresholds: config.thresholds, now: at, knownSegments: SEGMENT_NAMES });
       const runAt = spec.schedule && Date.parse(spec.schedule.at) > at.getTime() ? new Date(spec.schedule.at) : at;
-      const { created, campaign } = await repo.create({ spec, bodyHash, recipients: members, chunkSize: config.campaigns.chunkSize, runAt });
+      // Uploaded profiles live in campaign_recipients; the stored spec keeps only what chunks read.
+      const stored = 'recipients' in spec.audience ? { ...spec, audience: { recipients: [] } } : spec;
+      const { created, campaign } = await repo.create({ spec: stored, bodyHash, recipients: members, chunkSize: config.campaigns.chunkSize, runAt });
       if (!created) return { kind: campaign.bodyHash === bodyHash ? 'existing' : 'conflict', campaign };
       if (members.length === 0) await repo.completeIfDone(spec.id);
       else await runner.enqueue(await repo.runningChunks(spec.id));

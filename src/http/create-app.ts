@@ -107,8 +107,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
   const campaigns = createCampaigns({ config, store, templates, render, logger, now, twilioHttpClient: deps.twilioHttpClient });
   app.locals.campaigns = campaigns;
-  const campaignApi = campaignRoutes({ campaigns });
-  v1.post('/campaigns', json, campaignApi.create);
+  const campaignApi = campaignRoutes({ campaigns, uploadLimit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit });
+  v1.post('/campaigns', campaignApi.upload, json, campaignApi.create);
   v1.get('/campaigns/:id', campaignApi.get);
   for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
   v1.get('/openapi.json', (_req, res) => {

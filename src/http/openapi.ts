@@ -215,7 +215,13 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
         post: {
           operationId: 'createCampaign',
           summary: 'Start a campaign: the audience is resolved and stored, then rendered and delivered as chunk jobs (BullMQ with REDIS_URL, in-process otherwise)',
-          requestBody: { required: true, content: json('Campaign') },
+          requestBody: {
+            required: true,
+            content: {
+              ...json('Campaign'),
+              'application/x-ndjson': { schema: { type: 'string', description: 'The upload: the first line is a Campaign without audience, every further line one Profile (the recipients).' } },
+            },
+          },
           responses: {
             201: { description: 'Created; its progress.', content: json('CampaignProgress') },
             200: { description: 'A campaign with this id and the same body exists (a retried request); its progress.', content: json('CampaignProgress') },

@@ -182,4 +182,28 @@ describe('POST /v1/campaigns', () => {
     await drain();
     expect((await request(t.app).get('/v1/campaigns/sched-1')).body).toMatchObject({ status: 'completed', delivered: 1 });
   });
+
+  it('takes the audience as an NDJSON upload of full profiles after the campaign line', async () => {
+    const { audience: _, ...header } = winBack('upload-1');
+    const profile = (id: string, email: string) => ({ id, firstName: `Up ${id}`, email, locale: 'en', currency: 'EUR', timezone: 'Europe/London', consent: { email: true } });
+    const send = (lines: unknown[]) =>
+      request(t.app)
+        .post('/v1/campaigns')
+        .set('content-type', 'application/x-ndjson')
+        .send(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+
+    const bad = await send([header, profile('u-1', 'u-1@example.com'), profile('u-2', 'not an address')]);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.map((f: { path: string }) => f.path)).toEqual(['audience.recipients.1.email']);
+
+    const before = sink.received.length;
+    const created = await send([header, profile('u-1', 'u-1@example.com'), profile('u-2', 'u-2@example.com')]);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ recipients: 2 });
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/upload-1')).body).toMatchObject({ status: 'completed', delivered: 2 });
+    expect(sink.received.slice(before).map((m) => m.to[0]).sort()).toEqual(['u-1@example.com', 'u-2@example.com']);
+    // The same upload again: the same campaign.
+    expect((await send([header, profile('u-1', 'u-1@example.com'), profile('u-2', 'u-2@example.com')])).status).toBe(200);
+  });
 });
