@@ -34,6 +34,10 @@ export interface ChunkRun {
   again?: Date;
 }
 
+/** Tries of one message before a transient refusal counts as failed, and the wait before the first retry (doubling, tripling… after). */
+const MAX_ATTEMPTS = 5;
+const RETRY_AFTER_MS = 60_000;
+
 /** How many recipients between two reads of the campaign's status: a pause takes effect within one such step. */
 const STATUS_EVERY = 50;
 
@@ -116,10 +120,26 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
       for (const channel of send) await finish(channel, { status: 'failed', reason: 'render_error' });
       return;
     }
-    for (const channel of send) await finish(channel, channel === 'email' ? await deliverEmail(r, profile, result) : await deliverWhatsApp(r, result));
+    for (const channel of send) {
+      const outcome = channel === 'email' ? await deliverEmail(r, profile, result) : await deliverWhatsApp(r, result);
+      await finish(channel, retryLater(outcome, existing.get(deliveryKey(r.customerId, channel))?.attempts ?? 0));
+    }
   }
 
-  async function deliverEmail(r: Recipient, profile: Profile, result: ServiceRenderResult): Promise<DeliveryOutcome> {
+  /**
+   * A refusal that may pass later (SMTP 4xx or no connection, Twilio 63018 and other rate or
+   * tier limits, 5xx) waits and goes again, a little later each attempt, up to MAX_ATTEMPTS.
+   */
+  function retryLater(outcome: DeliveryOutcome & { transient?: boolean }, attemptsBefore: number): DeliveryOutcome {
+    const { transient, ...rest } = outcome;
+    const attempt = attemptsBefore + 1;
+    if (!transient || attempt >= MAX_ATTEMPTS) return rest;
+    const at = new Date(deps.now().getTime() + RETRY_AFTER_MS * attempt);
+    later(at);
+    return { status: 'deferred', reason: `retry:${rest.reason ?? 'error'}`, rendered: rest.rendered, notBefore: at.toISOString() };
+  }
+
+  async function deliverEmail(r: Recipient, profile: Profile, result: ServiceRenderResult): Promise<DeliveryOutcome & { transient?: boolean }> {
     const email = result.email;
     if (!email) return { status: 'suppressed', reason: 'no_email_part' };
     if ('suppressed' in email) return { status: 'suppressed', reason: email.reason };
@@ -129,18 +149,20 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
       return { status: 'delivered', rendered: true, providerId: id.slice(0, 200) };
     } catch (error) {
       deps.logger.warn({ err: error, campaign: spec.id, seq: r.seq }, 'campaign email was refused');
-      return { status: 'failed', reason: 'smtp_error', rendered: true };
+      // nodemailer gives the SMTP reply code when the server answered; none means no connection.
+      const code = (error as { responseCode?: number }).responseCode;
+      return { status: 'failed', reason: code ? `smtp_${code}` : 'smtp_error', rendered: true, transient: code === undefined || (code >= 400 && code < 500) };
     }
   }
 
-  async function deliverWhatsApp(r: Recipient, result: ServiceRenderResult): Promise<DeliveryOutcome> {
+  async function deliverWhatsApp(r: Recipient, result: ServiceRenderResult): Promise<DeliveryOutcome & { transient?: boolean }> {
     const wa = result.whatsapp;
     if (!wa) return { status: 'suppressed', reason: 'no_whatsapp_part' };
     if (wa.suppressed) return { status: 'suppressed', reason: wa.reason };
     if (!deps.whatsapp) return { status: 'failed', reason: 'not_configured', rendered: true };
     const sent = await deps.whatsapp.send(wa.message, { customerId: r.customerId, kind: 'campaign', template: spec.template });
     if (sent.ok) return { status: 'delivered', rendered: true, providerId: sent.sid };
-    return { status: 'failed', reason: typeof sent.error.code === 'number' ? `twilio_${sent.error.code}` : sent.error.code, rendered: true };
+    return { status: 'failed', reason: typeof sent.error.code === 'number' ? `twilio_${sent.error.code}` : sent.error.code, rendered: true, transient: sent.error.retryable };
   }
 
   // A few recipients in flight at once: SMTP and Twilio calls wait on the network, not the CPU.

@@ -31,7 +31,7 @@ beforeAll(async () => {
     // An inbound message an hour ago keeps the 24-hour window open: a session message goes.
     return inbound ? { ...c, profile: { ...c.profile, whatsapp: { lastInboundAt: '2026-11-22T09:00:00Z' } } } : c;
   };
-  await putCustomers(t.app, [withPhone('w-1', '+46701234501', true), withPhone('w-2', '+46701234502', true), atRiskCustomer('w-nophone')]);
+  await putCustomers(t.app, [withPhone('w-1', '+46701234501', true), withPhone('w-2', '+46701234502', true), atRiskCustomer('w-nophone'), withPhone('w-3', '+46701234503', true)]);
   await request(t.app).put('/v1/customers/w-2/consents').send({ whatsapp: false, source: 'esp' }).expect(200);
 });
 
@@ -72,5 +72,20 @@ describe('campaign channels', () => {
     // The message log records the campaign send like every other WhatsApp message.
     const logged = await t.store.db.selectFrom('whatsapp_messages').select(['kind', 'template', 'customer_id']).execute();
     expect(logged).toEqual([{ kind: 'campaign', template: 'win-back', customer_id: 'w-1' }]);
+  });
+
+  it('sends again later what Twilio refused for its rate limit (63018), and only once it took it', async () => {
+    const drain = () => (campaigns().runner as EmbeddedRunner).drain();
+    const sentBefore = fake.sent.length;
+    // As a 400: a 429 twilio-node retries by itself before the sender sees it.
+    fake.failNextSend(63018, 'Rate limit exceeded');
+    await request(t.app).post('/v1/campaigns').send(winBack('ch-2', { audience: { customerIds: ['w-3'] }, channels: ['whatsapp'] })).expect(201);
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/ch-2')).body).toMatchObject({ status: 'running', deferred: 1, delivered: 0, failed: { total: 0 } });
+    expect(fake.sent.length).toBe(sentBefore);
+    clock.advance(60_000);
+    await drain();
+    expect((await request(t.app).get('/v1/campaigns/ch-2')).body).toMatchObject({ status: 'completed', deferred: 0, delivered: 1 });
+    expect(fake.sent.slice(sentBefore).map((m) => m.To)).toEqual(['whatsapp:+46701234503']);
   });
 });
