@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type { CampaignConfig } from '../config.ts';
 
 export interface OutgoingEmail {
@@ -26,8 +27,10 @@ export interface EmailDelivery {
  */
 export function createEmailDelivery(config: Pick<CampaignConfig, 'smtpUrl' | 'outputDir' | 'dkim' | 'sendConcurrency'>): EmailDelivery {
   if (config.smtpUrl) {
+    // Parsed here: given `url`, createTransport reads nothing else of its options (nodemailer.js),
+    // so the pool and DKIM settings would be dropped.
     const transport = nodemailer.createTransport({
-      url: config.smtpUrl,
+      ...parseConnectionUrl(config.smtpUrl),
       pool: true,
       maxConnections: config.sendConcurrency,
       // One connection sends many messages; the default 100 per connection means reconnecting often at campaign volume.
