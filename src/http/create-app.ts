@@ -32,6 +32,9 @@ import { createPreview } from '../preview/preview-routes.ts';
 import { createWebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
+import { createCampaigns } from '../campaigns/campaign-service.ts';
+import { brandSender } from '../channels/email/brand-sender.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 
 export interface AppDeps {
   config: Config;
@@ -79,8 +82,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   if (batchPool) catalog.onPut((products) => batchPool.putProducts(products));
   const json = jsonBody(config.jsonBodyLimit);
   const jsonLimit = parseByteSize(config.jsonBodyLimit);
-  const shop = new URL(templates.shared.brand.shopUrl).hostname;
-  const eml = { from: `"${templates.shared.brand.name.replace(/["\\]/g, '')}" <noreply@${shop}>`, domain: shop };
+  const eml = brandSender(templates.shared.brand);
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
   const health = healthRoutes({ store, templates, draining: deps.draining });
   const tpl = templateRoutes(templates);
@@ -120,6 +122,13 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const deliveries = webhookDeliveryRoutes({ store, now });
   v1.get('/webhooks/deliveries', deliveries.list);
   v1.post('/webhooks/deliveries/:id/retry', deliveries.retry);
+  // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
+  const campaigns = createCampaigns({ config, store, templates, render, logger, now, twilioHttpClient: deps.twilioHttpClient });
+  app.locals.campaigns = campaigns;
+  const campaignApi = campaignRoutes({ campaigns, uploadLimit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit });
+  v1.post('/campaigns', campaignApi.upload, json, campaignApi.create);
+  v1.get('/campaigns/:id', campaignApi.get);
+  for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

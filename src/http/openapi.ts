@@ -7,6 +7,7 @@ import { productBatchSchema, productSchema } from '../store/index.ts';
 import { statusChangeRequestSchema } from '../commerce/order-status.ts';
 import { orderViewSchema } from '../commerce/order-view.ts';
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../store/webhooks-repository.ts';
+import { campaignProgressSchema, campaignSchema } from '../campaigns/campaign-schema.ts';
 import {
   batchLineSchema,
   errorBodySchema,
@@ -40,6 +41,7 @@ const REQUEST_SCHEMAS = {
   CustomerBatch: customerBatchSchema,
   ConsentsInput: consentsInputSchema,
   StatusChange: statusChangeRequestSchema,
+  Campaign: campaignSchema,
 };
 
 /** `order.created` → OrderCreatedEvent: the component of an event type's body. */
@@ -56,6 +58,7 @@ const RESPONSE_SCHEMAS = {
   Customer: customerOutputSchema,
   CustomerUpsertResult: customerUpsertResultSchema,
   ConsentsResult: consentsResultSchema,
+  CampaignProgress: campaignProgressSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
   Order: orderViewSchema,
@@ -274,6 +277,28 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           },
         },
       },
+      '/v1/campaigns': {
+        post: {
+          operationId: 'createCampaign',
+          summary: 'Start a campaign: the audience is resolved and stored, then rendered and delivered as chunk jobs (BullMQ with REDIS_URL, in-process otherwise)',
+          requestBody: {
+            required: true,
+            content: {
+              ...json('Campaign'),
+              'application/x-ndjson': { schema: { type: 'string', description: 'The upload: the first line is a Campaign without audience, every further line one Profile (the recipients).' } },
+            },
+          },
+          responses: {
+            201: { description: 'Created; its progress.', content: json('CampaignProgress') },
+            200: { description: 'A campaign with this id and the same body exists (a retried request); its progress.', content: json('CampaignProgress') },
+            400: errorResponse('A schema violation, or an unknown template, segment, variant, channel or customer id, named in `fields`.'),
+            401: ERRORS[401],
+            409: errorResponse('The id is taken by a campaign with another body (campaign_exists).'),
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
       '/v1/orders/{id}/confirmation': {
         get: {
           operationId: 'getOrderConfirmation',
@@ -307,6 +332,32 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           },
         },
       },
+      '/v1/campaigns/{id}': {
+        get: {
+          operationId: 'getCampaign',
+          summary: 'Progress: queued, deferred, rendered, delivered, suppressed and failed with reasons',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The progress.', content: json('CampaignProgress') }, 401: ERRORS[401], 404: errorResponse('No campaign with this id (unknown_campaign).') },
+        },
+      },
+      ...Object.fromEntries(
+        (['pause', 'resume', 'cancel'] as const).map((action) => [
+          `/v1/campaigns/{id}/${action}`,
+          {
+            post: {
+              operationId: `${action}Campaign`,
+              summary: { pause: 'Pause a running campaign (chunks stop within a few recipients)', resume: 'Resume a paused campaign', cancel: 'Cancel a running or paused campaign for good' }[action],
+              parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+              responses: {
+                200: { description: 'Done; the progress.', content: json('CampaignProgress') },
+                401: ERRORS[401],
+                404: errorResponse('No campaign with this id (unknown_campaign).'),
+                409: errorResponse('The campaign is not in a state that allows it (campaign_state).'),
+              },
+            },
+          },
+        ]),
+      ),
       '/v1/openapi.json': {
         get: {
           operationId: 'openapi',

@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Preview } from '../preview/preview-routes.ts';
 import type { WebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
+import type { Campaigns } from '../campaigns/campaign-service.ts';
 
 export interface RunningService {
   server: Server;
@@ -68,6 +69,12 @@ export async function startService(config: Config, logger: Logger, options: Star
       await batchPool.start();
       logger.info({ threads: batchPool.size, ms: Math.round(performance.now() - threadsStarted), available: batchPool.available }, 'batch render threads started');
     }
+    const campaigns = app.locals.campaigns as Campaigns;
+    // WORKER=on (the default): this process runs campaign chunk jobs too, in-process without REDIS_URL.
+    if (config.campaigns.worker) {
+      campaigns.startWorker();
+      logger.info({ mode: config.campaigns.redisUrl ? 'bullmq' : 'embedded' }, 'campaign worker started');
+    }
     const server = app.listen(config.port, config.host);
     server.requestTimeout = 0;
     server.setTimeout(SOCKET_IDLE_MS);
@@ -111,6 +118,8 @@ export async function startService(config: Config, logger: Logger, options: Star
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
         await webhooks?.idle();
         await batchPool?.close();
+        // A chunk in progress finishes (or, killed, is taken again by another worker).
+        await campaigns.close();
         await store.close();
       })());
     return { server, url, store, templates, app, close };

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaignProgressSchema, campaignSchema } from '../../src/campaigns/campaign-schema.ts';
 import { renderRequestSchema } from '../../src/render/render-input.ts';
 import { orderViewSchema } from '../../src/commerce/order-view.ts';
 import { productSchema, WEBHOOK_EVENT_TYPES } from '../../src/store/index.ts';
@@ -47,6 +48,11 @@ describe('GET /v1/openapi.json', () => {
         'GET /v1/orders/{id}/confirmation',
         'GET /v1/webhooks/deliveries',
         'POST /v1/webhooks/deliveries/{id}/retry',
+        'POST /v1/campaigns',
+        'GET /v1/campaigns/{id}',
+        'POST /v1/campaigns/{id}/pause',
+        'POST /v1/campaigns/{id}/resume',
+        'POST /v1/campaigns/{id}/cancel',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',
@@ -92,6 +98,14 @@ describe('GET /v1/openapi.json', () => {
     expect(resolve(doc.webhooks['order.created']!.post.requestBody.content['application/json']!.schema.$ref).properties!.data).toMatchObject({
       properties: { order: { $ref: '#/components/schemas/Order' } },
     });
+  });
+
+  it('describes the campaign request and its progress with the schemas the route uses', () => {
+    const body = resolve(doc.paths['/v1/campaigns']!.post!.requestBody!.content['application/json']!.schema.$ref);
+    expect(Object.keys(body.properties!).sort()).toEqual(Object.keys(campaignSchema.shape).sort());
+    expect(body.required).toEqual(['id', 'template', 'audience', 'channels']);
+    const progress = resolve(doc.paths['/v1/campaigns/{id}']!.get!.responses['200']!.content!['application/json']!.schema.$ref!);
+    expect(Object.keys(progress.properties!).sort()).toEqual(Object.keys(campaignProgressSchema.shape).sort());
   });
 
   it('documents the error shape on every error response', () => {
