@@ -12,12 +12,16 @@ function gate(): { opened: Promise<void>; open(): void } {
   return { opened, open };
 }
 
-/** Waits until the PostgreSQL backend `pid()` names waits on a lock (it polls pg_stat_activity: no timer). */
+/**
+ * Waits until the PostgreSQL backend `pid()` names waits on a lock (it polls pg_stat_activity).
+ * Bounded by time, not by a count of polls: on a loaded machine the duplicate may take seconds
+ * to reach its insert.
+ */
 async function waitUntilBlocked(pid: () => number | undefined): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    for (let i = 0; i < 10_000; i++) {
+    for (const giveUpAt = Date.now() + 30_000; Date.now() < giveUpAt; ) {
       const current = pid();
       if (current !== undefined) {
         const { rows } = await client.query<{ wait: string | null }>('select wait_event_type as wait from pg_stat_activity where pid = $1', [current]);

@@ -56,6 +56,9 @@ export async function startSmtpSink(options: { parse?: boolean } = {}): Promise<
       simpleParser(stream).then(keep, (err: Error) => callback(err));
     },
   });
+  // A sender killed mid-session (the crash tests SIGKILL workers) resets its connection;
+  // smtp-server reports that as an 'error' event, which unheard would end the test process.
+  server.on('error', () => undefined);
   server.listen(0, '127.0.0.1');
   await once(server.server, 'listening');
   const { port } = server.server.address() as AddressInfo;
