@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
-import { formatDate, formatMoney, pluralCategory, type DateStyle } from './format.ts';
+import { formatMinor, toMinor } from '../commerce/money.ts';
+import { formatDate, pluralCategory, type DateStyle } from './format.ts';
 import { interpolate, type LocaleTable } from './locale-strings.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
 
@@ -69,7 +70,8 @@ export function createHandlebarsEnv(): typeof Handlebars {
     const root = rootOf(options);
     const currency = typeof rest[0] === 'string' ? rest[0] : root.currency;
     if (typeof amount !== 'number' || !Number.isFinite(amount)) return '';
-    return formatMoney(amount, currency, root.intlLocale);
+    // A decimal amount from data (the API's amounts are decimals): to minor units at the edge.
+    return formatMinor(toMinor(amount, currency), currency, root.intlLocale);
   });
 
   hb.registerHelper('date', function (this: unknown, value: unknown, ...rest: unknown[]) {
