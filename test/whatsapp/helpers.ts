@@ -8,6 +8,7 @@ import twilio from 'twilio';
 import { sessionDefinitions } from '../../src/channels/whatsapp/content-definitions.ts';
 import { syncContent } from '../../src/channels/whatsapp/content-sync.ts';
 import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts';
+import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import type { Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/create-app.ts';
@@ -16,7 +17,7 @@ import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts'
 import { openStore, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { createBackend, uid, type BackendName } from '../store/backends.ts';
-import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
+import { FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { createManualSchedule, type ManualSchedule } from '../support/manual-schedule.ts';
 import { testClock } from '../support/test-clock.ts';
@@ -64,7 +65,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     ...options.env,
   });
   const store = await openStore(storeOptions);
-  await store.products.upsertMany(catalogFixture());
+  await seedFixtureCatalog(store, FIXTURES);
   await seedFixtureCustomers(store, FIXTURES);
   if (options.sync) {
     const client = createTwilioClient(config, { httpClient: fake.httpClient });
