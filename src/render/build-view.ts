@@ -8,7 +8,7 @@ import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { formatDate } from './format.ts';
 import { formatMinor, toMinor } from '../commerce/money.ts';
-import { productView as sharedProductView, type ProductView as SharedProductView, type ViewableProduct } from '../commerce/product-view.ts';
+import { marketPrice, priorPriceFor, productView as sharedProductView, type ProductView as SharedProductView, type ViewableProduct } from '../commerce/product-view.ts';
 import type { HelperRoot } from './handlebars-env.ts';
 import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
@@ -334,8 +334,13 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
       warnings.push(`recommended SKU ${item.sku} is sold out; skipped`);
       continue;
     }
-    const reason = 'reason' in item && item.reason !== undefined ? localReason(item.reason, input.recommendations!.reasonLocale, locale, deps.locales) : undefined;
+    let reason = 'reason' in item && item.reason !== undefined ? localReason(item.reason, input.recommendations!.reasonLocale, locale, deps.locales) : undefined;
     if (reason === null) warnings.push(`recommended SKU ${item.sku}: its reason is not given in '${locale}'; left out`);
+    else if (reason !== undefined && claimsReduction(item) && priorPriceFor(full, marketPrice(full, currency)) === undefined) {
+      // "Price dropped on …" announces a reduction: only against a recorded 30-day prior price.
+      warnings.push(`recommended SKU ${item.sku}: its reason says the price dropped, but there is no recorded lower price in ${currency} in the 30 days before; left out`);
+      reason = undefined;
+    }
     items.push({ product: full, reason: reason ?? undefined });
   }
 
@@ -389,6 +394,16 @@ function localReason(reason: Reason, reasonLocale: string | undefined, locale: s
   if (typeof reason === 'string') return (reasonLocale ?? FALLBACK_LOCALE) === locale ? reason : null;
   if (typeof reason.key === 'string') return tables.get(locale)?.get(reason.key) ?? null;
   return (reason as Record<string, string>)[locale] ?? null;
+}
+
+/**
+ * A reason that announces a price reduction (`reason.priceDropped…` keys): shown only with a
+ * recorded 30-day prior price. Reasons given as text cannot be told apart; README asks campaign
+ * systems to send such claims by key.
+ */
+function claimsReduction(item: NonNullable<Recommendations['items']>[number]): boolean {
+  const reason = 'reason' in item ? item.reason : undefined;
+  return typeof reason === 'object' && typeof reason.key === 'string' && reason.key.startsWith('reason.priceDropped');
 }
 
 /** The base's preferred size for a product's category. */

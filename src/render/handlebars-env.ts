@@ -124,7 +124,9 @@ export function createHandlebarsEnv(): typeof Handlebars {
   // JavaScript semantics: `or` returns the first truthy value, so (or firstName "") works as a default.
   hb.registerHelper('and', (...args: unknown[]) => {
     const values = args.slice(0, -1);
-    return values.find((v) => !v) ?? values[values.length - 1];
+    // By index: `find` cannot tell a missing value (undefined) from finding none.
+    const falsy = values.findIndex((v) => !v);
+    return falsy === -1 ? values[values.length - 1] : values[falsy];
   });
   hb.registerHelper('or', (...args: unknown[]) => {
     const values = args.slice(0, -1);
