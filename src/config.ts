@@ -95,6 +95,32 @@ const envSchema = z.object({
   TWILIO_API_BASE_URL: twilioApiBaseUrl,
   WHATSAPP_REPLY_LEASE_SECONDS: seconds(5, 3600, 'WHATSAPP_REPLY_LEASE_SECONDS is whole seconds from 5 to 3600: the lease must outlast the slowest send').default(60),
   WHATSAPP_REPLY_RECOVERY_SECONDS: seconds(1, 3600, 'WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600').default(30),
+  WEBHOOK_URL: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(24, 'WEBHOOK_SECRET must be at least 24 characters (a random string both sides keep secret, e.g. openssl rand -hex 32)').optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number({ message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .int({ message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .min(100, { message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .max(60_000, { message: 'WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000' })
+    .default(10_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL').optional(),
+  WORKER: z.enum(['on', 'off']).default('on'),
+  CAMPAIGN_QUEUE_PREFIX: z.string().regex(/^[\w-]{1,64}$/, 'CAMPAIGN_QUEUE_PREFIX is 1–64 letters, digits, _ or -').default('inboxcart'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'SMTP_URL must be an smtp:// or smtps:// URL').optional(),
+  OUTPUT_DIR: z.string().optional(),
+  DKIM_DOMAIN: z.string().min(1).optional(),
+  DKIM_SELECTOR: z.string().min(1).optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  CAMPAIGN_CHUNK_SIZE: seconds(1, 10_000, 'CAMPAIGN_CHUNK_SIZE is a whole number of recipients per chunk job, 1 to 10000').default(500),
+  CAMPAIGN_CONCURRENCY: seconds(1, 256, 'CAMPAIGN_CONCURRENCY is the number of chunk jobs one process runs at once, 1 to 256').default(2),
+  CAMPAIGN_SEND_CONCURRENCY: seconds(1, 256, 'CAMPAIGN_SEND_CONCURRENCY is the number of messages one chunk has in flight, 1 to 256').default(8),
+  CAMPAIGN_LEASE_SECONDS: seconds(2, 3600, 'CAMPAIGN_LEASE_SECONDS is whole seconds from 2 to 3600: how long a dead worker holds its chunk').default(30),
+  CAMPAIGN_CHUNKS_PER_SECOND: optionalNumber,
+  QUIET_HOURS: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):00-([01]\d|2[0-3]):00)$/, 'QUIET_HOURS is off or HH:00-HH:00 in the customer\'s local time, e.g. 21:00-08:00')
+    .default('21:00-08:00'),
+  FREQUENCY_CAP: z.string().regex(/^(off|[1-9]\d{0,2}\/[1-9]\d{0,3}h)$/, 'FREQUENCY_CAP is off or messages/hours, e.g. 1/24h').default('1/24h'),
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
@@ -145,9 +171,38 @@ export interface Config {
    * left behind by a crash goes out.
    */
   whatsappReplies: { leaseMs: number; recoveryEveryMs: number };
+  /**
+   * The shop's webhooks: every event goes to each URL, signed with the secret; an attempt
+   * without an answer after `timeoutMs` is a failure and retried.
+   */
+  webhooks: { urls: string[]; secret?: string; timeoutMs: number };
   thresholds: SegmentThresholds;
+  campaigns: CampaignConfig;
   /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
   notices: string[];
+}
+
+export interface CampaignConfig {
+  /** BullMQ on this Redis; without it campaigns run in-process on the store (embedded). */
+  redisUrl?: string;
+  /** This process runs campaign chunk jobs (`WORKER=on`, the default). */
+  worker: boolean;
+  /** BullMQ key prefix: instances sharing it share the campaigns' jobs. */
+  queuePrefix: string;
+  smtpUrl?: string;
+  /** Where emails go as .eml files when no SMTP_URL is set. */
+  outputDir: string;
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  chunkSize: number;
+  concurrency: number;
+  sendConcurrency: number;
+  leaseMs: number;
+  /** BullMQ limiter over all workers: chunk jobs started per second (undefined: unlimited). */
+  chunksPerSecond?: number;
+  /** Local hours [start, end) in which marketing waits; undefined: off. */
+  quietHours?: { start: number; end: number };
+  /** At most `messages` per customer per channel in `hours`; undefined: off. */
+  frequencyCap?: { messages: number; hours: number };
 }
 
 export class ConfigError extends Error {
@@ -216,6 +271,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notices.push(`TWILIO_API_BASE_URL is set: WhatsApp sends and the Content API go to ${e.TWILIO_API_BASE_URL}, not to Twilio.`);
   }
 
+  const webhookUrls = csv(e.WEBHOOK_URL);
+  for (const url of webhookUrls) {
+    const problem = webhookUrlProblem(url, production);
+    if (problem) problems.push(`WEBHOOK_URL: ${problem}`);
+  }
+  if (webhookUrls.length > 0 && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required with WEBHOOK_URL (receivers verify the Inboxcart-Signature header with it)');
+  let dkim: CampaignConfig['dkim'];
+  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE].filter((v) => v !== undefined).length;
+  if (dkimSet > 0 && dkimSet < 3) problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE: set all three to sign campaign email, or none');
+  else if (dkimSet === 3) {
+    try {
+      dkim = { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: readFileSync(e.DKIM_PRIVATE_KEY_FILE!, 'utf8') };
+    } catch (err) {
+      problems.push(`DKIM_PRIVATE_KEY_FILE: cannot read ${e.DKIM_PRIVATE_KEY_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (e.CAMPAIGN_CHUNKS_PER_SECOND !== undefined && !(e.CAMPAIGN_CHUNKS_PER_SECOND > 0)) problems.push('CAMPAIGN_CHUNKS_PER_SECOND: a number of chunk jobs per second above 0');
+  const quiet = /^(\d\d):00-(\d\d):00$/.exec(e.QUIET_HOURS);
+  const cap = /^(\d+)\/(\d+)h$/.exec(e.FREQUENCY_CAP);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     env: e.NODE_ENV,
@@ -248,9 +323,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.TWILIO_API_BASE_URL ? { apiBaseUrl: e.TWILIO_API_BASE_URL } : {}),
     },
     whatsappReplies: { leaseMs: e.WHATSAPP_REPLY_LEASE_SECONDS * 1000, recoveryEveryMs: e.WHATSAPP_REPLY_RECOVERY_SECONDS * 1000 },
+    webhooks: { urls: [...new Set(webhookUrls)], ...(e.WEBHOOK_SECRET ? { secret: e.WEBHOOK_SECRET } : {}), timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     thresholds: thresholds.data!,
+    campaigns: {
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+      worker: e.WORKER === 'on',
+      queuePrefix: e.CAMPAIGN_QUEUE_PREFIX,
+      ...(e.SMTP_URL ? { smtpUrl: e.SMTP_URL } : {}),
+      outputDir: e.OUTPUT_DIR ?? join(e.DATA_DIR, 'outbox'),
+      ...(dkim ? { dkim } : {}),
+      chunkSize: e.CAMPAIGN_CHUNK_SIZE,
+      concurrency: e.CAMPAIGN_CONCURRENCY,
+      sendConcurrency: e.CAMPAIGN_SEND_CONCURRENCY,
+      leaseMs: e.CAMPAIGN_LEASE_SECONDS * 1000,
+      ...(e.CAMPAIGN_CHUNKS_PER_SECOND ? { chunksPerSecond: e.CAMPAIGN_CHUNKS_PER_SECOND } : {}),
+      ...(quiet ? { quietHours: { start: Number(quiet[1]), end: Number(quiet[2]) } } : {}),
+      ...(cap ? { frequencyCap: { messages: Number(cap[1]), hours: Number(cap[2]) } } : {}),
+    },
     notices,
   };
+}
+
+/** Why a WEBHOOK_URL entry cannot be posted to, without echoing it (a query may carry the receiver's credentials). */
+function webhookUrlProblem(value: string, production: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'an entry is not an absolute URL; give comma-separated http(s) URLs such as https://shop.example/hooks/inboxcart';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `an entry is ${url.protocol.slice(0, -1)}, not http(s)`;
+  if (production && url.protocol !== 'https:') return `${url.origin} must be https in production (deliveries carry customers' orders and addresses)`;
+  // fetch refuses URLs with credentials; the signature is how a receiver knows the sender.
+  if (url.username || url.password) return `${url.host}: a user or password in the URL is not sent; receivers verify Inboxcart-Signature instead`;
+  return undefined;
 }
 
 function localSecret(dataDir: string): string {

@@ -94,3 +94,28 @@ describe('WHATSAPP_REPLY_LEASE_SECONDS and WHATSAPP_REPLY_RECOVERY_SECONDS', () 
     expect(problemsOf({ WHATSAPP_REPLY_RECOVERY_SECONDS: value })).toEqual(['WHATSAPP_REPLY_RECOVERY_SECONDS: WHATSAPP_REPLY_RECOVERY_SECONDS is whole seconds from 1 to 3600']);
   });
 });
+
+describe('WEBHOOK_URL, WEBHOOK_SECRET and WEBHOOK_TIMEOUT_MS', () => {
+  const SECRET = 'whsec_0123456789abcdef01234567';
+  it('default to no webhooks and a 10 s timeout; several URLs are comma-separated, each once', () => {
+    expect(load({}).webhooks).toEqual({ urls: [], timeoutMs: 10_000 });
+    expect(load({ WEBHOOK_URL: 'https://erp.example/hooks, https://crm.example/in,https://erp.example/hooks', WEBHOOK_SECRET: SECRET, WEBHOOK_TIMEOUT_MS: '2500' }).webhooks).toEqual({
+      urls: ['https://erp.example/hooks', 'https://crm.example/in'],
+      secret: SECRET,
+      timeoutMs: 2500,
+    });
+  });
+
+  it('needs a secret with a URL, and refuses URLs it could not post to, without echoing them', () => {
+    expect(problemsOf({ WEBHOOK_URL: 'https://erp.example/hooks' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: required with WEBHOOK_URL/)]);
+    expect(problemsOf({ WEBHOOK_URL: 'erp.example/hooks?key=s3cret', WEBHOOK_SECRET: SECRET })).toEqual([expect.stringMatching(/^WEBHOOK_URL: an entry is not an absolute URL/)]);
+    expect(problemsOf({ WEBHOOK_URL: 'https://user:pw@erp.example/hooks', WEBHOOK_SECRET: SECRET })).toEqual([
+      'WEBHOOK_URL: erp.example: a user or password in the URL is not sent; receivers verify Inboxcart-Signature instead',
+    ]);
+    expect(problemsOf({ WEBHOOK_URL: 'http://erp.example/hooks', WEBHOOK_SECRET: SECRET, NODE_ENV: 'production', API_KEYS: 'k'.repeat(16), PUBLIC_BASE_URL: 'https://mail.example.com' })).toEqual([
+      expect.stringMatching(/^WEBHOOK_URL: http:\/\/erp\.example must be https in production/),
+    ]);
+    expect(problemsOf({ WEBHOOK_SECRET: 'short' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: WEBHOOK_SECRET must be at least 24 characters/)]);
+    expect(problemsOf({ WEBHOOK_TIMEOUT_MS: '50' })).toEqual(['WEBHOOK_TIMEOUT_MS: WEBHOOK_TIMEOUT_MS is whole milliseconds from 100 to 60000']);
+  });
+});

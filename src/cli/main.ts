@@ -10,6 +10,7 @@ import { loadTemplateSet } from '../templates/template-registry.ts';
 import { validateTemplates } from '../templates/validate-templates.ts';
 import { parseArgs } from './parse-args.ts';
 import { commandTwilioSync } from './twilio-sync.ts';
+import { commandCampaignStatus } from './campaign-progress.ts';
 
 const USAGE = `inboxcart — commerce inside messages
 
@@ -21,6 +22,8 @@ Usage:
   inboxcart demo [--out DIR]
   inboxcart twilio sync [--locales en,tr,sv] [--dry-run]
                    create/update the WhatsApp Content API definitions and record their sids
+  inboxcart campaign status ID [--url http://localhost:3000] [--watch]
+                   a campaign's progress bar from a running service (INBOXCART_API_KEY)
 
 Environment: see README.md (TEMPLATES_DIR, FIXTURES_DIR, TOKEN_SECRETS, PUBLIC_BASE_URL…).`;
 
@@ -162,6 +165,17 @@ export async function main(argv: string[]): Promise<number> {
           locales: typeof flags.get('locales') === 'string' ? (flags.get('locales') as string).split(',').map((l) => l.trim()) : undefined,
           dryRun: flags.get('dry-run') === true,
         });
+      case 'campaign': {
+        const id = positional[2];
+        if (positional[1] !== 'status' || !id) throw new UsageError('Use: inboxcart campaign status ID [--url URL] [--watch]');
+        const url = flags.get('url');
+        return await commandCampaignStatus({
+          id,
+          url: typeof url === 'string' ? url : (process.env.INBOXCART_URL ?? 'http://localhost:3000'),
+          apiKey: process.env.INBOXCART_API_KEY,
+          watch: flags.get('watch') === true,
+        });
+      }
       case undefined:
       case 'help':
         console.log(USAGE);

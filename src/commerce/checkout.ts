@@ -8,6 +8,7 @@ import { linesDigest } from './lines-digest.ts';
 import { messageCart } from './message-cart.ts';
 import { paymentLink } from './payment-link.ts';
 import { priceOrder, type PricingResult, type RequestedLine } from './price-order.ts';
+import { recordOrderCreated } from './shop-events.ts';
 import type { SigningKey } from './signed-token.ts';
 
 /**
@@ -174,7 +175,8 @@ export async function quote(store: Repositories, request: Pick<CheckoutRequest, 
  * address and a saved payment method the order is placed, with an address only it awaits
  * payment through a signed payment link, without one the customer continues in the shop.
  * placeOrder takes the stock atomically and, for a cart, empties it in the same transaction,
- * which also holds the channel's extras (the WhatsApp confirmation of an email order).
+ * which also holds the `order.created` webhook event and the channel's extras (the WhatsApp
+ * confirmation of an email order).
  */
 export async function checkout(deps: CheckoutDeps, request: CheckoutRequest): Promise<CheckoutOutcome> {
   const { store } = deps;
@@ -231,6 +233,8 @@ export async function checkout(deps: CheckoutDeps, request: CheckoutRequest): Pr
       clearCart: purchase.from === 'cart',
     });
     const created = 'order' in result && result.created;
+    // The shop hears of the order from the same commit, whichever channel placed it.
+    if (created) await recordOrderCreated(tx, result.order);
     const queued = created && request.confirmOnWhatsApp && (await queueOrderConfirmation(tx, result.order, customer, deps.now()));
     return { result, confirmationQueued: queued };
   });

@@ -1,5 +1,4 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { HmacSha256 } from './hmac-sha256.ts';
 
 /**
  * Compact HMAC-SHA256 tokens: `<kid>.<payload>.<signature>`, base64url, no cookies needed.
@@ -16,12 +15,6 @@ export type VerifyResult<T> = { ok: true; claims: T } | { ok: false; reason: 'ma
 // A KeyObject per configured key: HMAC with a prepared key costs about half of one that
 // converts a string secret on every call.
 const keyObjects = new WeakMap<SigningKey, KeyObject>();
-// Short messages (WhatsApp payloads, up to ten per recipient) are signed with the key's pads
-// hashed once (hmac-sha256.ts): 1.2–1.9 µs instead of 2.3–2.8 µs through createHmac on the bench
-// machine. Past two SHA-256 blocks its JavaScript compression (~0.5 µs a block) loses to
-// createHmac's native one, so longer messages (AMP tokens) go there.
-const signers = new WeakMap<SigningKey, HmacSha256>();
-const SHORT_MESSAGE = 119;
 
 function keyObject(key: SigningKey): KeyObject {
   let k = keyObjects.get(key);
@@ -36,15 +29,9 @@ function mac(key: SigningKey, data: string): Buffer {
   return createHmac('sha256', keyObject(key)).update(data).digest();
 }
 
-/** The signature as base64url text, as `digest('base64url')` writes it. */
+/** The signature as base64url text. */
 function macText(key: SigningKey, data: string): string {
-  if (data.length > SHORT_MESSAGE) return createHmac('sha256', keyObject(key)).update(data).digest('base64url');
-  let signer = signers.get(key);
-  if (!signer) {
-    signer = new HmacSha256(Buffer.from(key.secret, 'utf8'));
-    signers.set(key, signer);
-  }
-  return signer.macText(data);
+  return createHmac('sha256', keyObject(key)).update(data).digest('base64url');
 }
 
 export function signToken(claims: object, keys: readonly SigningKey[]): string {

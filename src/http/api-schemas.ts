@@ -3,6 +3,9 @@ import { productSchema } from '../commerce/product-schema.ts';
 import { SEGMENT_NAMES } from '../personalize/segments.ts';
 import type { RenderResult } from '../render/render-message.ts';
 import { CHANNELS } from '../templates/template-manifest.ts';
+import { orderViewSchema } from '../commerce/order-view.ts';
+import { SHOP_EVENT_DATA } from '../commerce/shop-events.ts';
+import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookDelivery } from '../store/webhooks-repository.ts';
 
 /**
  * Schemas of what the API sends back. Requests are validated by the render and store schemas
@@ -170,3 +173,46 @@ export const readinessSchema = z
     reasons: z.array(z.string()).optional().describe('Why the instance should not receive traffic.'),
   })
   .strict();
+
+export const orderListSchema = z
+  .object({
+    orders: z.array(orderViewSchema),
+    nextCursor: z.string().nullable().describe('Pass as `after` for the next page, and keep it for the next poll: an empty page gives back the cursor it was asked with.'),
+    hasMore: z.boolean(),
+  })
+  .strict();
+
+export const webhookDeliverySchema = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    eventType: z.enum(WEBHOOK_EVENT_TYPES),
+    url: z.string(),
+    state: z.enum(DELIVERY_STATES),
+    attempts: z.int().min(0).describe('Attempts since it was last queued.'),
+    nextAttemptAt: z.string().optional().describe('While pending: not tried before this.'),
+    giveUpAt: z.string().describe('While pending: failed if not delivered by then.'),
+    lastError: z.string().optional(),
+    lastStatus: z.int().optional().describe("The receiver's HTTP status at the last attempt, when it answered."),
+    deliveredAt: z.string().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .strict();
+export type WebhookDeliveryDocumented = Conforms<WebhookDelivery, z.output<typeof webhookDeliverySchema>>;
+
+export const webhookDeliveryListSchema = z
+  .object({ deliveries: z.array(webhookDeliverySchema), nextCursor: z.string().nullable().describe('Pass as `after` for the next (older) page; null on the last.') })
+  .strict();
+
+/** The body of each webhook event type, as receivers get it. */
+export function webhookEventSchema(type: (typeof WEBHOOK_EVENT_TYPES)[number]) {
+  return z
+    .object({
+      id: z.string().describe('evt_…, unique: deliveries of the same event carry the same id, so receivers dedupe on it.'),
+      type: z.literal(type),
+      createdAt: z.string().describe('When the change committed (ISO 8601 UTC).'),
+      data: SHOP_EVENT_DATA[type],
+    })
+    .strict();
+}

@@ -29,6 +29,12 @@ import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Schedule } from './whatsapp/reply-retry.ts';
 import { createPreview } from '../preview/preview-routes.ts';
+import { createWebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
+import { orderRoutes } from './routes/orders.ts';
+import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
+import { createCampaigns } from '../campaigns/campaign-service.ts';
+import { brandSender } from '../channels/email/brand-sender.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 
 export interface AppDeps {
   config: Config;
@@ -43,6 +49,11 @@ export interface AppDeps {
   scheduleReplyRetry?: Schedule;
   /** The clock for token expiry, offers, WhatsApp windows and queues. Default: the store's clock. */
   now?: () => Date;
+  /**
+   * When the webhook dispatcher's next pass runs and when an attempt times out (tests drive
+   * both). Default: unref'd setTimeouts.
+   */
+  webhookTimers?: { wake?: Schedule; timeout?: Schedule };
 }
 
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -71,8 +82,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   if (batchPool) catalog.onPut((products) => batchPool.putProducts(products));
   const json = jsonBody(config.jsonBodyLimit);
   const jsonLimit = parseByteSize(config.jsonBodyLimit);
-  const shop = new URL(templates.shared.brand.shopUrl).hostname;
-  const eml = { from: `"${templates.shared.brand.name.replace(/["\\]/g, '')}" <noreply@${shop}>`, domain: shop };
+  const eml = brandSender(templates.shared.brand);
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
   const health = healthRoutes({ store, templates, draining: deps.draining });
   const tpl = templateRoutes(templates);
@@ -102,6 +112,23 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.put('/customers', json, customers.upsert);
   v1.get('/customers/:id', customers.get);
   v1.put('/customers/:id/consents', json, customers.setConsents);
+  // The loop with the shop: orders out (feed, webhooks), their status back.
+  let sendOrderUpdate: ((order: Order) => void) | undefined;
+  const orders = orderRoutes({ store, render, catalog, now, sendOrderUpdate: (order) => sendOrderUpdate?.(order) });
+  v1.get('/orders', orders.list);
+  v1.get('/orders/:id', orders.get);
+  v1.post('/orders/:id/status', json, orders.setStatus);
+  v1.get('/orders/:id/confirmation', orders.confirmation);
+  const deliveries = webhookDeliveryRoutes({ store, now });
+  v1.get('/webhooks/deliveries', deliveries.list);
+  v1.post('/webhooks/deliveries/:id/retry', deliveries.retry);
+  // Chunk jobs run where start-service.ts (WORKER=on) or `npm run worker` starts them; shutdown and tests call `app.locals.campaigns.close()`.
+  const campaigns = createCampaigns({ config, store, templates, render, logger, now, twilioHttpClient: deps.twilioHttpClient });
+  app.locals.campaigns = campaigns;
+  const campaignApi = campaignRoutes({ campaigns, uploadLimit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit });
+  v1.post('/campaigns', campaignApi.upload, json, campaignApi.create);
+  v1.get('/campaigns/:id', campaignApi.get);
+  for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -131,10 +158,27 @@ export async function createApp(deps: AppDeps): Promise<Express> {
     scheduleRetry: deps.scheduleReplyRetry,
   });
   confirmOnWhatsApp = (order) => whatsapp.confirmElsewhereOrder(order);
+  sendOrderUpdate = (order) => whatsapp.sendOrderUpdate(order);
   app.use('/whatsapp/v1', whatsapp.router);
   // Background WhatsApp replies: shutdown and tests await `app.locals.whatsapp.idle()`.
   app.locals.whatsapp = whatsapp;
   app.locals.batchPool = batchPool;
+
+  // Webhooks leave from the outbox in the background: shutdown and tests await `app.locals.webhooks.idle()`.
+  // Without WEBHOOK_SECRET nothing is signed, so nothing is sent (config requires it with WEBHOOK_URL).
+  const secret = config.webhooks.secret;
+  app.locals.webhooks = secret
+    ? createWebhookDispatcher({
+        webhooks: store.webhooks,
+        secret,
+        timeoutMs: config.webhooks.timeoutMs,
+        logger,
+        now,
+        userAgent: `inboxcart/${VERSION} (webhooks)`,
+        schedule: deps.webhookTimers?.wake,
+        scheduleTimeout: deps.webhookTimers?.timeout,
+      })
+    : undefined;
 
   // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
   if (config.previewEnabled) {

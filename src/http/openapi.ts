@@ -4,16 +4,24 @@ import { recommendationsSchema } from '../personalize/recommendations-schema.ts'
 import { renderRequestSchema } from '../render/render-input.ts';
 import { consentsInputSchema, consentsResultSchema, customerBatchSchema, customerOutputSchema, customerUpsertResultSchema } from '../commerce/customer-schema.ts';
 import { productBatchSchema, productSchema } from '../store/index.ts';
+import { statusChangeRequestSchema } from '../commerce/order-status.ts';
+import { orderViewSchema } from '../commerce/order-view.ts';
+import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../store/webhooks-repository.ts';
+import { campaignProgressSchema, campaignSchema } from '../campaigns/campaign-schema.ts';
 import {
   batchLineSchema,
   errorBodySchema,
   healthSchema,
   productDetailSchema,
+  orderListSchema,
   readinessSchema,
   renderResultSchema,
   templateDetailSchema,
   templateListSchema,
   upsertResultSchema,
+  webhookDeliveryListSchema,
+  webhookDeliverySchema,
+  webhookEventSchema,
 } from './api-schemas.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -32,7 +40,12 @@ const REQUEST_SCHEMAS = {
   ProductBatch: productBatchSchema,
   CustomerBatch: customerBatchSchema,
   ConsentsInput: consentsInputSchema,
+  StatusChange: statusChangeRequestSchema,
+  Campaign: campaignSchema,
 };
+
+/** `order.created` → OrderCreatedEvent: the component of an event type's body. */
+const eventComponent = (type: WebhookEventType) => `${type.split(/[._]/).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}Event`;
 
 const RESPONSE_SCHEMAS = {
   RenderResult: renderResultSchema,
@@ -45,8 +58,14 @@ const RESPONSE_SCHEMAS = {
   Customer: customerOutputSchema,
   CustomerUpsertResult: customerUpsertResultSchema,
   ConsentsResult: consentsResultSchema,
+  CampaignProgress: campaignProgressSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
+  Order: orderViewSchema,
+  OrderList: orderListSchema,
+  WebhookDelivery: webhookDeliverySchema,
+  WebhookDeliveryList: webhookDeliveryListSchema,
+  ...Object.fromEntries(WEBHOOK_EVENT_TYPES.map((type) => [eventComponent(type), webhookEventSchema(type)])),
 };
 
 function componentSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonObject> {
@@ -78,6 +97,20 @@ const ERRORS = {
   422: errorResponse('The request is valid but cannot be rendered as asked (no email part for format=eml, WhatsApp limits).'),
 };
 
+const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description });
+const pageParams = [
+  { name: 'after', in: 'query', required: false, schema: { type: 'string' }, description: 'The nextCursor of the previous page; leave out to start at the beginning.' },
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+];
+
+const EVENT_DESCRIPTIONS: Record<WebhookEventType, string> = {
+  'order.created': 'A customer placed an order, in the email (AMP checkout) or on WhatsApp. Sent once per order, before any status change of it.',
+  'order.status_changed': 'The order changed status through POST /v1/orders/{id}/status; `change` says from what to what, `order` is the order after it.',
+  'customer.email_unsubscribed': "A customer used an email's unsubscribe link (one-click or the page). Told once, not on repeats.",
+  'customer.whatsapp_opted_out': 'A customer sent STOP (or tapped "Stop offers") on WhatsApp. Told once, not on repeats.',
+  'customer.preferences_updated': 'A customer answered an in-email quiz or survey; `preferences` is everything now stored for them.',
+};
+
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate
  * requests, so the document cannot drift from what the server accepts.
@@ -92,7 +125,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
       title: 'inboxcart',
       version: options.version,
       description:
-        'Renders personalized AMP email, HTML, text and WhatsApp messages for campaign systems. Errors share one shape: { error: { code, message, fields? } }.',
+        'Renders personalized AMP email, HTML, text and WhatsApp messages for campaign systems, and hands the orders they make to the shop (orders feed, status changes, signed webhooks). Errors share one shape: { error: { code, message, fields? } }.',
     },
     servers: [{ url: options.serverUrl }],
     ...secured,
@@ -208,6 +241,123 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           responses: { 200: { description: 'The decisions now recorded.', content: json('ConsentsResult') }, 400: ERRORS[400], 401: ERRORS[401], 415: ERRORS[415] },
         },
       },
+      '/v1/orders': {
+        get: {
+          operationId: 'listOrders',
+          summary: 'Orders in the order they were placed (committed), for polling',
+          description:
+            'Keep the nextCursor and pass it as `after` on the next poll: every order appears once, after the ones placed before it, never skipped. (On PostgreSQL an order appears once every transaction older than the one that placed it has ended: a transaction left open holds the feed back until it ends.)',
+          parameters: pageParams,
+          responses: { 200: { description: 'A page of orders.', content: json('OrderList') }, 400: ERRORS[400], 401: ERRORS[401] },
+        },
+      },
+      '/v1/orders/{id}': {
+        get: {
+          operationId: 'getOrder',
+          summary: 'One order with its status history',
+          parameters: [idParam('The order id, or its number (IC-…).')],
+          responses: { 200: { description: 'The order.', content: json('Order') }, 401: ERRORS[401], 404: errorResponse('No such order (unknown_order).') },
+        },
+      },
+      '/v1/orders/{id}/status': {
+        post: {
+          operationId: 'setOrderStatus',
+          summary: "The shop's order system reports a status: paid, fulfilled (carrier and https tracking URL), cancelled or refunded",
+          description:
+            'Allowed: awaiting_payment → paid, cancelled; placed → paid, fulfilled, cancelled; paid → fulfilled, cancelled, refunded; fulfilled → refunded. Cancelling (or refunding an order that has not shipped) puts its stock back. The same request again answers 200 with the order unchanged and sends no second event or message. fulfilled sends the customer a WhatsApp update with the tracking link (with consent), and order.status_changed goes to the webhooks.',
+          parameters: [idParam('The order id, or its number (IC-…).')],
+          requestBody: { required: true, content: json('StatusChange') },
+          responses: {
+            200: { description: 'The order after the change (or as it was, for a repeat).', content: json('Order') },
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: errorResponse('No such order (unknown_order).'),
+            409: errorResponse('invalid_transition (the message names the current and the requested status), or already_fulfilled with another carrier or tracking URL.'),
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/campaigns': {
+        post: {
+          operationId: 'createCampaign',
+          summary: 'Start a campaign: the audience is resolved and stored, then rendered and delivered as chunk jobs (BullMQ with REDIS_URL, in-process otherwise)',
+          requestBody: {
+            required: true,
+            content: {
+              ...json('Campaign'),
+              'application/x-ndjson': { schema: { type: 'string', description: 'The upload: the first line is a Campaign without audience, every further line one Profile (the recipients).' } },
+            },
+          },
+          responses: {
+            201: { description: 'Created; its progress.', content: json('CampaignProgress') },
+            200: { description: 'A campaign with this id and the same body exists (a retried request); its progress.', content: json('CampaignProgress') },
+            400: errorResponse('A schema violation, or an unknown template, segment, variant, channel or customer id, named in `fields`.'),
+            401: ERRORS[401],
+            409: errorResponse('The id is taken by a campaign with another body (campaign_exists).'),
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/orders/{id}/confirmation': {
+        get: {
+          operationId: 'getOrderConfirmation',
+          summary: 'The order-confirmation email as the order stands (shipped: with carrier and tracking link), for your ESP to send',
+          parameters: [idParam('The order id, or its number (IC-…).')],
+          responses: { 200: { description: 'The rendered email, in the language the order was placed in.', content: json('RenderResult') }, 401: ERRORS[401], 404: errorResponse('No such order (unknown_order).') },
+        },
+      },
+      '/v1/webhooks/deliveries': {
+        get: {
+          operationId: 'listWebhookDeliveries',
+          summary: 'Webhook deliveries, newest event first: state, attempts, last error, next attempt',
+          parameters: [
+            { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: [...DELIVERY_STATES] } },
+            { name: 'eventId', in: 'query', required: false, schema: { type: 'string' } },
+            ...pageParams,
+          ],
+          responses: { 200: { description: 'A page of deliveries.', content: json('WebhookDeliveryList') }, 400: ERRORS[400], 401: ERRORS[401] },
+        },
+      },
+      '/v1/webhooks/deliveries/{id}/retry': {
+        post: {
+          operationId: 'retryWebhookDelivery',
+          summary: 'Send a delivery again (failed or delivered), with a fresh day of retries',
+          parameters: [idParam('The delivery id (whd_…).')],
+          responses: {
+            202: { description: 'Queued: it is sent within moments.', content: json('WebhookDelivery') },
+            401: ERRORS[401],
+            404: errorResponse('No such delivery (unknown_delivery).'),
+            409: errorResponse('The delivery is being sent right now (delivery_in_progress).'),
+          },
+        },
+      },
+      '/v1/campaigns/{id}': {
+        get: {
+          operationId: 'getCampaign',
+          summary: 'Progress: queued, deferred, rendered, delivered, suppressed and failed with reasons',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The progress.', content: json('CampaignProgress') }, 401: ERRORS[401], 404: errorResponse('No campaign with this id (unknown_campaign).') },
+        },
+      },
+      ...Object.fromEntries(
+        (['pause', 'resume', 'cancel'] as const).map((action) => [
+          `/v1/campaigns/{id}/${action}`,
+          {
+            post: {
+              operationId: `${action}Campaign`,
+              summary: { pause: 'Pause a running campaign (chunks stop within a few recipients)', resume: 'Resume a paused campaign', cancel: 'Cancel a running or paused campaign for good' }[action],
+              parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+              responses: {
+                200: { description: 'Done; the progress.', content: json('CampaignProgress') },
+                401: ERRORS[401],
+                404: errorResponse('No campaign with this id (unknown_campaign).'),
+                409: errorResponse('The campaign is not in a state that allows it (campaign_state).'),
+              },
+            },
+          },
+        ]),
+      ),
       '/v1/openapi.json': {
         get: {
           operationId: 'openapi',
@@ -230,6 +380,34 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
         },
       },
     },
+    // What inboxcart posts to each WEBHOOK_URL (README, "Webhooks": signature check, retries, order).
+    webhooks: Object.fromEntries(
+      WEBHOOK_EVENT_TYPES.map((type) => [
+        type,
+        {
+          post: {
+            operationId: `webhook_${type.replace('.', '_')}`,
+            summary: EVENT_DESCRIPTIONS[type],
+            security: [],
+            parameters: [
+              {
+                name: 'Inboxcart-Signature',
+                in: 'header',
+                required: true,
+                schema: { type: 'string' },
+                description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with WEBHOOK_SECRET>. Check it over the raw body, and reject a t more than 5 minutes off.',
+              },
+              { name: 'Inboxcart-Event-Id', in: 'header', required: true, schema: { type: 'string' } },
+              { name: 'Inboxcart-Event-Type', in: 'header', required: true, schema: { type: 'string', enum: [type] } },
+            ],
+            requestBody: { required: true, content: json(eventComponent(type)) },
+            responses: {
+              200: { description: 'Any 2xx: delivered. 5xx, 408, 429, a timeout or no connection: retried with backoff for a day. Any other answer: failed at once (retry it with POST /v1/webhooks/deliveries/{id}/retry).' },
+            },
+          },
+        },
+      ]),
+    ),
     components: {
       schemas: { ...componentSchemas(REQUEST_SCHEMAS, 'input'), ...componentSchemas(RESPONSE_SCHEMAS, 'output') },
       securitySchemes: {

@@ -13,6 +13,8 @@ import type { BatchRenderPool } from './batch/render-pool.ts';
 import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Preview } from '../preview/preview-routes.ts';
+import type { WebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
+import type { Campaigns } from '../campaigns/campaign-service.ts';
 
 export interface RunningService {
   server: Server;
@@ -24,8 +26,8 @@ export interface RunningService {
   app: Express;
   /**
    * Graceful stop: /readyz turns 503, the listener closes, in-flight requests finish (connections
-   * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, then the
-   * database closes.
+   * still busy after `shutdownTimeoutMs` are cut), queued WhatsApp replies are sent, webhook
+   * attempts in flight finish, then the database closes.
    */
   close(): Promise<void>;
 }
@@ -48,7 +50,7 @@ const SOCKET_IDLE_MS = 120_000;
 
 /** Opens the store, seeds a fresh catalog, compiles templates and listens: what `npm start` runs. */
 export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, webhookUrls: config.webhooks.urls });
   try {
     if (options.seed !== false) await seedStore(store, config, logger);
 
@@ -67,6 +69,12 @@ export async function startService(config: Config, logger: Logger, options: Star
       const threadsStarted = performance.now();
       await batchPool.start();
       logger.info({ threads: batchPool.size, ms: Math.round(performance.now() - threadsStarted), available: batchPool.available }, 'batch render threads started');
+    }
+    const campaigns = app.locals.campaigns as Campaigns;
+    // WORKER=on (the default): this process runs campaign chunk jobs too, in-process without REDIS_URL.
+    if (config.campaigns.worker) {
+      campaigns.startWorker();
+      logger.info({ mode: config.campaigns.redisUrl ? 'bullmq' : 'embedded' }, 'campaign worker started');
     }
     const server = app.listen(config.port, config.host);
     server.requestTimeout = 0;
@@ -103,10 +111,16 @@ export async function startService(config: Config, logger: Logger, options: Star
             resolve();
           });
         });
-        // WhatsApp replies accepted before the stop still go out; they need the database.
+        // WhatsApp replies accepted before the stop still go out; they need the database. Webhook
+        // attempts in flight finish (within WEBHOOK_TIMEOUT_MS); the rest stay queued for the next instance.
+        const webhooks = app.locals.webhooks as WebhookDispatcher | undefined;
         (app.locals.whatsapp as WhatsAppRoutes | undefined)?.close();
+        webhooks?.close();
         await (app.locals.whatsapp as WhatsAppRoutes | undefined)?.idle();
+        await webhooks?.idle();
         await batchPool?.close();
+        // A chunk in progress finishes (or, killed, is taken again by another worker).
+        await campaigns.close();
         await store.close();
       })());
     return { server, url, store, templates, app, close };

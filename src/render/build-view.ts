@@ -538,6 +538,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
           ...input.order,
           totalText: orderMoney(input.order.total, input.order.currency, intlLocale),
           number: plainIf(plain, input.order.number),
+          carrier: optionalPlainIf(plain, input.order.carrier),
           lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), sku: plainIf(plain, l.sku), size: optionalPlainIf(plain, l.size), unitPriceText: orderMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,

@@ -11,17 +11,29 @@ export const cartInputSchema = z.object({
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
+/** Who carries a shipment, as the customer reads it ("PostNord"). */
+export const carrierSchema = dataText().trim().min(1, 'carrier names the shipping company, e.g. PostNord').max(100);
+/** Where the customer follows the parcel: https only, as it is sent to customers as a link. */
+export const trackingUrlSchema = z.url({ protocol: /^https$/, message: 'trackingUrl must be an https URL, e.g. https://tracking.postnord.com/?id=…' }).max(2048);
+
 export const orderInputSchema = z.object({
   number: dataText().min(1).max(64),
   currency: z.string().regex(/^[A-Z]{3}$/),
   total: z.number().min(0),
   channel: z.enum(['email', 'whatsapp', 'api']).optional(),
-  status: z.enum(['placed', 'awaiting_payment', 'cancelled']).default('placed'),
+  status: z.enum(['placed', 'awaiting_payment', 'paid', 'fulfilled', 'cancelled', 'refunded']).default('placed'),
   paymentLink: z.string().max(2048).optional(),
+  /** With status `fulfilled`: the shipment. */
+  carrier: carrierSchema.optional(),
+  trackingUrl: trackingUrlSchema.optional(),
   lines: z
     .array(z.object({ sku: dataText(), title: dataText().max(2000), size: dataText().max(32).optional(), quantity: z.number().int().min(1), unitPrice: z.number().min(0) }))
     .min(1)
     .max(100),
+}).superRefine((order, ctx) => {
+  if (order.status !== 'fulfilled') return;
+  if (order.carrier === undefined) ctx.addIssue({ code: 'custom', path: ['carrier'], message: 'a fulfilled order names its carrier' });
+  if (order.trackingUrl === undefined) ctx.addIssue({ code: 'custom', path: ['trackingUrl'], message: 'a fulfilled order has its tracking URL' });
 });
 
 /** The render request: the same shape for POST /v1/render, batch lines and the CLI. */

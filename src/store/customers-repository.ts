@@ -158,7 +158,8 @@ export function createCustomersRepository(db: Executor, clock: Clock = systemClo
   };
 }
 
-function toCustomer(row: Selectable<CustomersTable>): Customer {
+/** A stored row as the customer it describes (JSON columns parsed, nulls left out). */
+export function toCustomer(row: Selectable<CustomersTable>): Customer {
   const address = fromNullableJsonText<Address>(row.address);
   const paymentMethod = fromNullableJsonText<PaymentMethod>(row.payment_method);
   return {

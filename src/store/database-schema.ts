@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 
 /**
  * Row types as both dialects return them (see migrations/0001_initial.ts for why each column
@@ -106,8 +106,22 @@ export interface OrdersTable {
   idempotency_key: string;
   /** BCP 47; null for orders of customers unknown when 0005 added the column. */
   locale: string | null;
+  /** Place in the polling feed (migration 0007): commit order, not clock order. */
+  feed_position: number | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface OrderStatusChangesTable {
+  order_id: string;
+  /** 1, 2, …: the order of the changes. */
+  seq: number;
+  from_status: string;
+  to_status: string;
+  carrier: string | null;
+  tracking_url: string | null;
+  reason: string | null;
+  created_at: string;
 }
 
 export interface OrderLinesTable {
@@ -189,6 +203,39 @@ export interface WhatsappRepliesTable {
   updated_at: string;
 }
 
+export interface WebhookEventsTable {
+  /** Assigned by the database; orders the events of one `ordering_key`. */
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  /** `order:<id>` or `customer:<id>`: events with the same key are delivered in `seq` order. */
+  ordering_key: string;
+  order_id: string | null;
+  customer_id: string | null;
+  /** JSON object. */
+  data: string;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_seq: number;
+  ordering_key: string;
+  url: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  give_up_at: string;
+  claimed_until: string | null;
+  /** Names the claim of the instance sending it: only that claim may record the outcome. */
+  lease_token: string | null;
+  last_error: string | null;
+  last_status: number | null;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   products: ProductsTable;
   product_sizes: ProductSizesTable;
@@ -205,6 +252,9 @@ export interface Database {
   consents: ConsentsTable;
   whatsapp_contents: WhatsappContentsTable;
   whatsapp_replies: WhatsappRepliesTable;
+  order_status_changes: OrderStatusChangesTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /** Either the store's `db` or a transaction opened on it; repositories accept both. */

@@ -15,7 +15,7 @@ export {
 } from '../commerce/reference-price.ts';
 export type { Address, Customer, CustomersRepository, PaymentMethod, PreferenceValue } from './customers-repository.ts';
 export type { Cart, CartItem, CartsRepository } from './carts-repository.ts';
-export type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';
+export { ORDER_STATUSES, type FeedPosition, type Order, type OrderChannel, type OrderLine, type OrderStatus, type OrderStatusChange, type OrdersRepository } from './orders-repository.ts';
 export type { Conversation, ConversationInput, ConversationsRepository } from './conversations-repository.ts';
 export {
   MESSAGE_STATUSES,
@@ -28,5 +28,17 @@ export type { EventsRepository, ProcessedEvent } from './events-repository.ts';
 export type { Consent, ConsentChannel, ConsentsRepository } from './consents-repository.ts';
 export type { WhatsappContent, WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 export type { QueuedReply, WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
+export {
+  DELIVERY_STATES,
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_RETRY_FOR_MS,
+  type ClaimedDelivery,
+  type DeliveryPosition,
+  type DeliveryState,
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhooksRepository,
+} from './webhooks-repository.ts';
 export type { JsonObject, JsonValue } from './json-column.ts';
 export type { Clock } from './timestamps.ts';

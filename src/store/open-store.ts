@@ -15,6 +15,7 @@ import { createOrdersRepository, type OrdersRepository } from './orders-reposito
 import { createProductsRepository, type ProductsRepository } from './products-repository.ts';
 import { createWhatsappContentsRepository, type WhatsappContentsRepository } from './whatsapp-contents-repository.ts';
 import { createWhatsappRepliesRepository, type WhatsappRepliesRepository } from './whatsapp-replies-repository.ts';
+import { createWebhooksRepository, type WebhookTargets, type WebhooksRepository } from './webhooks-repository.ts';
 import { systemClock, type Clock } from './timestamps.ts';
 
 export interface OpenStoreOptions {
@@ -38,6 +39,8 @@ export interface OpenStoreOptions {
   onPoolError?: (error: Error) => void;
   /** The clock row timestamps (created_at, updated_at, leases) are taken from. Default: the system clock. */
   now?: Clock;
+  /** Where the shop's webhook events go (WEBHOOK_URL): each event gets a delivery per URL. Default: none. */
+  webhookUrls?: readonly string[];
 }
 
 /**
@@ -60,6 +63,8 @@ export interface Repositories {
   whatsappContents: WhatsappContentsRepository;
   /** WhatsApp replies queued until Twilio has taken them (whatsapp-replies-repository.ts). */
   whatsappReplies: WhatsappRepliesRepository;
+  /** The shop's webhook events and their deliveries: the transactional outbox (webhooks-repository.ts). */
+  webhooks: WebhooksRepository;
   /** The clock the store writes timestamps with (placeOrder stamps orders with it too). */
   now: Clock;
   /**
@@ -92,8 +97,12 @@ export interface Store extends Repositories {
   close(): Promise<void>;
 }
 
-/** Repositories are a few closures each: binding a set to every transaction costs nothing to speak of. */
-function repositories(db: Kysely<Database>, dialect: Repositories['dialect'], now: Clock): Repositories {
+/**
+ * Repositories are a few closures each: binding a set to every transaction costs nothing to speak
+ * of. `recorded`: a transaction's set marks that it wrote webhook events, so the listeners hear
+ * of them once it has committed (and never of a rollback).
+ */
+function repositories(db: Kysely<Database>, dialect: Repositories['dialect'], now: Clock, targets: WebhookTargets, recorded?: () => void): Repositories {
   const bound: Repositories = {
     db,
     dialect,
@@ -101,14 +110,21 @@ function repositories(db: Kysely<Database>, dialect: Repositories['dialect'], no
     products: createProductsRepository(db, now),
     customers: createCustomersRepository(db, now),
     carts: createCartsRepository(db, now),
-    orders: createOrdersRepository(db),
+    orders: createOrdersRepository(db, dialect),
     conversations: createConversationsRepository(db, now),
     messages: createMessagesRepository(db, now),
     events: createEventsRepository(db, now),
     consents: createConsentsRepository(db, now),
     whatsappContents: createWhatsappContentsRepository(db, now),
     whatsappReplies: createWhatsappRepliesRepository(db),
-    transaction: (work) => (db.isTransaction ? work(bound) : db.transaction().execute((trx) => work(repositories(trx, dialect, now)))),
+    webhooks: createWebhooksRepository(db, dialect, targets, now, recorded),
+    transaction: async (work) => {
+      if (db.isTransaction) return work(bound);
+      let wroteEvents = false;
+      const result = await db.transaction().execute((trx) => work(repositories(trx, dialect, now, targets, () => (wroteEvents = true))));
+      if (wroteEvents) for (const listener of targets.listeners) listener();
+      return result;
+    },
   };
   return bound;
 }
@@ -129,7 +145,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
 
   let closed: Promise<void> | undefined;
   return {
-    ...repositories(db, dialect, opts.now ?? systemClock),
+    ...repositories(db, dialect, opts.now ?? systemClock, { urls: opts.webhookUrls ?? [], listeners: new Set() }),
     openedWith: { ...opts },
     async ping() {
       try {

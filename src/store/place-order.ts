@@ -162,9 +162,10 @@ function buildOrder(input: PlaceOrderInput, clock: Clock = systemClock): Order {
 
 /**
  * One decrement per sku/size, in a fixed order. Two orders that share sizes then lock the
- * rows in the same sequence on PostgreSQL and cannot deadlock each other.
+ * rows in the same sequence on PostgreSQL and cannot deadlock each other (a cancellation puts
+ * the stock back in the same order, for the same reason).
  */
-function stockTakes(lines: readonly OrderLine[]): { sku: string; size: string; quantity: number }[] {
+export function stockTakes(lines: readonly OrderLine[]): { sku: string; size: string; quantity: number }[] {
   const bySize = new Map<string, { sku: string; size: string; quantity: number }>();
   for (const l of lines) {
     const key = JSON.stringify([l.sku, l.size]);

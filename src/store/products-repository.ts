@@ -54,6 +54,12 @@ export interface ProductsRepository {
    * PostgreSQL the row lock makes each re-check the stock after the previous commit.
    */
   decrementStock(executor: Executor | undefined, sku: string, size: string, quantity: number): Promise<boolean>;
+  /** Puts `quantity` units back (a cancelled order); false when the catalog no longer has the size. */
+  incrementStock(executor: Executor | undefined, sku: string, size: string, quantity: number): Promise<boolean>;
+}
+
+function positive(quantity: number): void {
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new RangeError(`quantity must be a positive integer, got ${quantity}`);
 }
 
 const PRODUCTS_PER_STATEMENT = 200;
@@ -168,9 +174,7 @@ export function createProductsRepository(db: Executor, clock: Clock = systemCloc
     },
 
     async decrementStock(executor = db, sku, size, quantity) {
-      if (!Number.isSafeInteger(quantity) || quantity <= 0) {
-        throw new RangeError(`quantity must be a positive integer, got ${quantity}`);
-      }
+      positive(quantity);
       const result = await executor
         .updateTable('product_sizes')
         .set((eb) => ({ stock: eb('stock', '-', quantity) }))
@@ -178,6 +182,12 @@ export function createProductsRepository(db: Executor, clock: Clock = systemCloc
         .where('size', '=', size)
         .where('stock', '>=', quantity)
         .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async incrementStock(executor = db, sku, size, quantity) {
+      positive(quantity);
+      const result = await executor.updateTable('product_sizes').set((eb) => ({ stock: eb('stock', '+', quantity) })).where('sku', '=', sku).where('size', '=', size).executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
   };

@@ -1,3 +1,4 @@
+import { lintRecipientValues } from './lint-recipient-values.ts';
 import { lineAt, TemplateError } from './template-error.ts';
 
 /**
@@ -105,7 +106,8 @@ export function lintMjml(
 
 /**
  * Rules for every Handlebars file: no triple-stash (it would print data unescaped); raw
- * blocks `{{{{raw}}}}` are how AMP's own mustache templates are kept intact.
+ * blocks `{{{{raw}}}}` are how AMP's own mustache templates are kept intact; recipient values
+ * are printed or tested for presence, never branched on (lint-recipient-values.ts).
  */
 export function lintHandlebars(file: string, source: string): TemplateError[] {
   const errors: TemplateError[] = [];
@@ -116,5 +118,6 @@ export function lintHandlebars(file: string, source: string): TemplateError[] {
     errors.push(new TemplateError(file, lineAt(source, m.index), `${form} prints data without escaping.`,
       'use {{value}}; for markup write it in the template, and for AMP mustache use a {{{{raw}}}} block.'));
   }
+  errors.push(...lintRecipientValues(file, source));
   return errors;
 }

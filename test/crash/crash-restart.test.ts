@@ -19,7 +19,7 @@ import { startFakeTwilio, type FakeTwilio, type SentMessage } from '../support/f
 import { seededRandom } from '../support/seeded-random.ts';
 import { freePort } from '../support/free-port.ts';
 import { choiceIds, choiceTitles, messageSid, PUBLIC_BASE_URL, WA_FROM } from '../whatsapp/helpers.ts';
-import { startServiceProcess, type HttpAnswer, type ServiceProcess } from './service-process.ts';
+import { serviceEnv, startServiceProcess, type HttpAnswer, type ServiceProcess } from './service-process.ts';
 
 /**
  * Crash test: `kill -9` of the service in the middle of concurrent AMP checkouts (a fifth of
@@ -380,22 +380,10 @@ describe('kill -9 during checkouts, restart, resubmit (crash test)', () => {
         } finally {
           await seed.close();
         }
-        const env: Record<string, string> = {
-          DATA_DIR: dataDir,
-          ...(pgSchema ? { DATABASE_URL: pgUrlWithSchema(pgSchema) } : {}),
-          TOKEN_SECRETS,
-          PUBLIC_BASE_URL,
-          AMP_ALLOWED_SENDERS: SENDER,
-          TWILIO_ACCOUNT_SID: fake.accountSid,
-          TWILIO_AUTH_TOKEN: fake.authToken,
-          TWILIO_WHATSAPP_FROM: WA_FROM,
-          TWILIO_API_BASE_URL: `http://127.0.0.1:${fake.port}`,
-          WHATSAPP_REPLY_LEASE_SECONDS: String(REPLY_LEASE_S),
-          WHATSAPP_REPLY_RECOVERY_SECONDS: '1',
-          LOG_LEVEL: 'warn',
-          BATCH_THREADS: '0',
-          PREVIEW: 'off',
-        };
+        const env = serviceEnv(
+          { dataDir, ...(pgSchema ? { pgSchema } : {}), tokenSecrets: TOKEN_SECRETS, publicBaseUrl: PUBLIC_BASE_URL, ampSender: SENDER, fake, whatsappFrom: WA_FROM },
+          { WHATSAPP_REPLY_LEASE_SECONDS: String(REPLY_LEASE_S), WHATSAPP_REPLY_RECOVERY_SECONDS: '1' },
+        );
         const port = await freePort();
         const first = await startServiceProcess(env, port);
         services.push(first);
@@ -573,12 +561,6 @@ function lineList(lines: readonly { sku: string; size: string; quantity: number 
     .join(' + ');
 }
 
-/** DATABASE_URL for the child: its own schema through the connection's search_path (libpq `options`). */
-function pgUrlWithSchema(schema: string): string {
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
-}
 
 async function readOrders(options: OpenStoreOptions, customers: Customer[]): Promise<Order[]> {
   const store = await openStore(options);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { request as httpRequest, Agent } from 'node:http';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.ts';
+import { PG_URL } from '../store/backends.ts';
 
 /**
  * `npm start` as a child process (node + tsx, src/main.ts), so a test can SIGKILL the service
@@ -118,3 +119,33 @@ function post(agent: Agent, url: string, path: string, headers: Record<string, s
   });
 }
 
+
+/** DATABASE_URL for the child: its own schema through the connection's search_path (libpq `options`). */
+export function pgUrlWithSchema(schema: string): string {
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+/**
+ * The environment of a crash test's service: its own SQLite file (in `dataDir`) or PostgreSQL
+ * schema, its Twilio calls sent to the test's fake Twilio, quiet logs, no batch threads or
+ * preview; `extra` adds the test's own settings.
+ */
+export function serviceEnv(o: { dataDir: string; pgSchema?: string; tokenSecrets: string; publicBaseUrl: string; ampSender: string; fake: { accountSid: string; authToken: string; port: number }; whatsappFrom: string }, extra: Record<string, string>): Record<string, string> {
+  return {
+    DATA_DIR: o.dataDir,
+    ...(o.pgSchema ? { DATABASE_URL: pgUrlWithSchema(o.pgSchema) } : {}),
+    TOKEN_SECRETS: o.tokenSecrets,
+    PUBLIC_BASE_URL: o.publicBaseUrl,
+    AMP_ALLOWED_SENDERS: o.ampSender,
+    TWILIO_ACCOUNT_SID: o.fake.accountSid,
+    TWILIO_AUTH_TOKEN: o.fake.authToken,
+    TWILIO_WHATSAPP_FROM: o.whatsappFrom,
+    TWILIO_API_BASE_URL: `http://127.0.0.1:${o.fake.port}`,
+    LOG_LEVEL: 'warn',
+    BATCH_THREADS: '0',
+    PREVIEW: 'off',
+    ...extra,
+  };
+}

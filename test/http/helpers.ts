@@ -9,7 +9,8 @@ import type { Express } from 'express';
 import { afterAll, beforeAll } from 'vitest';
 import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
-import { createApp } from '../../src/http/create-app.ts';
+import type { WebhookDispatcher } from '../../src/channels/webhooks/webhook-dispatcher.ts';
+import { createApp, type AppDeps } from '../../src/http/create-app.ts';
 import type { BatchRenderPool } from '../../src/http/batch/render-pool.ts';
 import { createLogger, type Logger } from '../../src/http/logger.ts';
 import { openStore, type OpenStoreOptions, type ProductInput, type Store } from '../../src/store/index.ts';
@@ -68,6 +69,7 @@ export interface TestAppOptions {
   seed?: boolean;
   templates?: TemplateSet;
   logger?: Logger;
+  webhookTimers?: AppDeps['webhookTimers'];
 }
 
 /** An app on its own SQLite file (or the given store options), seeded with the sample catalog. */
@@ -75,11 +77,14 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'inboxcart-http-'));
   const config = testConfig(dataDir, options.env);
   // The store's clock is the app's clock too (create-app.ts): both run on the test date.
-  const store = await openStore({ now: testClock.now, ...(options.store ?? { dataDir }) });
+  const store = await openStore({ now: testClock.now, webhookUrls: config.webhooks.urls, ...(options.store ?? { dataDir }) });
   if (options.seed !== false) await seedFixtureCatalog(store, FIXTURES);
   const templates = options.templates ?? (await testTemplates());
-  const app = await createApp({ config, store, templates, logger: options.logger });
+  const app = await createApp({ config, store, templates, logger: options.logger, webhookTimers: options.webhookTimers });
   const close = async () => {
+    const webhooks = app.locals.webhooks as WebhookDispatcher | undefined;
+    webhooks?.close();
+    await webhooks?.idle();
     await (app.locals.batchPool as BatchRenderPool | undefined)?.close();
     await store.close();
   };

@@ -1,11 +1,14 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaignProgressSchema, campaignSchema } from '../../src/campaigns/campaign-schema.ts';
 import { renderRequestSchema } from '../../src/render/render-input.ts';
-import { productSchema } from '../../src/store/index.ts';
+import { orderViewSchema } from '../../src/commerce/order-view.ts';
+import { productSchema, WEBHOOK_EVENT_TYPES } from '../../src/store/index.ts';
 import { openTestApp, removeDir, type TestApp } from './helpers.ts';
 
 type Doc = {
   openapi: string;
+  webhooks: Record<string, { post: { parameters: { name: string }[]; requestBody: { content: Record<string, { schema: { $ref: string } }> } } }>;
   paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> }; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
   components: { schemas: Record<string, { type?: string; properties?: Record<string, unknown>; required?: string[]; items?: { $ref: string } }> };
 };
@@ -39,6 +42,17 @@ describe('GET /v1/openapi.json', () => {
         'PUT /v1/customers',
         'GET /v1/customers/{id}',
         'PUT /v1/customers/{id}/consents',
+        'GET /v1/orders',
+        'GET /v1/orders/{id}',
+        'POST /v1/orders/{id}/status',
+        'GET /v1/orders/{id}/confirmation',
+        'GET /v1/webhooks/deliveries',
+        'POST /v1/webhooks/deliveries/{id}/retry',
+        'POST /v1/campaigns',
+        'GET /v1/campaigns/{id}',
+        'POST /v1/campaigns/{id}/pause',
+        'POST /v1/campaigns/{id}/resume',
+        'POST /v1/campaigns/{id}/cancel',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',
@@ -67,6 +81,31 @@ describe('GET /v1/openapi.json', () => {
     expect(Object.keys(detail.properties!).sort()).toEqual([...Object.keys(productSchema.shape), 'priceHistory'].sort());
     const market = (detail.properties!.priceHistory as { additionalProperties: { required: string[] } }).additionalProperties;
     expect(market.required).toEqual(['price', 'since', 'lowest30d', 'changes']);
+  });
+
+  it('describes the order, the status change and every webhook event with the schemas that build them', () => {
+    const order = resolve(doc.paths['/v1/orders/{id}']!.get!.responses['200']!.content!['application/json']!.schema.$ref!);
+    expect(Object.keys(order.properties!).sort()).toEqual(Object.keys(orderViewSchema.shape).sort());
+    const change = resolve(doc.paths['/v1/orders/{id}/status']!.post!.requestBody!.content['application/json']!.schema.$ref);
+    expect(Object.keys(change.properties!).sort()).toEqual(['carrier', 'reason', 'status', 'trackingUrl']);
+    expect(change.required).toEqual(['status']);
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
+    for (const [type, hook] of Object.entries(doc.webhooks)) {
+      expect(hook.post.parameters.map((p) => p.name), type).toContain('Inboxcart-Signature');
+      const body = resolve(hook.post.requestBody.content['application/json']!.schema.$ref);
+      expect(body.required, type).toEqual(['id', 'type', 'createdAt', 'data']);
+    }
+    expect(resolve(doc.webhooks['order.created']!.post.requestBody.content['application/json']!.schema.$ref).properties!.data).toMatchObject({
+      properties: { order: { $ref: '#/components/schemas/Order' } },
+    });
+  });
+
+  it('describes the campaign request and its progress with the schemas the route uses', () => {
+    const body = resolve(doc.paths['/v1/campaigns']!.post!.requestBody!.content['application/json']!.schema.$ref);
+    expect(Object.keys(body.properties!).sort()).toEqual(Object.keys(campaignSchema.shape).sort());
+    expect(body.required).toEqual(['id', 'template', 'audience', 'channels']);
+    const progress = resolve(doc.paths['/v1/campaigns/{id}']!.get!.responses['200']!.content!['application/json']!.schema.$ref!);
+    expect(Object.keys(progress.properties!).sort()).toEqual(Object.keys(campaignProgressSchema.shape).sort());
   });
 
   it('documents the error shape on every error response', () => {

@@ -117,4 +117,28 @@ describe('GET /pay/:orderId in the language and money format of the order', () =
     expect((await t.store.orders.get(placed.tr!))!.locale).toBe('tr');
     expect((await t.store.orders.get(placed.sv!))!.locale).toBe('sv-SE');
   });
+  it('shows the order paid once the shop reports it, with no way to pay twice, and its tracking link once shipped', async () => {
+    const placed = await placeOrder(t.store, {
+      idempotencyKey: 'pay-test-paid',
+      customerId: 'cust-rachel',
+      channel: 'email',
+      status: 'awaiting_payment',
+      currency: 'EUR',
+      locale: 'sv',
+      lines: [{ sku: 'NL-TOP-002', size: 'M', quantity: 1, unitPriceMinor: 5946, title: 'Merino Rib Knit Top' }],
+      shippingAddress: address,
+    });
+    if (!('order' in placed)) throw new Error('order not placed');
+    const id = placed.order.id;
+    const link = new URL(paymentLink(t.config.publicBaseUrl, id, t.config.tokenKeys));
+    await request(t.app).post(`/v1/orders/${id}/status`).send({ status: 'paid' }).expect(200);
+    const paid = await request(t.app).get(link.pathname + link.search).expect(200);
+    expect(paid.text).toContain('<title>Den här beställningen är betald');
+    expect(paid.text).not.toContain('pay.example-psp.com');
+    await request(t.app).post(`/v1/orders/${id}/status`).send({ status: 'fulfilled', carrier: 'PostNord', trackingUrl: 'https://tracking.postnord.example/t/1' }).expect(200);
+    const shipped = await request(t.app).get(link.pathname + link.search).expect(200);
+    expect(shipped.text).toContain('<title>Den här beställningen är betald och på väg');
+    expect(shipped.text).toContain('Den har skickats med PostNord.');
+    expect(shipped.text).toContain('<a class="btn" href="https://tracking.postnord.example/t/1">Spåra ditt paket</a>');
+  });
 });

@@ -198,7 +198,8 @@ async function migrateWithProduct(db: Kysely<any>, schema?: string): Promise<voi
       url: 'https://shop.example/p/old', tags: '[]', new_arrival: 0, created_at: day(-100), updated_at: day(-3),
     })
     .execute();
-  expect(await migrateToLatest(db, schema)).toEqual(['0006_price_history']);
+  expect((await migrator.migrateTo('0006_price_history')).error).toBeUndefined();
+  expect(await migrateToLatest(db, schema)).not.toContain('0006_price_history');
 }
 
 describe('0006_price_history', () => {

@@ -65,3 +65,62 @@ describe('MJML template lint (traps measured on MJML 5.4)', () => {
     expect(errors[0]!.message).toMatch(/^price-drop\/email\.mjml:\d+: block helper '\{\{#if segments\.vip\}\}'/);
   });
 });
+
+describe('recipient values are printed or tested, never branched on (the cohort rule)', () => {
+  const problems = (file: string, src: string) => lintHandlebars(file, src).map((e) => e.message);
+  const FIX =
+    'Fix: print it ({{firstName}}), pass it to t ({{t "key" name=firstName}}) or test it ({{#if firstName}}); decide anything else in the data the campaign sends (a segment, a flag) instead.';
+
+  it('accepts printing, interpolation and presence tests, as the shipped templates use them', () => {
+    const src = [
+      '{{firstName}} {{@root.firstName}} {{links.unsubscribe}} {{@root.amp.checkout}}',
+      '{{#if firstName}}{{t "greeting.named" name=firstName}}{{else}}{{t "greeting.anonymous"}}{{/if}}',
+      '{{t (or (and @root.firstName "greeting.named") "greeting.anonymous") name=@root.firstName}}',
+      '{{#if (and segments.vip firstName)}}VIP{{/if}}{{#unless (not message.id)}}x{{/unless}}',
+      '{{#each products}}{{title}} {{../firstName}}{{/each}}',
+    ].join('\n');
+    expect(problems('t/email.mjml', src)).toEqual([]);
+  });
+
+  it('refuses a branch on a first name, with file, line and the fix', () => {
+    const src = '<mj-text>\nHi\n{{#if (eq firstName "Ingrid")}}Hej Ingrid{{/if}}\n</mj-text>';
+    expect(problems('recommendations/email.mjml', src)).toEqual([
+      `recommendations/email.mjml:3: 'eq' uses the recipient value 'firstName' beyond printing it or testing that it is there: the cohort cache renders one email for many recipients with a marker in its place, so the cached email would differ from the full render. ${FIX}`,
+    ]);
+  });
+
+  it.each([
+    ['a transformation', '{{truncate firstName 3}}', "'truncate'", 'firstName'],
+    ['a value chosen as the string key', '{{t firstName}}', "'t'", 'firstName'],
+    ['scoping on it', '{{#with @root.firstName}}{{this}}{{/with}}', "'with'", 'firstName'],
+    ['a token-bearing URL handed to a helper', '{{link amp.checkout}}', "'link'", 'amp.checkout'],
+    ['the message id compared', '{{#if (eq message.id "m-1")}}x{{/if}}', "'eq'", 'message.id'],
+    ['a partial parameter', '{{> greeting name=firstName}}', 'the partial parameter name=', 'firstName'],
+    ['a block on the value itself', '{{#firstName}}x{{/firstName}}', "the block '{{#firstName}}'", 'firstName'],
+  ])('refuses %s', (_what, src, use, value) => {
+    expect(lintHandlebars('t/email.txt.hbs', src).map((e) => e.problem)).toEqual([
+      `${use} uses the recipient value '${value}' beyond printing it or testing that it is there: the cohort cache renders one email for many recipients with a marker in its place, so the cached email would differ from the full render.`,
+    ]);
+  });
+
+  it('reads the Handlebars inside WhatsApp JSON strings, with the line of the string', () => {
+    const src = '{\n  "types": {\n    "twilio/text": {\n      "body": "{{#if (eq firstName \\"Ingrid\\")}}Hej{{/if}}"\n    }\n  }\n}';
+    expect(lintHandlebars('t/whatsapp.json', src).map((e) => [e.line, e.problem.split(' beyond')[0]])).toEqual([[4, "'eq' uses the recipient value 'firstName'"]]);
+  });
+
+  it('a template that branches on the first name does not compile; the others still do', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'inboxcart-lint-'));
+    cpSync(TEMPLATES_DIR, root, { recursive: true });
+    const file = join(root, 'recommendations', 'email.mjml');
+    const source = readFileSync(file, 'utf8');
+    const at = source.indexOf('</mj-text>');
+    writeFileSync(file, `${source.slice(0, at)}{{#if (eq firstName "Ingrid")}}Hej Ingrid!{{/if}}${source.slice(at)}`);
+    const set = await loadTemplateSet({ root });
+    expect(set.templates.has('recommendations')).toBe(false);
+    expect(set.templates.has('price-drop')).toBe(true);
+    const line = source.slice(0, at).split('\n').length;
+    expect(set.failures.get('recommendations')!.map((e) => e.message)).toEqual([
+      `recommendations/email.mjml:${line}: 'eq' uses the recipient value 'firstName' beyond printing it or testing that it is there: the cohort cache renders one email for many recipients with a marker in its place, so the cached email would differ from the full render. ${FIX}`,
+    ]);
+  });
+});

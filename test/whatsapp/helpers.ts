@@ -11,12 +11,13 @@ import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts
 import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import type { Config } from '../../src/config.ts';
-import { createApp } from '../../src/http/create-app.ts';
+import type { WebhookDispatcher } from '../../src/channels/webhooks/webhook-dispatcher.ts';
+import { createApp, type AppDeps } from '../../src/http/create-app.ts';
 import type { Logger } from '../../src/http/logger.ts';
 import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { openStore, type OpenStoreOptions, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
-import { createBackend, uid, type BackendName } from '../store/backends.ts';
+import { createBackend, PG_URL, uid, type BackendName } from '../store/backends.ts';
 import { FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { createManualSchedule, type ManualSchedule } from '../support/manual-schedule.ts';
@@ -29,6 +30,8 @@ export const PHONES = { rachel: '+447700900456', sophie: '+447700900123', emre: 
 export interface WhatsAppTestApp {
   app: Express;
   store: Store;
+  /** What the store was opened with: another instance opens the same database with them. */
+  storeOptions: OpenStoreOptions;
   config: Config;
   templates: TemplateSet;
   twilio: FakeTwilio;
@@ -51,29 +54,45 @@ export const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
  * customers, its Twilio client pointed at a local fake API. With `sync`, the session Content
  * shapes are synced first, so replies go out by ContentSid.
  */
-export async function openWhatsAppApp(backend: BackendName, options: { sync?: boolean; env?: Record<string, string>; logger?: Logger } = {}): Promise<WhatsAppTestApp> {
+export async function openWhatsAppApp(
+  backend: BackendName,
+  options: {
+    sync?: boolean;
+    env?: Record<string, string>;
+    logger?: Logger;
+    webhookTimers?: AppDeps['webhookTimers'];
+    /** Another instance on this app's database (a restart, a second replica): nothing is seeded, the database stays when it closes. */
+    sameDatabaseAs?: WhatsAppTestApp;
+  } = {},
+): Promise<WhatsAppTestApp> {
   const fake = await startFakeTwilio();
   const dataDir = mkdtempSync(join(tmpdir(), 'inboxcart-wa-'));
   const b = createBackend(backend);
-  const storeOptions = backend === 'sqlite' ? { dataDir, sqliteFile: 'store.sqlite', now: testClock.now } : b.options;
   const config = testConfig(dataDir, {
     PUBLIC_BASE_URL,
     TWILIO_ACCOUNT_SID: fake.accountSid,
     TWILIO_AUTH_TOKEN: fake.authToken,
     TWILIO_WHATSAPP_FROM: WA_FROM,
-    ...(backend === 'postgres' ? { DATABASE_URL: b.options.databaseUrl! } : {}),
+    ...(backend === 'postgres' ? { DATABASE_URL: PG_URL } : {}),
     ...options.env,
   });
+  const shared = options.sameDatabaseAs;
+  const storeOptions: OpenStoreOptions = {
+    ...(shared ? shared.storeOptions : backend === 'sqlite' ? { dataDir, sqliteFile: 'store.sqlite', now: testClock.now } : b.options),
+    webhookUrls: config.webhooks.urls,
+  };
   const store = await openStore(storeOptions);
-  await seedFixtureCatalog(store, FIXTURES);
-  await seedFixtureCustomers(store, FIXTURES);
+  if (!shared) {
+    await seedFixtureCatalog(store, FIXTURES);
+    await seedFixtureCustomers(store, FIXTURES);
+  }
   if (options.sync) {
     const client = createTwilioClient(config, { httpClient: fake.httpClient });
     await syncContent(client, store.whatsappContents, sessionDefinitions());
   }
   const templates = await testTemplates();
   const retries = createManualSchedule();
-  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, scheduleReplyRetry: retries.schedule, logger: options.logger });
+  const app = await createApp({ config, store, templates, twilioHttpClient: fake.httpClient, scheduleReplyRetry: retries.schedule, logger: options.logger, webhookTimers: options.webhookTimers });
   const whatsapp = app.locals.whatsapp as WhatsAppRoutes;
 
   const post: WhatsAppTestApp['post'] = (path, params, opts = {}) => {
@@ -102,6 +121,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
   return {
     app,
     store,
+    storeOptions,
     config,
     templates,
     twilio: fake,
@@ -112,6 +132,7 @@ export async function openWhatsAppApp(backend: BackendName, options: { sync?: bo
     tap: (phone, id, field = 'ButtonPayload') => say(phone, field === 'ButtonPayload' ? 'tapped' : 'chosen', { [field]: id, MessageType: 'interactive' }),
     async close() {
       await whatsapp.idle();
+      await (app.locals.webhooks as WebhookDispatcher | undefined)?.idle();
       await store.close();
       await fake.close();
       await b.destroy();

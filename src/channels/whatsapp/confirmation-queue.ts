@@ -1,7 +1,7 @@
 import type { Consent } from '../../store/consents-repository.ts';
 import type { Customer } from '../../store/customers-repository.ts';
 import type { Repositories } from '../../store/open-store.ts';
-import type { Order } from '../../store/orders-repository.ts';
+import type { Order, OrderStatus } from '../../store/orders-repository.ts';
 
 /** The `kind` of a queued WhatsApp item that confirms an order placed in another channel. */
 export const ORDER_CONFIRMATION_KIND = 'order_confirmation';
@@ -9,6 +9,14 @@ export const ORDER_CONFIRMATION_KIND = 'order_confirmation';
 /** Its queue key: one per order, however often it is queued. */
 export function orderConfirmationKey(orderId: string): string {
   return `order:${orderId}:confirmation`;
+}
+
+/** The `kind` of a queued WhatsApp item that tells the customer their order changed (it shipped). */
+export const ORDER_UPDATE_KIND = 'order_update';
+
+/** Its queue key: one per order and status, however often the shop reports that status. */
+export function orderUpdateKey(orderId: string, status: OrderStatus): string {
+  return `order:${orderId}:${status}`;
 }
 
 /**
@@ -38,5 +46,33 @@ export async function queueOrderConfirmation(
 ): Promise<boolean> {
   if (!confirmsOnWhatsApp(customer, await tx.consents.get(customer.id, 'whatsapp'))) return false;
   await tx.whatsappReplies.enqueue(orderConfirmationKey(order.id), [{ customerId: order.customerId, message: {}, meta: { kind: ORDER_CONFIRMATION_KIND, orderId: order.id } }], at);
+  return true;
+}
+
+/**
+ * Whether the customer hears on WhatsApp how their order goes on (it shipped). An order placed
+ * in the chat was placed by the number it would go to, so a transactional update goes there as
+ * the confirmation did (a STOP withholds marketing, not this); an order placed elsewhere follows
+ * the rule of its confirmation (`confirmsOnWhatsApp`).
+ */
+export function updatesOnWhatsApp(order: Pick<Order, 'channel'>, customer: Pick<Customer, 'phone' | 'profile'>, decision: Consent | undefined): boolean {
+  if (order.channel === 'whatsapp') return Boolean(customer.phone);
+  return confirmsOnWhatsApp(customer, decision);
+}
+
+/**
+ * Queues the WhatsApp update of an order that reached `order.status` in `tx`, the transaction
+ * of the status change, like the confirmation above: rendered when it is sent, session text
+ * inside the 24-hour window, the approved template outside it. False, with nothing queued,
+ * when the customer is not to be messaged there.
+ */
+export async function queueOrderUpdate(
+  tx: Pick<Repositories, 'consents' | 'whatsappReplies'>,
+  order: Order,
+  customer: Customer,
+  at: Date,
+): Promise<boolean> {
+  if (!updatesOnWhatsApp(order, customer, await tx.consents.get(customer.id, 'whatsapp'))) return false;
+  await tx.whatsappReplies.enqueue(orderUpdateKey(order.id, order.status), [{ customerId: order.customerId, message: {}, meta: { kind: ORDER_UPDATE_KIND, orderId: order.id, status: order.status } }], at);
   return true;
 }

@@ -158,7 +158,8 @@ export function approvalName(d: ContentDefinition): string {
   return `${d.friendly_name}_${definitionFingerprint(d).slice(0, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-function sortKeys(value: unknown): unknown {
+/** `value` with object keys in sorted order at every depth: one JSON text per value, for hashing. */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortKeys(v)]));

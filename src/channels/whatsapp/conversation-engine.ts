@@ -5,6 +5,7 @@ import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
 import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
 import { formatMinor } from '../../commerce/money.ts';
 import { percentOffFor, productView } from '../../commerce/product-view.ts';
+import { recordWhatsappOptedOut } from '../../commerce/shop-events.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
@@ -587,7 +588,10 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
       const tap = inbound.tapId !== undefined ? parseTap(inbound.tapId, keys) : undefined;
       const keyword = inbound.tapId === undefined ? keywordOf(inbound.body) : undefined;
       if (tap?.kind === 'stop' || keyword === 'stop') {
-        await store.consents.set(customer.id, 'whatsapp', false, tap ? 'whatsapp:button' : `whatsapp:${fold(inbound.body).toUpperCase()}`);
+        const source = tap ? 'whatsapp:button' : `whatsapp:${fold(inbound.body).toUpperCase()}`;
+        // The shop hears of the opt-out once, in the message's transaction; a second STOP changes nothing it needs.
+        if (!(await store.consents.isOptedOut(customer.id, 'whatsapp'))) await recordWhatsappOptedOut(store, { customerId: customer.id, source });
+        await store.consents.set(customer.id, 'whatsapp', false, source);
         await store.conversations.delete(customer.id);
         return { customerId: customer.id, lastInboundAt, replies: [toMessage(text(say('chat.stopped')), locale)] };
       }

@@ -70,7 +70,10 @@ export function profileForCustomer(customer: Customer): Profile {
   return parsed.success ? parsed.data : profileSchema.parse(base);
 }
 
-/** A stored order as the order-confirmation template reads it (major units). */
+/**
+ * A stored order as the order-confirmation template reads it (major units): the payment link
+ * only while payment is open, the shipment once fulfilled.
+ */
 export function orderRenderInput(order: Order): OrderInput {
   return {
     number: order.number,
@@ -78,7 +81,8 @@ export function orderRenderInput(order: Order): OrderInput {
     total: fromMinor(order.totalMinor, order.currency),
     channel: order.channel,
     status: order.status,
-    ...(order.paymentLink ? { paymentLink: order.paymentLink } : {}),
+    ...(order.paymentLink && order.status === 'awaiting_payment' ? { paymentLink: order.paymentLink } : {}),
+    ...(order.fulfillment ? { carrier: order.fulfillment.carrier, trackingUrl: order.fulfillment.trackingUrl } : {}),
     lines: order.lines.map((l) => ({ sku: l.sku, title: l.title, ...(l.size ? { size: l.size } : {}), quantity: l.quantity, unitPrice: fromMinor(l.unitPriceMinor, order.currency) })),
   };
 }

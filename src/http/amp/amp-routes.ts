@@ -10,6 +10,7 @@ import { emailCheckout, type EmailCheckoutOutcome } from '../../commerce/email-c
 import { liveOffer, type LiveOffer, type OfferContext } from '../../commerce/live-offer.ts';
 import { messageCart } from '../../commerce/message-cart.ts';
 import { QUIZZES, quizAnswersSchema, quizScore } from '../../commerce/quizzes.ts';
+import { recordPreferencesUpdated } from '../../commerce/shop-events.ts';
 import type { Config } from '../../config.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
@@ -186,8 +187,13 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     if (!quiz) throw new HttpError(404, 'no_survey', say(s.locale, 'noSurvey'));
     const form = QUIZ_FORMS.get(s.claims.tpl)!;
     const answers = readForm(req, form.schema, s.locale, form.multi);
-    await store.customers.setPreferences(s.claims.sub, answers);
-    const preferences = await store.customers.getPreferences(s.claims.sub);
+    // The answers and the event that tells the shop's CRM commit together.
+    const preferences = await store.transaction(async (tx) => {
+      await tx.customers.setPreferences(s.claims.sub, answers);
+      const stored = await tx.customers.getPreferences(s.claims.sub);
+      await recordPreferencesUpdated(tx, { customerId: s.claims.sub, template: s.claims.tpl, campaignId: s.claims.cmp, messageId: s.claims.msg, answers, preferences: stored });
+      return stored;
+    });
 
     const products = new Map((await store.products.getMany(s.claims.skus)).map((p) => [p.sku, p]));
     const scored = s.claims.skus.map((sku, index) => {

@@ -15,7 +15,8 @@ const esc = Handlebars.Utils.escapeExpression;
  * lets the page trust the order id without a session. The page shows what is being paid and
  * hands the customer to the payment provider's hosted checkout (PAYMENT_PROVIDER_URL) with the
  * order reference and amount; card data never touches this service. The provider's
- * confirmation flows back through the shop's order system, not through this page. It speaks
+ * confirmation flows back through the shop's order system (POST /v1/orders/:id/status), and
+ * from then on the page shows the order paid, or shipped with its tracking link. It speaks
  * the language the order was placed in and formats its money for that locale; before an order
  * is known (a bad link, an unknown order) it can only speak English.
  */
@@ -45,7 +46,13 @@ export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProvid
     // Values go in as markup, so the strings are escaped before they are filled in.
     const summary = `<p>${interpolate(esc(say('pay.order')), { number: `<strong>${esc(order.number)}</strong>` })}</p><ul>${lines}</ul><p>${interpolate(esc(say('pay.total')), { total: `<strong>${esc(total)}</strong>` })}</p>`;
     if (order.status !== 'awaiting_payment') {
-      res.type('html').send(page(o.brand, lang, say(order.status === 'placed' ? 'pay.paidTitle' : 'pay.cancelledTitle'), summary));
+      // Once the shop reports it paid (or charged the saved card: placed), the link says so and offers no second payment.
+      const shipped = order.fulfillment;
+      const tracking = shipped
+        ? `<p>${esc(say('pay.shippedBody', { carrier: shipped.carrier }))}</p><p><a class="btn" href="${esc(shipped.trackingUrl)}">${esc(say('pay.trackButton'))}</a></p>`
+        : '';
+      const title = { placed: 'pay.paidTitle', paid: 'pay.paidTitle', fulfilled: 'pay.shippedTitle', cancelled: 'pay.cancelledTitle', refunded: 'pay.refundedTitle' }[order.status];
+      res.type('html').send(page(o.brand, lang, say(title), order.status === 'fulfilled' ? `${summary}${tracking}` : summary));
       return;
     }
     if (!o.config.paymentProviderUrl) {

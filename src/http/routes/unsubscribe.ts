@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import Handlebars from 'handlebars';
+import { recordEmailUnsubscribed } from '../../commerce/shop-events.ts';
 import { verifyUnsubscribeToken } from '../../commerce/unsubscribe-token.ts';
 import { interpolate, resolveLocale, type LocaleTables } from '../../render/locale-strings.ts';
 import type { Store } from '../../store/index.ts';
@@ -15,7 +16,7 @@ type PageKey = 'confirmTitle' | 'confirmBody' | 'confirmButton' | 'doneTitle' | 
 
 export interface UnsubscribeDeps {
   config: Pick<Config, 'tokenKeys'>;
-  store: Pick<Store, 'consents'>;
+  store: Pick<Store, 'consents' | 'transaction'>;
   brand: Brand;
   locales: LocaleTables;
   logger: Pick<Logger, 'info'>;
@@ -74,12 +75,16 @@ export function unsubscribeRoutes(deps: UnsubscribeDeps): Router {
   router.post('/:token', async (req: Request<{ token: string }>, res) => {
     const claims = verified(req, res);
     if (!claims) return;
-    // Idempotent: a second POST (Gmail retries, a double click) keeps the first record's time and source.
-    if (!(await deps.store.consents.isOptedOut(claims.sub, 'email'))) {
-      const viaPage = (req.body as Record<string, unknown> | undefined)?.via === 'page';
-      await deps.store.consents.set(claims.sub, 'email', false, viaPage ? 'email:unsubscribe-page' : 'email:one-click');
-      deps.logger.info({ customerId: claims.sub, campaignId: claims.cmp }, 'customer unsubscribed from marketing email');
-    }
+    // Idempotent: a second POST (Gmail retries, a double click) keeps the first record's time and
+    // source, and tells the shop nothing new. The opt-out and its event commit together.
+    const source = (req.body as Record<string, unknown> | undefined)?.via === 'page' ? 'email:unsubscribe-page' : 'email:one-click';
+    const unsubscribed = await deps.store.transaction(async (tx) => {
+      if (await tx.consents.isOptedOut(claims.sub, 'email')) return false;
+      await tx.consents.set(claims.sub, 'email', false, source);
+      await recordEmailUnsubscribed(tx, { customerId: claims.sub, source, ...(claims.cmp === undefined ? {} : { campaignId: claims.cmp }) });
+      return true;
+    });
+    if (unsubscribed) deps.logger.info({ customerId: claims.sub, campaignId: claims.cmp }, 'customer unsubscribed from marketing email');
     send(res, 200, claims.loc, 'doneTitle', `<p>${esc(say(claims.loc, 'doneBody'))}</p>`);
   });
 

@@ -31,8 +31,12 @@ const MAX_RETRY_MS = 120_000;
  */
 export function retryDelayMs(attempts: number, retryable: boolean, random: () => number = Math.random): number | undefined {
   if (!retryable || attempts >= REPLY_ATTEMPTS) return undefined;
-  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * BACKOFF_FACTOR ** (attempts - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return equalJitter(Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * BACKOFF_FACTOR ** (attempts - 1)), random);
+}
+
+/** A wait of half `ceilingMs` plus a random part of the other half ("equal jitter", see above). */
+export function equalJitter(ceilingMs: number, random: () => number = Math.random): number {
+  return Math.round(ceilingMs / 2 + (random() * ceilingMs) / 2);
 }
 
 /** Runs `run` once, `ms` from now; the function it returns cancels that. */

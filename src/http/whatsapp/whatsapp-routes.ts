@@ -3,9 +3,9 @@ import twilio from 'twilio';
 import type { Config } from '../../config.ts';
 import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
-import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, orderConfirmationKey } from '../../channels/whatsapp/confirmation-queue.ts';
+import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, ORDER_UPDATE_KIND, orderConfirmationKey, orderUpdateKey, updatesOnWhatsApp } from '../../channels/whatsapp/confirmation-queue.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
-import type { Order } from '../../store/orders-repository.ts';
+import type { Order, OrderStatus } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
 import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
@@ -37,12 +37,14 @@ export interface WhatsAppRouteDeps {
   replyLeaseMs?: number;
 }
 
-/** What a queued item carries besides the message: a reply's kind and window, or the order to confirm. */
+/** What a queued item carries besides the message: a reply's kind and window, or the order to confirm or update. */
 interface QueuedMeta {
   kind: string;
   template?: string;
   lastInboundAt?: string;
   orderId?: string;
+  /** An order update: the status it announces. */
+  status?: OrderStatus;
 }
 
 /** Sending an event's replies takes seconds; another instance may take them over after this. */
@@ -68,6 +70,11 @@ export interface WhatsAppRoutes {
    * by idle(). Asking twice sends it once.
    */
   confirmElsewhereOrder(order: Order): void;
+  /**
+   * Sends the WhatsApp update of an order's status change that the change's transaction queued
+   * (confirmation-queue.ts `queueOrderUpdate`); in the background, tracked by idle().
+   */
+  sendOrderUpdate(order: Order): void;
 }
 
 /** `<?xml …?><Response/>`: Twilio needs TwiML with an XML content type, even when empty (facts §1, error 12300). */
@@ -214,16 +221,19 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     }
   }
 
-  /** A queued item goes out: a conversation reply as written, an order confirmation rendered now. */
+  /** A queued item goes out: a conversation reply as written, an order confirmation or update rendered now. */
   async function deliver(message: MessageCreateParams, meta: QueuedMeta, customerId: string | undefined): Promise<SendResult> {
-    if (meta.kind !== ORDER_CONFIRMATION_KIND) return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
+    const update = meta.kind === ORDER_UPDATE_KIND;
+    if (meta.kind !== ORDER_CONFIRMATION_KIND && !update) return outbox.reply(message, { customerId, kind: meta.kind, template: meta.template, lastInboundAt: meta.lastInboundAt });
     const order = meta.orderId ? await store.orders.get(meta.orderId) : undefined;
     const customer = order && (await store.customers.get(order.customerId));
     // Checked again at send time: the customer may have sent STOP since it was queued.
-    if (!order || !customer || !confirmsOnWhatsApp(customer, await store.consents.get(customer.id, 'whatsapp'))) {
+    const decision = customer && (await store.consents.get(customer.id, 'whatsapp'));
+    if (!order || !customer || !(update ? updatesOnWhatsApp(order, customer, decision) : confirmsOnWhatsApp(customer, decision))) {
       return { ok: false, error: { code: 'no_consent', message: 'the customer has no WhatsApp number or consent (or the order is gone)', retryable: false } };
     }
-    return outbox.sendOrderConfirmation(order);
+    // An update tells of the status it was queued for, even if the order has moved on since.
+    return outbox.sendOrderConfirmation(update && meta.status ? { ...order, status: meta.status } : order);
   }
 
   // Replies a crashed instance left queued (never sent, or failed and not retried) are picked up
@@ -334,6 +344,9 @@ export function whatsappRoutes(deps: WhatsAppRouteDeps): WhatsAppRoutes {
     },
     confirmElsewhereOrder(order) {
       track(sendQueued(orderConfirmationKey(order.id)).catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not confirm the order on WhatsApp now; it stays queued')));
+    },
+    sendOrderUpdate(order) {
+      track(sendQueued(orderUpdateKey(order.id, order.status)).catch((err: unknown) => logger.warn({ err, orderId: order.id }, 'could not send the order update on WhatsApp now; it stays queued')));
     },
   };
 }

@@ -5,6 +5,8 @@ import * as m0003 from './0003_whatsapp_replies.ts';
 import * as m0004 from './0004_whatsapp_reply_backoff.ts';
 import * as m0005 from './0005_order_locale.ts';
 import * as m0006 from './0006_price_history.ts';
+import * as m0007 from './0007_order_loop.ts';
+import * as m0008 from './0008_campaigns.ts';
 
 /**
  * Migrations are listed here rather than read from the folder, so they work the same under
@@ -18,6 +20,8 @@ const migrations: Record<string, Migration> = {
   '0004_whatsapp_reply_backoff': m0004,
   '0005_order_locale': m0005,
   '0006_price_history': m0006,
+  '0007_order_loop': m0007,
+  '0008_campaigns': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {
