@@ -1,7 +1,8 @@
 import { checkUrl } from '../render/safe-url.ts';
 import type { CartItem } from '../store/carts-repository.ts';
-import { toMinor } from '../store/money.ts';
-import { customerPrice, money, type PricingFor } from './customer-pricing.ts';
+import type { MessageOffer } from './amp-claims.ts';
+import { formatMinor, fromMinor, toMinor } from './money.ts';
+import { marketPrice, percentOffFor, unitPriceMinor } from './product-view.ts';
 import type { Product } from './product-schema.ts';
 
 export interface CartSummaryLine {
@@ -27,7 +28,13 @@ export interface CartSummary {
   freeShipping?: { thresholdText: string; remainingText: string; percent: number; reached: boolean };
 }
 
-export interface CartContext extends PricingFor {
+export interface CartContext {
+  /** The customer's market. */
+  currency: string;
+  /** BCP 47 tag Intl accepts. */
+  intlLocale: string;
+  /** The discount the message's token grants, on the products it offered. */
+  offer?: MessageOffer;
   /** Order value that ships free, per currency (templates/brand.json `freeShippingThreshold`). */
   freeShippingThreshold: Readonly<Record<string, number>>;
   placeholderImage: string;
@@ -48,7 +55,8 @@ export function cartSummary(items: readonly CartItem[], products: readonly Produ
     if (!product || !size) {
       return { sku: item.sku, title: product?.title ?? item.sku, size: item.size, quantity: item.quantity, image: c.placeholderImage, available: false, unitPriceText: '', lineTotalText: '' };
     }
-    const price = customerPrice(product, c);
+    const price = marketPrice(product, c.currency);
+    const unitMinor = unitPriceMinor(price.minor, percentOffFor(c.offer, product.sku));
     // A product without a price in the customer's market is priced in the catalog's base
     // currency, and one order cannot mix currencies: such a line cannot be bought with the rest.
     if (priced && price.currency !== currency) {
@@ -56,7 +64,7 @@ export function cartSummary(items: readonly CartItem[], products: readonly Produ
     }
     priced = true;
     currency = price.currency;
-    subtotalMinor += price.minor * item.quantity;
+    subtotalMinor += unitMinor * item.quantity;
     return {
       sku: item.sku,
       title: product.title,
@@ -64,19 +72,18 @@ export function cartSummary(items: readonly CartItem[], products: readonly Produ
       quantity: item.quantity,
       image: checkUrl(product.image, 'image')?.href ?? c.placeholderImage,
       available: true,
-      unitPriceText: money(price.minor, price.currency, c.intlLocale).text,
-      lineTotalText: money(price.minor * item.quantity, price.currency, c.intlLocale).text,
+      unitPriceText: formatMinor(unitMinor, price.currency, c.intlLocale),
+      lineTotalText: formatMinor(unitMinor * item.quantity, price.currency, c.intlLocale),
     };
   });
-  const subtotal = money(subtotalMinor, currency, c.intlLocale);
   const threshold = c.freeShippingThreshold[currency];
   let freeShipping: CartSummary['freeShipping'];
   if (threshold !== undefined) {
     const thresholdMinor = toMinor(threshold, currency);
     const remainingMinor = Math.max(0, thresholdMinor - subtotalMinor);
     freeShipping = {
-      thresholdText: money(thresholdMinor, currency, c.intlLocale).text,
-      remainingText: money(remainingMinor, currency, c.intlLocale).text,
+      thresholdText: formatMinor(thresholdMinor, currency, c.intlLocale),
+      remainingText: formatMinor(remainingMinor, currency, c.intlLocale),
       percent: thresholdMinor > 0 ? Math.min(100, Math.round((subtotalMinor / thresholdMinor) * 100)) : 100,
       reached: remainingMinor === 0,
     };
@@ -86,8 +93,8 @@ export function cartSummary(items: readonly CartItem[], products: readonly Produ
     count: lines.reduce((n, l) => n + l.quantity, 0),
     empty: lines.length === 0,
     currency,
-    subtotal: subtotal.amount,
-    subtotalText: subtotal.text,
+    subtotal: fromMinor(subtotalMinor, currency),
+    subtotalText: formatMinor(subtotalMinor, currency, c.intlLocale),
     ...(freeShipping ? { freeShipping } : {}),
   };
 }

@@ -1,15 +1,8 @@
 import { checkUrl, withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
-import { compareAtMinor, customerPrice, money, type PricingFor } from './customer-pricing.ts';
+import type { MessageOffer } from './amp-claims.ts';
+import { fromMinor } from './money.ts';
+import { percentOffFor, productView, type SizeState, type ViewableProduct } from './product-view.ts';
 import type { Product } from './product-schema.ts';
-
-export interface LiveSize {
-  size: string;
-  inStock: boolean;
-  /** The customer's usual size in this category. */
-  preferred: boolean;
-  /** Pre-selected: the preferred size when in stock, else the first size in stock. */
-  selected: boolean;
-}
 
 /**
  * One product as an AMP email shows it at open time (amp-list JSON): price for the customer's
@@ -23,15 +16,24 @@ export interface LiveOffer {
   url: string;
   image: string;
   currency: string;
+  /** What one unit costs the customer (decimal, as the API's amounts are): the offer price when the discount applies. */
   price: number;
   priceText: string;
-  /** The crossed-out price: before the message's discount, or the compare-at price of a sale item. */
+  /** The message's discount applies: `priceText` is the offer price and `wasText` the market price. */
+  discounted: boolean;
+  /**
+   * The crossed-out price: the market price when the message's discount applies, else the
+   * shop's compare-at price in this market (a sale claim).
+   */
   wasText?: string;
+  /** The message's percent off, when it applies. */
   discountPercent?: number;
+  /** The lowest price of the 30 days before the current price took effect (product-view.ts `priorPriceText`). */
+  priorPriceText?: string;
   onSale: boolean;
   soldOut: boolean;
   hasSizes: boolean;
-  sizes: LiveSize[];
+  sizes: SizeState[];
   preferredSize?: string;
   selectedSize?: string;
   preferredAvailable: boolean;
@@ -39,7 +41,13 @@ export interface LiveOffer {
   left?: number;
 }
 
-export interface OfferContext extends PricingFor {
+export interface OfferContext {
+  /** The customer's market. */
+  currency: string;
+  /** BCP 47 tag Intl accepts. */
+  intlLocale: string;
+  /** The discount the message's token grants. */
+  offer?: MessageOffer;
   /** The size the customer buys most in a category, from their stored profile. */
   preferredSize: (category: string | undefined) => string | undefined;
   campaignParams: CampaignParams;
@@ -54,7 +62,7 @@ const LOW_STOCK = 3;
  * @example
  * liveOffer('NL-TOP-002', await store.products.get('NL-TOP-002'), { currency: 'SEK', intlLocale: 'sv', … })
  */
-export function liveOffer(sku: string, product: Product | undefined, c: OfferContext): LiveOffer {
+export function liveOffer(sku: string, product: (Product & Pick<ViewableProduct, 'referencePrices'>) | undefined, c: OfferContext): LiveOffer {
   if (!product) {
     return {
       sku,
@@ -65,6 +73,7 @@ export function liveOffer(sku: string, product: Product | undefined, c: OfferCon
       currency: c.currency,
       price: 0,
       priceText: '',
+      discounted: false,
       onSale: false,
       soldOut: true,
       hasSizes: false,
@@ -72,32 +81,31 @@ export function liveOffer(sku: string, product: Product | undefined, c: OfferCon
       preferredAvailable: false,
     };
   }
-  const price = customerPrice(product, c);
-  const paid = money(price.minor, price.currency, c.intlLocale);
-  const was = price.discounted ? price.listMinor : compareAtMinor(product, price);
-  const preferred = c.preferredSize(product.category);
-  const inStock = product.sizes.filter((s) => s.stock > 0);
-  const selected = preferred !== undefined && inStock.some((s) => s.size === preferred) ? preferred : inStock[0]?.size;
-  const selectedStock = product.sizes.find((s) => s.size === selected)?.stock;
+  const percentOff = percentOffFor(c.offer, sku);
+  const view = productView(product, { currency: c.currency, intlLocale: c.intlLocale, percentOff, preferredSize: c.preferredSize(product.category) });
+  const paidMinor = view.offerPriceMinor ?? view.priceMinor;
+  const discounted = view.offerPriceMinor !== undefined;
+  const wasText = discounted ? view.priceText : view.compareAtText;
   return {
     sku: product.sku,
     available: true,
     title: product.title,
     url: withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams),
     image: checkUrl(product.image, 'image')?.href ?? c.placeholderImage,
-    currency: price.currency,
-    price: paid.amount,
-    priceText: paid.text,
-    ...(was !== undefined
-      ? { wasText: money(was, price.currency, c.intlLocale).text, discountPercent: Math.round((1 - price.minor / was) * 100) }
-      : {}),
-    onSale: was !== undefined,
-    soldOut: inStock.length === 0,
-    hasSizes: product.sizes.length > 1,
-    sizes: product.sizes.map((s) => ({ size: s.size, inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
-    ...(preferred === undefined ? {} : { preferredSize: preferred }),
-    ...(selected === undefined ? {} : { selectedSize: selected }),
-    preferredAvailable: preferred !== undefined && selected === preferred,
-    ...(selectedStock !== undefined && selectedStock <= LOW_STOCK ? { left: selectedStock } : {}),
+    currency: view.currency,
+    price: fromMinor(paidMinor, view.currency),
+    priceText: view.offerPriceText ?? view.priceText,
+    discounted,
+    ...(wasText !== undefined ? { wasText } : {}),
+    ...(discounted ? { discountPercent: percentOff } : {}),
+    ...(view.priorPriceText !== undefined ? { priorPriceText: view.priorPriceText } : {}),
+    onSale: wasText !== undefined,
+    soldOut: view.soldOut,
+    hasSizes: view.hasSizes,
+    sizes: view.sizes,
+    ...(view.preferredSize === undefined ? {} : { preferredSize: view.preferredSize }),
+    ...(view.selectedSize === undefined ? {} : { selectedSize: view.selectedSize }),
+    preferredAvailable: view.preferredAvailable,
+    ...(view.selectedStock !== undefined && view.selectedStock <= LOW_STOCK ? { left: view.selectedStock } : {}),
   };
 }

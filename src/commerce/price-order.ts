@@ -1,8 +1,7 @@
 import type { Product } from './product-schema.ts';
 import type { OrderLine } from '../store/orders-repository.ts';
-import { toMinor } from '../store/money.ts';
 import type { MessageOffer } from './amp-claims.ts';
-import { percentOffMinor } from './discount.ts';
+import { marketPrice, percentOffFor, unitPriceMinor } from './product-view.ts';
 
 export interface RequestedLine {
   sku: string;
@@ -13,12 +12,6 @@ export interface RequestedLine {
 export type PricingResult =
   | { ok: true; currency: string; lines: OrderLine[]; totalMinor: number }
   | { ok: false; code: 'unknown_product' | 'unknown_size' | 'out_of_stock' | 'mixed_currency' | 'empty'; sku?: string; size?: string; message: string };
-
-/** The price a customer pays in their currency: the market price the shop set, else the base price. */
-export function unitPrice(product: Product, customerCurrency: string): { amount: number; currency: string } {
-  const market = product.prices?.[customerCurrency];
-  return market !== undefined ? { amount: market, currency: customerCurrency } : { amount: product.price, currency: product.currency };
-}
 
 /**
  * Prices order lines from the catalog, never from anything a client sent: only SKU, size and
@@ -48,15 +41,15 @@ export function priceOrder(
     if (size.stock < r.quantity) {
       return { ok: false, code: 'out_of_stock', sku: r.sku, size: r.size, message: `${product.title} in size ${r.size} is sold out.` };
     }
-    const price = unitPrice(product, customerCurrency);
+    // The market price and the message's discount exactly as every product view shows them.
+    const price = marketPrice(product, customerCurrency);
     if (currency !== undefined && currency !== price.currency) {
       return { ok: false, code: 'mixed_currency', sku: r.sku, message: 'These products cannot be bought together in one currency.' };
     }
     currency = price.currency;
-    const listMinor = toMinor(price.amount, price.currency);
-    const unitPriceMinor = offer?.skus.has(r.sku) ? percentOffMinor(listMinor, offer.percentOff) : listMinor;
-    totalMinor += unitPriceMinor * r.quantity;
-    lines.push({ sku: r.sku, size: r.size, quantity: r.quantity, unitPriceMinor, title: product.title });
+    const unit = unitPriceMinor(price.minor, percentOffFor(offer, r.sku));
+    totalMinor += unit * r.quantity;
+    lines.push({ sku: r.sku, size: r.size, quantity: r.quantity, unitPriceMinor: unit, title: product.title });
   }
   return { ok: true, currency: currency!, lines, totalMinor };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dataText } from '../render/data-text.ts';
-import { fractionDigits, minorDigits } from '../store/money.ts';
+import { fractionDigits, minorDigits } from './money.ts';
 
 /** ISO 4217 codes this runtime's Intl can format. */
 export const knownCurrencies: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));

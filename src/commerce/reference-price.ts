@@ -1,4 +1,4 @@
-import { toMinor } from '../store/money.ts';
+import { toMinor } from './money.ts';
 import type { Product } from './product-schema.ts';
 
 /**
@@ -89,7 +89,7 @@ export function priorPriceMinor(reference: ReferencePrice | undefined): number |
 
 /**
  * A product's price per market, in minor units: its base `currency` and every `prices` entry.
- * A `prices` entry for the base currency wins, as in price-order.ts `unitPrice`, which is what
+ * A `prices` entry for the base currency wins, as in product-view.ts `marketPrice`, which is what
  * an order in that currency is charged.
  */
 export function marketPricesMinor(product: Pick<Product, 'price' | 'currency' | 'prices'>): Record<string, number> {

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Server, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import { seedFixtureCatalog } from '../commerce/seed-catalog.ts';
 import { seedFixtureCustomers } from '../commerce/seed-customers.ts';
-import { openStore, type ProductInput, type Store } from '../store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
 import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
 import { createApp } from './create-app.ts';
 import type { BatchRenderPool } from './batch/render-pool.ts';
@@ -159,22 +160,19 @@ async function seedStore(store: Store, config: Config, logger: Logger): Promise<
 }
 
 /**
- * A fresh database gets the sample catalog so the demo and preview work out of the box.
- * Never in production: demo products in a real shop's catalog would be sold.
+ * A fresh database gets the sample catalog, with its price history, so the demo and preview
+ * work out of the box. Never in production: demo products in a real shop's catalog would be sold.
  */
 async function seedCatalog(store: Store, config: Config, logger: Logger): Promise<void> {
   if (config.production) return;
   const any = await store.db.selectFrom('products').select('sku').limit(1).executeTakeFirst();
   if (any) return;
   const file = join(config.fixturesDir, 'catalog.json');
-  let products: unknown;
-  try {
-    products = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    logger.warn({ err, file }, 'catalog is empty and the sample catalog could not be read; PUT /v1/catalog/products to add products');
+  if (!existsSync(file)) {
+    logger.warn({ file }, 'catalog is empty and there is no sample catalog; PUT /v1/catalog/products to add products');
     return;
   }
-  // upsertMany validates every product and names the bad one.
-  const stored = await store.products.upsertMany(products as ProductInput[]);
-  logger.info({ count: stored.length, file }, 'empty catalog seeded with the sample products');
+  // Validates every product and the history, and names the bad one.
+  const count = await seedFixtureCatalog(store, config.fixturesDir);
+  if (count) logger.info({ count, file }, 'empty catalog seeded with the sample products');
 }

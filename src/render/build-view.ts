@@ -6,8 +6,9 @@ import { computeSegments, listSegments, SEGMENT_NAMES, type SegmentName, type Se
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
-import { currencyDigits, formatDate, formatMoney, roundMoney } from './format.ts';
-import { percentOffMinor } from '../commerce/discount.ts';
+import { formatDate } from './format.ts';
+import { formatMinor, toMinor } from '../commerce/money.ts';
+import { marketPrice, priorPriceFor, productView as sharedProductView, type ProductView as SharedProductView, type ViewableProduct } from '../commerce/product-view.ts';
 import type { HelperRoot } from './handlebars-env.ts';
 import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
@@ -21,36 +22,18 @@ import { plainText, plainView } from './plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
 import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
 
-export interface SizeView {
-  size: string;
-  inStock: boolean;
-  preferred: boolean;
-  selected: boolean;
-}
-
-export interface ProductView {
-  sku: string;
+/**
+ * A product as a message shows it: the one product view every channel shares (prices, sizes,
+ * stock: commerce/product-view.ts) plus its text, checked links and, on WhatsApp, its payload.
+ */
+export interface ProductView extends SharedProductView {
   title: string;
   description?: string;
   category?: string;
   reason?: string;
   url: string;
   image: string;
-  currency: string;
-  price: number;
-  priceText: string;
-  compareAtText?: string;
-  onSale: boolean;
-  /** The price after the campaign offer, when one applies to this customer. */
-  offerPriceText?: string;
   newArrival: boolean;
-  sizes: SizeView[];
-  hasSizes: boolean;
-  preferredSize?: string;
-  selectedSize?: string;
-  /** The customer's usual size is in stock and pre-selected ("your size M is in stock"). */
-  preferredAvailable: boolean;
-  soldOut: boolean;
   /** Signed WhatsApp payload id for choosing this product (list rows, buy buttons). */
   payload?: string;
 }
@@ -73,9 +56,9 @@ export interface CartLineView extends ProductView {
 export interface CartView {
   items: CartLineView[];
   count: number;
-  subtotal: number;
+  subtotalMinor: number;
   subtotalText: string;
-  freeShipping?: { threshold: number; thresholdText: string; remaining: number; remainingText: string; percent: number; reached: boolean };
+  freeShipping?: { thresholdMinor: number; thresholdText: string; remainingMinor: number; remainingText: string; percent: number; reached: boolean };
 }
 
 export interface RenderView extends HelperRoot {
@@ -109,7 +92,8 @@ export interface ViewDeps {
   brand: Brand;
   locales: LocaleTables;
   thresholds: SegmentThresholds;
-  catalog: (sku: string) => Product | undefined;
+  /** Catalog products carry the reference prices the store derived from their price history. */
+  catalog: (sku: string) => CatalogEntry | undefined;
   now: Date;
   /** Absolute https base of the AMP endpoints. */
   publicBaseUrl: string;
@@ -197,11 +181,8 @@ interface PricingContext {
   placeholderImage: string;
 }
 
-/** The offer price as the checkouts charge it: computed in minor units (commerce/discount.ts). */
-function discounted(price: number, percentOff: number, currency: string): number {
-  const unit = 10 ** currencyDigits(currency);
-  return percentOffMinor(Math.round(price * unit), percentOff) / unit;
-}
+/** A product the render shows: one a campaign inlined, or a catalog product with its reference prices. */
+export type CatalogEntry = Product & Pick<ViewableProduct, 'referencePrices'>;
 
 /**
  * Product views by catalog object, then by everything else they depend on. A campaign shows
@@ -212,7 +193,7 @@ function discounted(price: number, percentOff: number, currency: string): number
  */
 const productViews = new WeakMap<Product, BoundedCache<ProductView>>();
 
-function productView(product: Product, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
+function productView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
   let byKey = productViews.get(product);
   if (!byKey) {
     byKey = new BoundedCache<ProductView>(2_000);
@@ -222,43 +203,44 @@ function productView(product: Product, preferred: string | undefined, reason: st
   return byKey.get(key, () => computeProductView(product, preferred, reason, c));
 }
 
-function computeProductView(product: Product, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
+/**
+ * The shared product view (prices, sizes, stock) with the message's text and links around it.
+ * Written out field by field rather than spread: every view then has one shape, which the
+ * templates' property lookups (once per field, product and recipient) run faster on.
+ */
+function computeProductView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
+  const v = sharedProductView(product, { currency: c.currency, intlLocale: c.intlLocale, percentOff: c.percentOff, preferredSize: preferred });
   const txt = c.plain ? plainText : (s: string) => s;
-  const marketPrice = product.prices?.[c.currency];
-  const priceCurrency = marketPrice !== undefined ? c.currency : product.currency;
-  const price = marketPrice ?? product.price;
-  // Market compare-at prices scale with the market price, so "was" and "now" stay consistent.
-  const compareAt =
-    product.compareAtPrice !== undefined && product.compareAtPrice > product.price
-      ? roundMoney((product.compareAtPrice / product.price) * price, priceCurrency)
-      : undefined;
-  const inStock = product.sizes.filter((s) => s.stock > 0);
-  const selected = preferred && inStock.some((s) => s.size === preferred) ? preferred : inStock[0]?.size;
   const image = product.image === undefined ? undefined : checkUrl(product.image, 'image')?.href;
   const url = linkCache.get(`${product.url}\u0000${c.paramsKey}`, () =>
     withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams),
   );
   return {
-    sku: product.sku,
+    sku: v.sku,
     title: txt(product.title),
     description: product.description === undefined ? undefined : txt(product.description),
     category: product.category,
     reason: reason === undefined ? undefined : txt(reason),
     url,
     image: image ?? c.placeholderImage,
-    currency: priceCurrency,
-    price,
-    priceText: formatMoney(price, priceCurrency, c.intlLocale),
-    compareAtText: compareAt !== undefined ? formatMoney(compareAt, priceCurrency, c.intlLocale) : undefined,
-    onSale: compareAt !== undefined,
-    offerPriceText: c.percentOff ? formatMoney(discounted(price, c.percentOff, priceCurrency), priceCurrency, c.intlLocale) : undefined,
+    currency: v.currency,
+    priceMinor: v.priceMinor,
+    priceText: v.priceText,
+    offerPriceMinor: v.offerPriceMinor,
+    offerPriceText: v.offerPriceText,
+    compareAtMinor: v.compareAtMinor,
+    compareAtText: v.compareAtText,
+    onSale: v.onSale,
+    priorPriceMinor: v.priorPriceMinor,
+    priorPriceText: v.priorPriceText,
     newArrival: product.newArrival,
-    sizes: product.sizes.map((s) => ({ size: txt(s.size), inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
-    hasSizes: product.sizes.length > 1,
-    preferredSize: preferred,
-    selectedSize: selected,
-    preferredAvailable: preferred !== undefined && selected === preferred,
-    soldOut: inStock.length === 0,
+    sizes: c.plain ? v.sizes.map((s) => ({ ...s, size: plainText(s.size) })) : v.sizes,
+    hasSizes: v.hasSizes,
+    preferredSize: v.preferredSize,
+    selectedSize: v.selectedSize,
+    preferredAvailable: v.preferredAvailable,
+    soldOut: v.soldOut,
+    selectedStock: v.selectedStock,
     // Present (unset) on every view, so the per-message copy that sets it keeps the same shape.
     payload: undefined,
   };
@@ -291,8 +273,8 @@ export interface ViewBase {
   segments: Segments;
   segmentList: SegmentName[];
   offer?: OfferView;
-  items: readonly { product: Product; reason?: string }[];
-  cartLines?: readonly { product: Product; line: CartInput['items'][number] }[];
+  items: readonly { product: CatalogEntry; reason?: string }[];
+  cartLines?: readonly { product: CatalogEntry; line: CartInput['items'][number] }[];
   loyalty: RenderView['loyalty'];
   /** Preferred size per category, worked out once per message. */
   preferred: Map<string | undefined, string | undefined>;
@@ -354,7 +336,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
   const cart = input.cart ?? profile.cart;
   // Recommending what the customer already has in the cart wastes a slot (and reads as a
   // mistake next to the cart itself): such picks are left out, in every template.
-  const items: { product: Product; reason?: string }[] = [];
+  const items: { product: CatalogEntry; reason?: string }[] = [];
   const maxItems = manifest.data.recommendations?.maxItems ?? 8;
   for (const item of input.recommendations?.items ?? []) {
     if (items.length >= maxItems) break;
@@ -362,7 +344,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
       warnings.push(`recommended SKU ${item.sku} is already in the cart; skipped`);
       continue;
     }
-    const full = 'url' in item ? (item as Product) : deps.catalog(item.sku);
+    const full: CatalogEntry | undefined = 'url' in item ? (item as Product) : deps.catalog(item.sku);
     if (!full) {
       warnings.push(`recommended SKU ${item.sku} is not in the catalog; skipped`);
       continue;
@@ -372,8 +354,13 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
       warnings.push(`recommended SKU ${item.sku} is sold out; skipped`);
       continue;
     }
-    const reason = 'reason' in item && item.reason !== undefined ? localReason(item.reason, input.recommendations!.reasonLocale, locale, deps.locales) : undefined;
+    let reason = 'reason' in item && item.reason !== undefined ? localReason(item.reason, input.recommendations!.reasonLocale, locale, deps.locales) : undefined;
     if (reason === null) warnings.push(`recommended SKU ${item.sku}: its reason is not given in '${locale}'; left out`);
+    else if (reason !== undefined && claimsReduction(item) && priorPriceFor(full, marketPrice(full, currency)) === undefined) {
+      // "Price dropped on …" announces a reduction: only against a recorded 30-day prior price.
+      warnings.push(`recommended SKU ${item.sku}: its reason says the price dropped, but there is no recorded lower price in ${currency} in the 30 days before; left out`);
+      reason = undefined;
+    }
     items.push({ product: full, reason: reason ?? undefined });
   }
 
@@ -427,6 +414,16 @@ function localReason(reason: Reason, reasonLocale: string | undefined, locale: s
   if (typeof reason === 'string') return (reasonLocale ?? FALLBACK_LOCALE) === locale ? reason : null;
   if (typeof reason.key === 'string') return tables.get(locale)?.get(reason.key) ?? null;
   return (reason as Record<string, string>)[locale] ?? null;
+}
+
+/**
+ * A reason that announces a price reduction (`reason.priceDropped…` keys): shown only with a
+ * recorded 30-day prior price. Reasons given as text cannot be told apart; README asks campaign
+ * systems to send such claims by key.
+ */
+function claimsReduction(item: NonNullable<Recommendations['items']>[number]): boolean {
+  const reason = 'reason' in item ? item.reason : undefined;
+  return typeof reason === 'object' && typeof reason.key === 'string' && reason.key.startsWith('reason.priceDropped');
 }
 
 /** The base's preferred size for a product's category. */
@@ -539,10 +536,10 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     order: input.order
       ? {
           ...input.order,
-          totalText: formatMoney(input.order.total, input.order.currency, intlLocale),
+          totalText: orderMoney(input.order.total, input.order.currency, intlLocale),
           number: plainIf(plain, input.order.number),
           carrier: optionalPlainIf(plain, input.order.carrier),
-          lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), sku: plainIf(plain, l.sku), size: optionalPlainIf(plain, l.size), unitPriceText: formatMoney(l.unitPrice, input.order!.currency, intlLocale) })),
+          lines: input.order.lines.map((l) => ({ ...l, title: plainIf(plain, l.title), sku: plainIf(plain, l.sku), size: optionalPlainIf(plain, l.size), unitPriceText: orderMoney(l.unitPrice, input.order!.currency, intlLocale) })),
         }
       : undefined,
     loyalty: base.loyalty,
@@ -665,8 +662,8 @@ export function listHasMarks(list: readonly ProductView[]): boolean {
 }
 
 /** The cart's lines that can be shown: in the catalog, and priced in one currency. */
-function resolveCart(cart: CartInput, deps: ViewDeps, currency: string, warnings: string[]): { product: Product; line: CartInput['items'][number] }[] {
-  const lines: { product: Product; line: CartInput['items'][number] }[] = [];
+function resolveCart(cart: CartInput, deps: ViewDeps, currency: string, warnings: string[]): { product: CatalogEntry; line: CartInput['items'][number] }[] {
+  const lines: { product: CatalogEntry; line: CartInput['items'][number] }[] = [];
   let lineCurrency: string | undefined;
   for (const line of cart.items) {
     const product = deps.catalog(line.sku);
@@ -705,35 +702,43 @@ const cartViews = new InternTable<CartView>(5_000);
 function computeCart(lines: { view: ProductView; line: CartInput['items'][number] }[], c: PricingContext, deps: ViewDeps): CartView {
   const { currency, intlLocale } = c;
   const items: CartLineView[] = [];
-  let subtotal = 0;
+  let subtotalMinor = 0;
   let lineCurrency: string | undefined;
   for (const { view, line } of lines) {
     lineCurrency = view.currency;
-    const total = roundMoney(view.price * line.quantity, view.currency);
-    subtotal = roundMoney(subtotal + total, view.currency);
-    items.push(Object.freeze({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMoney(total, view.currency, intlLocale) }));
+    // A cart line is charged the market price: the message's discount covers the products it
+    // offered, not the cart (amp-claims.ts `skus`), as checkout prices it.
+    const totalMinor = view.priceMinor * line.quantity;
+    subtotalMinor += totalMinor;
+    items.push(Object.freeze({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMinor(totalMinor, view.currency, intlLocale) }));
   }
   Object.freeze(items);
   const total = lineCurrency ?? currency;
   const threshold = deps.brand.freeShippingThreshold[total];
-  const remaining = threshold !== undefined ? Math.max(0, roundMoney(threshold - subtotal, total)) : undefined;
+  const thresholdMinor = threshold === undefined ? undefined : toMinor(threshold, total);
+  const remainingMinor = thresholdMinor === undefined ? undefined : Math.max(0, thresholdMinor - subtotalMinor);
   return {
     items,
     count: items.reduce((n, i) => n + i.quantity, 0),
-    subtotal,
-    subtotalText: formatMoney(subtotal, total, intlLocale),
+    subtotalMinor,
+    subtotalText: formatMinor(subtotalMinor, total, intlLocale),
     freeShipping:
-      threshold !== undefined && remaining !== undefined
+      thresholdMinor !== undefined && remainingMinor !== undefined
         ? Object.freeze({
-            threshold,
-            thresholdText: formatMoney(threshold, total, intlLocale),
-            remaining,
-            remainingText: formatMoney(remaining, total, intlLocale),
-            percent: threshold > 0 ? Math.min(100, Math.round((subtotal / threshold) * 100)) : 100,
-            reached: remaining === 0,
+            thresholdMinor,
+            thresholdText: formatMinor(thresholdMinor, total, intlLocale),
+            remainingMinor,
+            remainingText: formatMinor(remainingMinor, total, intlLocale),
+            percent: thresholdMinor > 0 ? Math.min(100, Math.round((subtotalMinor / thresholdMinor) * 100)) : 100,
+            reached: remainingMinor === 0,
           })
         : undefined,
   };
+}
+
+/** An order's amount as the render request gives it (a decimal, like every API amount), formatted. */
+function orderMoney(amount: number, currency: string, intlLocale: string): string {
+  return formatMinor(toMinor(amount, currency), currency, intlLocale);
 }
 
 /** A BCP 47 tag Intl accepts: the profile's own (sv-SE) when valid, else the strings locale. */
@@ -754,5 +759,5 @@ function listTotalText(list: readonly ProductView[], intlLocale: string): string
 function totalText(products: readonly ProductView[], intlLocale: string): string | undefined {
   const currency = products[0]?.currency;
   if (!currency || products.some((p) => p.currency !== currency)) return undefined;
-  return formatMoney(roundMoney(products.reduce((sum, p) => sum + p.price, 0), currency), currency, intlLocale);
+  return formatMinor(products.reduce((sum, p) => sum + p.priceMinor, 0), currency, intlLocale);
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Product } from '../personalize/recommendations-schema.ts';
+import type { CatalogEntry } from './build-view.ts';
 import { ampClaimsJson } from '../commerce/amp-claims.ts';
 import { signPayload, signTokenJson } from '../commerce/signed-token.ts';
 import { signUnsubscribeToken } from '../commerce/unsubscribe-token.ts';
@@ -10,7 +10,8 @@ import type { RenderDeps } from './render-message.ts';
 export interface RendererOptions {
   config: Pick<Config, 'publicBaseUrl' | 'tokenKeys' | 'tokenTtlDays' | 'unsubscribeTtlDays' | 'thresholds'>;
   templates: TemplateSet;
-  catalog: (sku: string) => Product | undefined;
+  /** Catalog products with the reference prices the store derived from their price history. */
+  catalog: (sku: string) => CatalogEntry | undefined;
   contentSid?: (key: string) => string | undefined;
   whatsappOptedOut?: (customerId: string) => boolean;
   now?: () => Date;

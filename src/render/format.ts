@@ -1,29 +1,9 @@
-import { BoundedCache } from './bounded-cache.ts';
-
 /**
- * Money and date formatting through Intl, with formatter instances cached: constructing an
- * Intl.NumberFormat costs ~20 µs, formatting with one ~1 µs, and every recipient formats
- * several prices.
+ * Date and plural formatting through Intl, with formatter instances cached: constructing one
+ * costs ~20 µs, using one ~1 µs, and every recipient formats dates and counts. Money is
+ * formatted by commerce/money.ts.
  */
-const numberFormats = new Map<string, Intl.NumberFormat>();
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-export function moneyFormat(locale: string, currency: string): Intl.NumberFormat {
-  const key = `${locale}|${currency}`;
-  let f = numberFormats.get(key);
-  if (!f) {
-    f = new Intl.NumberFormat(locale, { style: 'currency', currency });
-    numberFormats.set(key, f);
-  }
-  return f;
-}
-
-const formatted = new BoundedCache<string>();
-
-/** Prices repeat across a campaign's recipients, so formatted strings are memoised too. */
-export function formatMoney(amount: number, currency: string, locale: string): string {
-  return formatted.get(`${locale}|${currency}|${amount}`, () => moneyFormat(locale, currency).format(amount));
-}
 
 export type DateStyle = 'short' | 'medium' | 'long' | 'full' | 'datetime';
 
@@ -53,22 +33,4 @@ export function pluralCategory(locale: string, count: number): Intl.LDMLPluralRu
     pluralRules.set(locale, r);
   }
   return r.select(count);
-}
-
-/** Digits after the decimal point for a currency (JPY 0, EUR 2, KWD 3). */
-const digits = new Map<string, number>();
-
-export function currencyDigits(currency: string): number {
-  let d = digits.get(currency);
-  if (d === undefined) {
-    d = moneyFormat('en', currency).resolvedOptions().maximumFractionDigits ?? 2;
-    digits.set(currency, d);
-  }
-  return d;
-}
-
-/** Rounds to the currency's minor unit, avoiding binary drift (0.1 + 0.2). */
-export function roundMoney(amount: number, currency: string): number {
-  const f = 10 ** currencyDigits(currency);
-  return Math.round(amount * f) / f;
 }

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
-import { formatDate, formatMoney, pluralCategory, type DateStyle } from './format.ts';
+import { formatMinor, toMinor } from '../commerce/money.ts';
+import { formatDate, pluralCategory, type DateStyle } from './format.ts';
 import { interpolate, type LocaleTable } from './locale-strings.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
 
@@ -69,7 +70,8 @@ export function createHandlebarsEnv(): typeof Handlebars {
     const root = rootOf(options);
     const currency = typeof rest[0] === 'string' ? rest[0] : root.currency;
     if (typeof amount !== 'number' || !Number.isFinite(amount)) return '';
-    return formatMoney(amount, currency, root.intlLocale);
+    // A decimal amount from data (the API's amounts are decimals): to minor units at the edge.
+    return formatMinor(toMinor(amount, currency), currency, root.intlLocale);
   });
 
   hb.registerHelper('date', function (this: unknown, value: unknown, ...rest: unknown[]) {
@@ -122,7 +124,9 @@ export function createHandlebarsEnv(): typeof Handlebars {
   // JavaScript semantics: `or` returns the first truthy value, so (or firstName "") works as a default.
   hb.registerHelper('and', (...args: unknown[]) => {
     const values = args.slice(0, -1);
-    return values.find((v) => !v) ?? values[values.length - 1];
+    // By index: `find` cannot tell a missing value (undefined) from finding none.
+    const falsy = values.findIndex((v) => !v);
+    return falsy === -1 ? values[values.length - 1] : values[falsy];
   });
   hb.registerHelper('or', (...args: unknown[]) => {
     const values = args.slice(0, -1);

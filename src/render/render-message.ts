@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { convert } from 'html-to-text';
 import type { AmpMessageContent, AmpTokenRequest } from '../commerce/amp-claims.ts';
-import type { Product } from '../personalize/recommendations-schema.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
 import type { SegmentName } from '../personalize/segments.ts';
@@ -11,7 +10,7 @@ import type { Channel } from '../templates/template-manifest.ts';
 import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
 import Handlebars from 'handlebars';
 import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, recordFill, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
-import { buildViewBase, channelView, listHasMarks, TemplateDataError, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
+import { buildViewBase, channelView, listHasMarks, TemplateDataError, type CatalogEntry, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
 import { oneLine, tidyText } from './tidy-text.ts';
 import { unsubscribeUrl, type UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
@@ -69,7 +68,8 @@ export interface RenderResult {
 export interface RenderDeps {
   templates: TemplateSet;
   thresholds: SegmentThresholds;
-  catalog: (sku: string) => Product | undefined;
+  /** Catalog products with the reference prices the store derived from their price history. */
+  catalog: (sku: string) => CatalogEntry | undefined;
   publicBaseUrl: string;
   /** Signs the AMP access token for one message: who, which message, and what it shows. */
   signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl' | 'cartAt'>, content?: AmpMessageContent) => string;

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { CustomersTable, Executor } from './database-schema.ts';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-column.ts';
-import { minorDigits } from './money.ts';
+import { minorDigits } from '../commerce/money.ts';
 import { isoNow, toIsoTimestamp, systemClock, type Clock } from './timestamps.ts';
 
 export interface Address {

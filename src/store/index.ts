@@ -1,6 +1,5 @@
 export { openStore, type OpenStoreOptions, type Repositories, type Store } from './open-store.ts';
 export { findPlacedOrder, placeOrder, newOrderNumber, type PlaceOrderInput, type PlaceOrderResult } from './place-order.ts';
-export { toMinor, fromMinor, minorDigits, fractionDigits } from './money.ts';
 export { productSchema, productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 export type { Database, Executor } from './database-schema.ts';
 export type { CatalogProduct, ProductsRepository } from './products-repository.ts';

@@ -3,7 +3,7 @@ import type { Address } from './customers-repository.ts';
 import type { Executor } from './database-schema.ts';
 import { isUniqueViolation } from './db-errors.ts';
 import type { CartsRepository } from './carts-repository.ts';
-import { minorDigits } from './money.ts';
+import { minorDigits } from '../commerce/money.ts';
 import type { Order, OrderChannel, OrderLine, OrderStatus, OrdersRepository } from './orders-repository.ts';
 import type { ProductsRepository } from './products-repository.ts';
 import { isoNow, systemClock, toIsoTimestamp, type Clock } from './timestamps.ts';

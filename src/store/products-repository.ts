@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { chunks } from './chunks.ts';
 import type { Executor, ProductSizesTable, ProductsTable } from './database-schema.ts';
 import { fromJsonText, toJsonText } from './json-column.ts';
-import { fromMinor, toMinor } from './money.ts';
+import { fromMinor, toMinor } from '../commerce/money.ts';
 import { productBatchSchema, type Product, type ProductInput } from '../commerce/product-schema.ts';
 import { referencePriceAt, type PricePoint, type ReferencePrice } from '../commerce/reference-price.ts';
 import { loadPricePoints, recordPriceChanges, type ReferencePrices } from './price-history.ts';

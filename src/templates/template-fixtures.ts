@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { readSampleHistory, sampleReferencePrices } from '../commerce/sample-price-history.ts';
 import { profileSchema, type Profile } from '../personalize/profile-schema.ts';
-import { productSchema, recommendationsSchema, type Product, type Recommendations } from '../personalize/recommendations-schema.ts';
+import { productSchema, recommendationsSchema, type Recommendations } from '../personalize/recommendations-schema.ts';
+import type { CatalogEntry } from '../render/build-view.ts';
 import { cartInputSchema, orderInputSchema, type CartInput, type OrderInput, type RenderRequest } from '../render/render-input.ts';
 import type { TemplateManifest } from './template-manifest.ts';
 
@@ -14,7 +16,11 @@ export const FIXTURES_NOW = '2026-11-22T10:00:00Z';
 
 /** The sample data in fixtures/: used by `validate`, the preview, the demo and tests. */
 export interface Fixtures {
-  catalog: Map<string, Product>;
+  /**
+   * catalog.json, each product with the reference prices its price history
+   * (price-history.json) gives at FIXTURES_NOW, as the store would hold them.
+   */
+  catalog: Map<string, CatalogEntry>;
   profiles: Map<string, Profile>;
   recommendations: Map<string, Recommendations>;
   carts: Map<string, CartInput>;
@@ -42,8 +48,12 @@ function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T 
 
 export function loadFixtures(root: string): Fixtures {
   const catalogList = parseWith(productSchema.array())(JSON.parse(readFileSync(join(root, 'catalog.json'), 'utf8')), join(root, 'catalog.json'));
+  const references = sampleReferencePrices(readSampleHistory(root, catalogList), FIXTURES_NOW);
   return {
-    catalog: new Map(catalogList.map((p) => [p.sku, p])),
+    catalog: new Map(catalogList.map((p): [string, CatalogEntry] => {
+      const referencePrices = references.get(p.sku);
+      return [p.sku, referencePrices ? { ...p, referencePrices } : p];
+    })),
     profiles: readDir(join(root, 'profiles'), parseWith(profileSchema)),
     recommendations: readDir(join(root, 'recommendations'), parseWith(recommendationsSchema)),
     carts: readDir(join(root, 'carts'), parseWith(cartInputSchema)),

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPaymentSignature } from '../../src/commerce/payment-link.ts';
-import { toMinor } from '../../src/store/index.ts';
+import { toMinor } from '../../src/commerce/money.ts';
 import { catalogFixture } from '../http/helpers.ts';
 import { ampUrls, expectAmpAnswer, formFields, mintToken, openAmpApp, pathOf, renderAmp, v1, v2, yahoo, type AmpApp, type Backend } from './amp-kit.ts';
 

@@ -31,8 +31,8 @@ describe('WhatsApp part', () => {
     expect(wa.preview.buttons!.map((b) => b.title)).toEqual(['Buy now', 'Not now', 'Stop offers']);
     expect(verifyPayload(vars['2'], TEST_KEYS)).toBe(`buy@${payloadOwner('cust-sophie')}:NL-TOP-002:S:${r.id}`);
     expect(verifyPayload(vars['2'].replace(':NL-TOP-002:', ':X:'), TEST_KEYS)).toBeUndefined();
-    // A VIP gets the price drop without the campaign discount.
-    expect(wa.preview.body).toBe('Hi Sophie, Merino Rib Knit Top is now €69.95 (was €89.95). Want it in size S?');
+    // A VIP gets the price drop without the campaign discount, against the recorded 30-day lowest price.
+    expect(wa.preview.body).toBe('Hi Sophie, Merino Rib Knit Top is now €69.95 (lowest price in the last 30 days: €79.95). Want it in size S?');
   });
 
   it('outside the window: the approved template with contentSid and contentVariables', () => {
@@ -47,8 +47,8 @@ describe('WhatsApp part', () => {
       contentVariables: expect.any(String),
     });
     const vars = JSON.parse(wa.message.contentVariables!);
-    expect(vars).toMatchObject({ '1': 'Rachel', '2': 'Merino Rib Knit Top', '3': '€59.46', '4': '€89.95' });
-    expect(wa.preview.body).toBe('Hi Rachel, Merino Rib Knit Top is now €59.46 (was €89.95). Want it?');
+    expect(vars).toMatchObject({ '1': 'Rachel', '2': 'Merino Rib Knit Top', '3': '€59.46 for you (15% off €69.95; lowest price in the last 30 days: €79.95)' });
+    expect(wa.preview.body).toBe('Hi Rachel, Merino Rib Knit Top is €59.46 for you (15% off €69.95; lowest price in the last 30 days: €79.95). Want it?');
   });
 
   it('warns and falls back to plain text when the session content is not synced', () => {
@@ -68,7 +68,7 @@ describe('WhatsApp part', () => {
   it('speaks the customer language (Turkish, Swedish)', () => {
     const tr = renderMessage({ ...request('emre'), channels: ['whatsapp'] }, deps).whatsapp!;
     if (tr.suppressed) throw new Error('suppressed');
-    expect(tr.preview.body).toMatch(/^Merhaba Emre, .* artık /);
+    expect(tr.preview.body).toMatch(/^Merhaba Emre, Merino Rib Knit Top fiyatı: size özel /);
     const sv = renderMessage({ ...request('ingrid'), channels: ['whatsapp'], profile: { ...request('ingrid').profile, whatsapp: { lastInboundAt: '2026-11-22T09:00:00Z' } } }, deps).whatsapp!;
     if (sv.suppressed) throw new Error('suppressed');
     expect(sv.preview.buttons!.map((b) => b.title)).toEqual(['Köp nu', 'Inte nu', 'Stoppa erbjudanden']);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeOrder, toMinor, type OpenStoreOptions, type ProductInput } from '../../src/store/index.ts';
+import { toMinor } from '../../src/commerce/money.ts';
+import { placeOrder, type OpenStoreOptions, type ProductInput } from '../../src/store/index.ts';
 import { openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
 import { checkPriceHistoryApi } from './price-history-api.ts';
 

@@ -62,6 +62,22 @@ describe('PUT /v1/catalog/products', () => {
     ]);
   });
 
+  it('the seeded catalog carries the sample price history (fixtures/price-history.json) at the times it took effect', async () => {
+    const res = await request(t.app).get('/v1/catalog/products/NL-TOP-002').expect(200);
+    expect(res.body.priceHistory.EUR).toEqual({
+      price: 69.95,
+      since: '2026-11-13T08:00:00.000Z',
+      lowest30d: 79.95,
+      changes: [
+        { price: 69.95, validFrom: '2026-11-13T08:00:00.000Z' },
+        { price: 79.95, validFrom: '2026-10-20T08:00:00.000Z' },
+        { price: 89.95, validFrom: '2026-08-01T08:00:00.000Z' },
+      ],
+    });
+    expect(res.body.priceHistory.SEK).toMatchObject({ price: 769, lowest30d: 879 });
+    expect(res.body).toMatchObject({ compareAtPrice: 89.95, compareAtPrices: { SEK: 989, TRY: 4499 } });
+  });
+
   it('400 when the body is not a list', async () => {
     const res = await request(t.app).put('/v1/catalog/products').send(product('T-SINGLE'));
     expect(res.status).toBe(400);

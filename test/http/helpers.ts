@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { afterAll, beforeAll } from 'vitest';
+import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
 import type { WebhookDispatcher } from '../../src/channels/webhooks/webhook-dispatcher.ts';
 import { createApp, type AppDeps } from '../../src/http/create-app.ts';
@@ -64,7 +65,7 @@ export interface TestAppOptions {
   /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
   dataDir?: string;
   store?: OpenStoreOptions;
-  /** Load fixtures/catalog.json into an empty store. Default true. */
+  /** Load fixtures/catalog.json, with its price history, into an empty store (as the service does). Default true. */
   seed?: boolean;
   templates?: TemplateSet;
   logger?: Logger;
@@ -77,7 +78,7 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
   const config = testConfig(dataDir, options.env);
   // The store's clock is the app's clock too (create-app.ts): both run on the test date.
   const store = await openStore({ now: testClock.now, webhookUrls: config.webhooks.urls, ...(options.store ?? { dataDir }) });
-  if (options.seed !== false && (await store.products.list()).length === 0) await store.products.upsertMany(catalogFixture());
+  if (options.seed !== false) await seedFixtureCatalog(store, FIXTURES);
   const templates = options.templates ?? (await testTemplates());
   const app = await createApp({ config, store, templates, logger: options.logger, webhookTimers: options.webhookTimers });
   const close = async () => {

@@ -99,7 +99,8 @@ describe('designers’ preview in Chromium', () => {
     expect(await page.textContent('#wa-state')).toMatch(/Approved template · outside the 24-hour window/);
     const bubble = await page.textContent('#wa-bubble');
     expect(bubble).toContain('Hej Ingrid!');
-    expect(bubble).toContain('Merino Rib Knit Top kostar nu');
+    // The reduction against the sample history's 30-day lowest price, as the email beside it says.
+    expect(bubble).toContain('Merino Rib Knit Top kostar 653,65\u00a0kr för dig (15 % rabatt på 769,00\u00a0kr; lägsta pris de senaste 30 dagarna: 879,00\u00a0kr)');
     expect(await page.locator('#wa-buttons .wa-button').allTextContents()).toEqual(['Köp nu', 'Stoppa erbjudanden']);
 
     const sizes = await page.textContent('#sizes');

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMoney } from '../../src/render/format.ts';
+import { formatMinor } from '../../src/commerce/money.ts';
 import { picks, profile } from '../http/helpers.ts';
 import { choiceIds, openWhatsAppApp, PHONES, type WhatsAppTestApp } from './helpers.ts';
 import { testClock } from '../support/test-clock.ts';
@@ -41,7 +41,7 @@ describe('in Turkish (Emre, TRY)', () => {
     expect(last().Body).toMatch(/^Üzgünüm, bunu anlayamadım\.\nMerino Rib Knit Top, M beden\. Kaç adet istersiniz\?/);
 
     await t.say(PHONES.emre, '2');
-    const [unit, total] = [formatMoney(2974.15, 'TRY', 'tr'), formatMoney(5948.3, 'TRY', 'tr')];
+    const [unit, total] = [formatMinor(297415, 'TRY', 'tr'), formatMinor(594830, 'TRY', 'tr')];
     expect(last().Body).toBe(`2 × Merino Rib Knit Top, M beden — ${unit}\nToplam ${total}.\nTeslimat adresi: Emre Y., Bağdat…, İstanbul. Onaylıyor musunuz?\n1. Evet\n2. Adresi değiştir\n3. İptal`);
 
     await t.say(PHONES.emre, 'Evet!');
@@ -56,7 +56,7 @@ describe('in Swedish (Ingrid, SEK)', () => {
     const rows = await sessionButtons('recommendations', 'ingrid', { items: [{ sku: 'NL-JNS-001' }, { sku: 'NL-TOP-001' }] });
     await t.tap(PHONES.ingrid, rows[0]!.id, 'ListId');
     // Her usual jeans size first; 29 and 31 are sold out and never offered.
-    const price = formatMoney(989, 'SEK', 'sv');
+    const price = formatMinor(98900, 'SEK', 'sv');
     expect(last().Body).toBe(
       `Strand High-Rise Straight Jeans kostar ${price}. Din storlek 28 finns i lager. Vilken storlek vill du ha?\n1. 28 — Din vanliga storlek\n2. 24 — I lager\n3. 25 — I lager\n4. 26 — I lager\n5. 27 — I lager\n6. 30 — I lager\n7. 32 — I lager`,
     );

@@ -8,6 +8,7 @@ import twilio from 'twilio';
 import { sessionDefinitions } from '../../src/channels/whatsapp/content-definitions.ts';
 import { syncContent } from '../../src/channels/whatsapp/content-sync.ts';
 import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts';
+import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
 import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
 import type { Config } from '../../src/config.ts';
 import type { WebhookDispatcher } from '../../src/channels/webhooks/webhook-dispatcher.ts';
@@ -17,7 +18,7 @@ import type { WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts'
 import { openStore, type OpenStoreOptions, type Store } from '../../src/store/index.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { createBackend, PG_URL, uid, type BackendName } from '../store/backends.ts';
-import { catalogFixture, FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
+import { FIXTURES, testConfig, testTemplates } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { createManualSchedule, type ManualSchedule } from '../support/manual-schedule.ts';
 import { testClock } from '../support/test-clock.ts';
@@ -82,7 +83,7 @@ export async function openWhatsAppApp(
   };
   const store = await openStore(storeOptions);
   if (!shared) {
-    await store.products.upsertMany(catalogFixture());
+    await seedFixtureCatalog(store, FIXTURES);
     await seedFixtureCustomers(store, FIXTURES);
   }
   if (options.sync) {

@@ -18,13 +18,13 @@ describe.each(BACKENDS)('a purchase inside WhatsApp (%s)', (backend) => {
   it('price-drop "Buy" → size → quantity → confirm → order priced from the catalog, with payment link and confirmation', async () => {
     const sids = new Map((await t.store.whatsappContents.list()).map((c) => [c.key, c.sid]));
     // The campaign system renders the price drop; outside the window it is the approved
-    // template, whose first button carries the signed buy payload ({{5}}).
+    // template, whose first button carries the signed buy payload ({{4}}).
     const render = await request(t.app)
       .post('/v1/render')
       .send({ template: 'price-drop', profile: profile('rachel'), recommendations: picks('price-drop'), channels: ['whatsapp'], context: { now: FIXED_NOW, messageId: 'msg-rachel-1', campaignId: 'cmp-drop' } })
       .expect(200);
     expect(render.body.whatsapp.kind).toBe('template');
-    const buy = JSON.parse(render.body.whatsapp.message.contentVariables)['5'] as string;
+    const buy = JSON.parse(render.body.whatsapp.message.contentVariables)['4'] as string;
 
     // 1. Tap "Buy now": straight to size, her usual size (M) offered first, sold-out XS/XL never.
     let res = await t.tap(PHONES.rachel, buy);

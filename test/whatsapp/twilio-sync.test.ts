@@ -78,11 +78,11 @@ describe('npx inboxcart twilio sync', () => {
     expect(sv.language).toBe('sv');
     expect(sv.types).toEqual({
       'twilio/quick-reply': {
-        body: 'Hej {{1}}! {{2}} kostar nu {{3}} (förut {{4}}). Vill du ha den?',
-        actions: [{ type: 'QUICK_REPLY', id: '{{5}}', title: 'Köp nu' }, { type: 'QUICK_REPLY', id: '{{6}}', title: 'Stoppa erbjudanden' }],
+        body: 'Hej {{1}}! {{2}} kostar {{3}}. Vill du ha den?',
+        actions: [{ type: 'QUICK_REPLY', id: '{{4}}', title: 'Köp nu' }, { type: 'QUICK_REPLY', id: '{{5}}', title: 'Stoppa erbjudanden' }],
       },
     });
-    expect(Object.keys(sv.variables as object)).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(Object.keys(sv.variables as object)).toEqual(['1', '2', '3', '4', '5']);
     expect((sv.variables as Record<string, string>)['2']).toBe('Merino Rib Knit Top');
     const confirmation = byName.get('inboxcart_order_confirmation_en')!;
     expect(confirmation.types).toEqual({ 'twilio/text': { body: 'Thank you for your order! Order {{1}} is confirmed, total {{2}}. Next step: {{3}} Reply HELP if you have questions.' } });

@@ -3,8 +3,9 @@ import { cartSummary } from '../../commerce/cart-summary.ts';
 import { linesDigest as digest } from '../../commerce/lines-digest.ts';
 import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
 import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
+import { formatMinor } from '../../commerce/money.ts';
+import { percentOffFor, productView } from '../../commerce/product-view.ts';
 import { recordWhatsappOptedOut } from '../../commerce/shop-events.ts';
-import { customerPrice, money } from '../../commerce/customer-pricing.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
@@ -173,9 +174,10 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
 
   const pay = (flowId: string, action: ChatAction, value?: string) => chatPayload(keys, flowId, action, value);
 
+  /** The price the chat asks: what the message showed for the product (its view), and what checkout charges. */
   function priceText(t: Turn, product: Product, state: FlowState): string {
-    const p = customerPrice(product, { currency: t.customer.currency, offer: activeDiscount(state, t.now) });
-    return money(p.minor, p.currency, t.intlLocale).text;
+    const view = productView(product, { currency: t.customer.currency, intlLocale: t.intlLocale, percentOff: percentOffFor(activeDiscount(state, t.now), product.sku) });
+    return view.offerPriceText ?? view.priceText;
   }
 
   function greeting(t: Turn, state: FlowState, prefix?: string): Outcome {
@@ -318,9 +320,9 @@ export function createConversationEngine(deps: ConversationDeps): ConversationEn
     if (!address) return { state: next, replies: [text(withPrefix(prefix, t.say('chat.noAddress', { url: accountUrl })))] };
     const lines = priced.lines.map((l) =>
       // Unit prices, as the order confirmation lists them; the total follows.
-      t.say(l.size ? 'chat.lineSized' : 'chat.line', { quantity: l.quantity, title: l.title, size: l.size, price: money(l.unitPriceMinor, priced.currency, t.intlLocale).text }),
+      t.say(l.size ? 'chat.lineSized' : 'chat.line', { quantity: l.quantity, title: l.title, size: l.size, price: formatMinor(l.unitPriceMinor, priced.currency, t.intlLocale) }),
     );
-    const body = t.say('chat.confirm', { lines: shown(lines).join('\n'), total: money(priced.totalMinor, priced.currency, t.intlLocale).text, address: addressSummary(address) });
+    const body = t.say('chat.confirm', { lines: shown(lines).join('\n'), total: formatMinor(priced.totalMinor, priced.currency, t.intlLocale), address: addressSummary(address) });
     return {
       state: next,
       replies: [

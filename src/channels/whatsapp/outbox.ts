@@ -4,7 +4,7 @@ import type { CartInput, OrderInput } from '../../render/render-input.ts';
 import { renderMessage, type RenderDeps, type RenderResult } from '../../render/render-message.ts';
 import type { Customer } from '../../store/customers-repository.ts';
 import type { Store } from '../../store/index.ts';
-import { fromMinor } from '../../store/money.ts';
+import { fromMinor } from '../../commerce/money.ts';
 import type { Order } from '../../store/orders-repository.ts';
 import { latestInbound, whatsappWindow, type MessageCreateParams } from './render-whatsapp.ts';
 import type { SendError, SendMeta, SendResult, WhatsAppSender } from './twilio-sender.ts';

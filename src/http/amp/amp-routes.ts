@@ -4,7 +4,7 @@ import type { Order } from '../../store/orders-repository.ts';
 import { canonicalLocale } from '../../render/locale-strings.ts';
 import { messageOffer, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { cartSummary, type CartContext } from '../../commerce/cart-summary.ts';
-import { money } from '../../commerce/customer-pricing.ts';
+import { formatMinor, fromMinor } from '../../commerce/money.ts';
 import { changeCart, type CartChange, type CartChangeOutcome, type Refusal } from '../../commerce/checkout.ts';
 import { emailCheckout, type EmailCheckoutOutcome } from '../../commerce/email-checkout.ts';
 import { liveOffer, type LiveOffer, type OfferContext } from '../../commerce/live-offer.ts';
@@ -297,20 +297,19 @@ function checkoutAnswer(outcome: EmailCheckoutOutcome, s: Shopper, say: Say) {
   switch (outcome.kind) {
     case 'order': {
       const o = outcome.order;
-      const total = money(o.totalMinor, o.currency, s.intlLocale);
       return {
         orderId: o.id,
         orderNumber: o.number,
         status: o.status,
-        total: total.amount,
-        totalText: total.text,
+        total: fromMinor(o.totalMinor, o.currency),
+        totalText: formatMinor(o.totalMinor, o.currency, s.intlLocale),
         currency: o.currency,
         ...(o.paymentLink ? { paymentUrl: o.paymentLink } : {}),
       };
     }
     case 'continue_in_shop': {
-      const total = money(outcome.totalMinor, outcome.currency, s.intlLocale);
-      return { status: 'continue_in_shop', checkoutUrl: outcome.checkoutUrl, total: total.amount, totalText: total.text, currency: outcome.currency };
+      const { totalMinor, currency } = outcome;
+      return { status: 'continue_in_shop', checkoutUrl: outcome.checkoutUrl, total: fromMinor(totalMinor, currency), totalText: formatMinor(totalMinor, currency, s.intlLocale), currency };
     }
     case 'refused':
       throw refusalError(outcome, s, say);

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { fromMinor, productBatchSchema, type PricePoint, type ReferencePrice, type Store } from '../../store/index.ts';
+import { fromMinor } from '../../commerce/money.ts';
+import { productBatchSchema, type PricePoint, type ReferencePrice, type Store } from '../../store/index.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import Handlebars from 'handlebars';
 import { verifyPaymentSignature } from '../../commerce/payment-link.ts';
-import { money } from '../../commerce/customer-pricing.ts';
+import { formatMinor } from '../../commerce/money.ts';
 import { canonicalLocale, FALLBACK_LOCALE, interpolate, resolveLocale, stringsIn, type LocaleTables } from '../../render/locale-strings.ts';
 import type { Store } from '../../store/index.ts';
 import type { Brand } from '../../templates/brand.ts';
@@ -39,9 +39,9 @@ export function payRoutes(o: { config: Pick<Config, 'tokenKeys' | 'paymentProvid
     const say = stringsIn(o.locales, locale);
     // The document language is the language of its strings, as in the emails (build-view.ts).
     const lang = fellBack ? FALLBACK_LOCALE : intlLocale;
-    const total = money(order.totalMinor, order.currency, intlLocale).text;
+    const total = formatMinor(order.totalMinor, order.currency, intlLocale);
     const lines = order.lines
-      .map((l) => `<li>${l.quantity} × ${esc(l.title)}${l.size ? `, ${esc(l.size)}` : ''} — ${esc(money(l.unitPriceMinor, order.currency, intlLocale).text)}</li>`)
+      .map((l) => `<li>${l.quantity} × ${esc(l.title)}${l.size ? `, ${esc(l.size)}` : ''} — ${esc(formatMinor(l.unitPriceMinor, order.currency, intlLocale))}</li>`)
       .join('');
     // Values go in as markup, so the strings are escaped before they are filled in.
     const summary = `<p>${interpolate(esc(say('pay.order')), { number: `<strong>${esc(order.number)}</strong>` })}</p><ul>${lines}</ul><p>${interpolate(esc(say('pay.total')), { total: `<strong>${esc(total)}</strong>` })}</p>`;

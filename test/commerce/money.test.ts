@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fractionDigits, fromMinor, minorDigits, toMinor } from '../../src/store/money.ts';
+import { formatMinor, fractionDigits, fromMinor, minorDigits, percentOffMinor, toMinor } from '../../src/commerce/money.ts';
 
-describe('money', () => {
+describe('minor units', () => {
   it('knows each currency\'s minor digits', () => {
     expect(minorDigits('EUR')).toBe(2);
     expect(minorDigits('SEK')).toBe(2);
@@ -55,5 +55,34 @@ describe('money', () => {
     expect(fractionDigits(1200)).toBe(0);
     expect(fractionDigits(1.5e-7)).toBe(8);
     expect(fractionDigits(0.1 + 0.2)).toBe(17);
+  });
+});
+
+describe('percentOffMinor', () => {
+  it.each([
+    [4995, 15, 4246], // €49.95 less 15 % = €42.4575
+    [115, 10, 104], // €1.15 less 10 % = €1.035: half up, where binary floating point gives 103
+    [6995, 15, 5946],
+    [1, 50, 1],
+    [1, 90, 0],
+    [499_999_999, 90, 50_000_000],
+  ])('%s less %s %% is %s minor units', (list, percent, offer) => {
+    expect(percentOffMinor(list, percent)).toBe(offer);
+  });
+
+  it('refuses what is not a price or a whole percentage', () => {
+    expect(() => percentOffMinor(49.95, 10)).toThrow(RangeError);
+    expect(() => percentOffMinor(4995, 12.5)).toThrow(RangeError);
+    expect(() => percentOffMinor(4995, 101)).toThrow(RangeError);
+  });
+});
+
+describe('formatMinor', () => {
+  it('formats minor units in the customer\'s locale, with the currency\'s own digits', () => {
+    expect(formatMinor(5946, 'EUR', 'en')).toBe('€59.46');
+    expect(formatMinor(297415, 'TRY', 'tr')).toBe('₺2.974,15');
+    expect(formatMinor(76900, 'SEK', 'sv')).toBe('769,00\u00a0kr');
+    expect(formatMinor(4980, 'JPY', 'en')).toBe('¥4,980');
+    expect(formatMinor(1234, 'KWD', 'en')).toBe('KWD\u00a01.234');
   });
 });
