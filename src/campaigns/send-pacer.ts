@@ -10,12 +10,6 @@ export interface SendPacer {
 /** When the next message may go (ms since the epoch), given the channel's next free slot. */
 type TakeSlot = (channel: CampaignChannel, at: number, stepMs: number) => Promise<number>;
 
-/**
- * Each send takes the channel's next free slot (never earlier than now) and moves it on by
- * 1000 / perSecond ms, so sends are spaced rather than bursting at each second's start. The slot
- * lives in Redis when there is one (every worker on every machine shares the channel's limit:
- * BullMQ's limiter counts jobs per queue, not messages per channel), else in this process.
- */
 // Atomic take of the next slot; the key expires once the slot is in the past, so an idle channel costs nothing.
 const TAKE_SLOT_LUA = `
 local next = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -24,6 +18,12 @@ local at = math.max(next, now)
 redis.call('SET', KEYS[1], at + tonumber(ARGV[2]), 'PX', math.ceil(at + tonumber(ARGV[2]) - now) + 1000)
 return at`;
 
+/**
+ * Each send takes the channel's next free slot (never earlier than now) and moves it on by
+ * 1000 / perSecond ms, so sends are spaced rather than bursting at each second's start. The slot
+ * lives in Redis when there is one (every worker on every machine shares the channel's limit:
+ * BullMQ's limiter counts jobs per queue, not messages per channel), else in this process.
+ */
 export function createSendPacer(o: {
   perSecond: Partial<Record<CampaignChannel, number>>;
   now: () => Date;
