@@ -171,6 +171,15 @@ export function createCampaigns(deps: CampaignsDeps) {
     runner,
     events,
     progress,
+    /** The progress of the newest campaigns (the preview's progress bars). */
+    async recent(limit = 20): Promise<CampaignProgress[]> {
+      const out: CampaignProgress[] = [];
+      for (const id of await repo.recentIds(limit)) {
+        const p = await progress(id);
+        if (p) out.push(p);
+      }
+      return out;
+    },
     processChunk,
 
     async create(spec: CampaignSpec): Promise<CreateResult> {

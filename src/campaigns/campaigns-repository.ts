@@ -148,6 +148,12 @@ export function createCampaignsRepository(database: Kysely<Database>, clock: Clo
       });
     },
 
+    /** The ids of the newest campaigns, newest first. */
+    async recentIds(limit: number): Promise<string[]> {
+      const rows = await db.selectFrom('campaigns').select('id').orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+      return rows.map((r) => r.id);
+    },
+
     async get(id: string): Promise<StoredCampaign | undefined> {
       const row = await db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toCampaign(row);
