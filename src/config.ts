@@ -116,6 +116,11 @@ const envSchema = z.object({
   CAMPAIGN_SEND_CONCURRENCY: seconds(1, 256, 'CAMPAIGN_SEND_CONCURRENCY is the number of messages one chunk has in flight, 1 to 256').default(8),
   CAMPAIGN_LEASE_SECONDS: seconds(2, 3600, 'CAMPAIGN_LEASE_SECONDS is whole seconds from 2 to 3600: how long a dead worker holds its chunk').default(30),
   CAMPAIGN_CHUNKS_PER_SECOND: optionalNumber,
+  CAMPAIGN_EMAIL_PER_SECOND: optionalNumber,
+  // Twilio's default per WhatsApp sender (/work/shared/facts: 80 MPS, text raisable to 400).
+  CAMPAIGN_WHATSAPP_PER_SECOND: optionalNumber.default(80),
+  // Meta's tiers are 250, 1000, 10000, 100000 or unlimited; any lower number keeps a margin below the account's tier.
+  WHATSAPP_TIER: z.string().regex(/^(unlimited|[1-9]\d{0,8})$/, 'WHATSAPP_TIER is unique WhatsApp users per rolling 24 h (the Meta messaging tier, e.g. 1000) or unlimited').default('unlimited'),
   QUIET_HOURS: z
     .string()
     .regex(/^(off|([01]\d|2[0-3]):00-([01]\d|2[0-3]):00)$/, 'QUIET_HOURS is off or HH:00-HH:00 in the customer\'s local time, e.g. 21:00-08:00')
@@ -199,6 +204,10 @@ export interface CampaignConfig {
   leaseMs: number;
   /** BullMQ limiter over all workers: chunk jobs started per second (undefined: unlimited). */
   chunksPerSecond?: number;
+  /** Messages per second per channel over all workers (no entry: unlimited). */
+  perSecond: { email?: number; whatsapp?: number };
+  /** Meta's messaging tier: unique WhatsApp users a rolling 24 h may reach; beyond, sends wait. */
+  whatsappTier?: number;
   /** Local hours [start, end) in which marketing waits; undefined: off. */
   quietHours?: { start: number; end: number };
   /** At most `messages` per customer per channel in `hours`; undefined: off. */
@@ -288,6 +297,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   if (e.CAMPAIGN_CHUNKS_PER_SECOND !== undefined && !(e.CAMPAIGN_CHUNKS_PER_SECOND > 0)) problems.push('CAMPAIGN_CHUNKS_PER_SECOND: a number of chunk jobs per second above 0');
+  if (e.CAMPAIGN_EMAIL_PER_SECOND !== undefined && !(e.CAMPAIGN_EMAIL_PER_SECOND > 0)) problems.push('CAMPAIGN_EMAIL_PER_SECOND: a number of emails per second above 0');
+  if (!(e.CAMPAIGN_WHATSAPP_PER_SECOND > 0)) problems.push('CAMPAIGN_WHATSAPP_PER_SECOND: a number of WhatsApp messages per second above 0');
   const quiet = /^(\d\d):00-(\d\d):00$/.exec(e.QUIET_HOURS);
   const cap = /^(\d+)\/(\d+)h$/.exec(e.FREQUENCY_CAP);
 
@@ -337,6 +348,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendConcurrency: e.CAMPAIGN_SEND_CONCURRENCY,
       leaseMs: e.CAMPAIGN_LEASE_SECONDS * 1000,
       ...(e.CAMPAIGN_CHUNKS_PER_SECOND ? { chunksPerSecond: e.CAMPAIGN_CHUNKS_PER_SECOND } : {}),
+      perSecond: { ...(e.CAMPAIGN_EMAIL_PER_SECOND ? { email: e.CAMPAIGN_EMAIL_PER_SECOND } : {}), whatsapp: e.CAMPAIGN_WHATSAPP_PER_SECOND },
+      ...(e.WHATSAPP_TIER !== 'unlimited' ? { whatsappTier: Number(e.WHATSAPP_TIER) } : {}),
       ...(quiet ? { quietHours: { start: Number(quiet[1]), end: Number(quiet[2]) } } : {}),
       ...(cap ? { frequencyCap: { messages: Number(cap[1]), hours: Number(cap[2]) } } : {}),
     },

@@ -60,7 +60,8 @@ export const campaignProgressSchema = z.object({
   /** Recipient × channel messages in all. */
   total: z.number().int(),
   queued: z.number().int().describe('Not through yet: waiting for a worker or being sent now.'),
-  deferred: z.number().int().describe("Waiting for the end of the customer's quiet hours."),
+  deferred: z.number().int().describe("Waiting to be sent later: the customer's quiet hours, the WhatsApp tier, a retry."),
+  deferredReasons: z.record(z.string(), z.number().int()).describe('The deferred by reason: quiet_hours, whatsapp_tier, retry:<reason>.'),
   rendered: z.number().int(),
   delivered: z.number().int(),
   suppressed: outcomeCounts.describe('Not sent, by reason: unsubscribed, opted_out, no_consent, no_phone, no_email, frequency_cap…'),

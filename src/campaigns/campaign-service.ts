@@ -14,6 +14,7 @@ import type { CampaignProgress, CampaignSpec } from './campaign-schema.ts';
 import { createCampaignsRepository, type CampaignsRepository, type Chunk, type StoredCampaign } from './campaigns-repository.ts';
 import { createEmailDelivery } from './email-delivery.ts';
 import { runChunk, type ChunkDeps } from './run-chunk.ts';
+import { createSendPacer } from './send-pacer.ts';
 import { createBullmqRunner } from './bullmq-runner.ts';
 import { createEmbeddedRunner } from './embedded-runner.ts';
 
@@ -44,6 +45,8 @@ export interface CampaignsDeps {
   logger: Logger;
   now?: () => Date;
   twilioHttpClient?: TwilioHttpClient;
+  /** How the send pacer waits (tests move their clock on instead of waiting). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export type Campaigns = ReturnType<typeof createCampaigns>;
@@ -61,7 +64,8 @@ export function createCampaigns(deps: CampaignsDeps) {
   // The sender directly, not the webhook reply queue: that queue is keyed by the inbound event
   // it answers, while a campaign message already has its own idempotency record (the delivery row).
   const whatsapp = hasTwilio ? createTwilioSender(config, { messages: store.messages, logger: deps.logger, httpClient: deps.twilioHttpClient, now }) : undefined;
-  const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, whatsapp, eml: brandSender(templates.shared.brand), now, logger: deps.logger };
+  const pacer = createSendPacer({ perSecond: config.campaigns.perSecond, now, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(config.campaigns.redisUrl ? { redisUrl: config.campaigns.redisUrl } : {}), prefix: config.campaigns.queuePrefix });
+  const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, pacer, whatsapp, eml: brandSender(templates.shared.brand), now, logger: deps.logger };
   const specs = new Map<string, CampaignSpec>();
   /** 'chunk' (campaign id) after each chunk run this process finished: progress bars and tests wait on it. */
   const events = new EventEmitter();
@@ -136,6 +140,7 @@ export function createCampaigns(deps: CampaignsDeps) {
       total,
       queued: total,
       deferred: 0,
+      deferredReasons: {},
       rendered: 0,
       delivered: 0,
       suppressed: { total: 0, reasons: {} },
@@ -146,7 +151,11 @@ export function createCampaigns(deps: CampaignsDeps) {
       if (row.status === 'sending') continue;
       out.queued -= row.n;
       if (row.status === 'delivered') out.delivered += row.n;
-      else if (row.status === 'deferred') out.deferred += row.n;
+      else if (row.status === 'deferred') {
+        out.deferred += row.n;
+        const reason = row.reason ?? 'unknown';
+        out.deferredReasons[reason] = (out.deferredReasons[reason] ?? 0) + row.n;
+      }
       else {
         const bucket = out[row.status];
         bucket.total += row.n;
@@ -162,6 +171,15 @@ export function createCampaigns(deps: CampaignsDeps) {
     runner,
     events,
     progress,
+    /** The progress of the newest campaigns (the preview's progress bars). */
+    async recent(limit = 20): Promise<CampaignProgress[]> {
+      const out: CampaignProgress[] = [];
+      for (const id of await repo.recentIds(limit)) {
+        const p = await progress(id);
+        if (p) out.push(p);
+      }
+      return out;
+    },
     processChunk,
 
     async create(spec: CampaignSpec): Promise<CreateResult> {
@@ -198,6 +216,7 @@ export function createCampaigns(deps: CampaignsDeps) {
     async close(): Promise<void> {
       await runner.close();
       email.close();
+      await pacer.close();
     },
   };
 }

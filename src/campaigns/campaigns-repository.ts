@@ -148,6 +148,12 @@ export function createCampaignsRepository(database: Kysely<Database>, clock: Clo
       });
     },
 
+    /** The ids of the newest campaigns, newest first. */
+    async recentIds(limit: number): Promise<string[]> {
+      const rows = await db.selectFrom('campaigns').select('id').orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+      return rows.map((r) => r.id);
+    },
+
     async get(id: string): Promise<StoredCampaign | undefined> {
       const row = await db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toCampaign(row);
@@ -372,6 +378,23 @@ export function createCampaignsRepository(database: Kysely<Database>, clock: Clo
         for (const r of rows) if (Number(r.n) >= limit) capped.add(r.customer_id);
       }
       return capped;
+    },
+
+    /**
+     * WhatsApp's reach over all campaigns since `since`: how many distinct customers got a
+     * message, the earliest of those sends (its 24 h run out first), and which of `customerIds`
+     * are among them (messaging them again opens no new conversation against the tier).
+     */
+    async whatsappReach(customerIds: readonly string[], since: Date): Promise<{ users: number; oldest?: string; reached: Set<string> }> {
+      const base = db.selectFrom('campaign_deliveries').where('channel', '=', 'whatsapp').where('delivered_at', '>=', toIsoTimestamp(since));
+      const row = await base
+        .select([(eb) => eb.fn.count<number>('customer_id').distinct().as('users'), (eb) => eb.fn.min('delivered_at').as('oldest')])
+        .executeTakeFirst();
+      const reached = new Set<string>();
+      for (const slice of chunks(customerIds, INSERT_ROWS)) {
+        for (const r of await base.select('customer_id').distinct().where('customer_id', 'in', slice).execute()) reached.add(r.customer_id);
+      }
+      return { users: Number(row?.users ?? 0), ...(row?.oldest ? { oldest: String(row.oldest) } : {}), reached };
     },
 
     async progress(campaignId: string): Promise<ProgressCounts[]> {

@@ -13,6 +13,7 @@ import type { CampaignChannel, CampaignSpec } from './campaign-schema.ts';
 import { deliveryKey, type CampaignsRepository, type Chunk, type DeliveryOutcome, type Recipient } from './campaigns-repository.ts';
 import type { EmailDelivery } from './email-delivery.ts';
 import { quietUntil } from './quiet-hours.ts';
+import type { SendPacer } from './send-pacer.ts';
 
 export interface ChunkDeps {
   repo: CampaignsRepository;
@@ -20,6 +21,8 @@ export interface ChunkDeps {
   templates: TemplateSet;
   config: Pick<Config, 'thresholds' | 'campaigns'>;
   email: EmailDelivery;
+  /** Per-channel messages per second, shared by all workers. */
+  pacer: SendPacer;
   whatsapp?: WhatsAppSender;
   /** The brand's sender (create-app.ts builds the same for `?format=eml`). */
   eml: { from: string; address: string; domain: string };
@@ -40,6 +43,9 @@ const RETRY_AFTER_MS = 60_000;
 
 /** How many recipients between two reads of the campaign's status: a pause takes effect within one such step. */
 const STATUS_EVERY = 50;
+
+/** Meta's messaging tiers count unique users over a rolling day. */
+const TIER_WINDOW_MS = 24 * 3_600_000;
 
 /**
  * Renders and delivers one chunk. Each campaign × customer × channel is claimed in the
@@ -63,6 +69,23 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
     const ids = recipients.map((r) => r.customerId);
     for (const channel of spec.channels) capped.set(channel, await repo.recentlyMessaged(ids, channel, since, spec.id, cap.messages));
   }
+
+  // The tier's count as of the chunk's start, moved on by this chunk's own sends. Workers running
+  // other chunks at the same moment are not seen, so the tier can be passed by at most what they
+  // have in flight; Twilio then refuses with 63018, which retries later (retryLater).
+  const tier = spec.channels.includes('whatsapp') ? config.campaigns.whatsappTier : undefined;
+  const reach = tier ? await repo.whatsappReach(recipients.map((r) => r.customerId), new Date(now.getTime() - TIER_WINDOW_MS)) : undefined;
+  /** Undefined when the customer may get a WhatsApp message now, else when the tier has room again. */
+  const tierFull = (customerId: string): Date | undefined => {
+    if (!reach || !tier || reach.reached.has(customerId)) return undefined;
+    if (reach.users < tier) {
+      reach.users += 1;
+      reach.reached.add(customerId);
+      return undefined;
+    }
+    // The oldest conversation in the window leaves it first; without one (all from this chunk), a day from now.
+    return new Date((reach.oldest ? Date.parse(reach.oldest) : now.getTime()) + TIER_WINDOW_MS);
+  };
 
   let again: number | undefined;
   const later = (at: Date | string) => {
@@ -98,10 +121,14 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
     }
     const send: CampaignChannel[] = [];
     for (const channel of claimed) {
+      const tierAt = channel === 'whatsapp' && !capped.get(channel)?.has(r.customerId) ? tierFull(r.customerId) : undefined;
       if (capped.get(channel)?.has(r.customerId)) await finish(channel, { status: 'suppressed', reason: 'frequency_cap' });
       else if (channel === 'email' && !profile.email) await finish(channel, { status: 'suppressed', reason: 'no_email' });
       else if (channel === 'email' && marketing && !profile.consent.email) await finish(channel, { status: 'suppressed', reason: 'no_consent' });
-      else send.push(channel);
+      else if (tierAt) {
+        later(tierAt);
+        await finish(channel, { status: 'deferred', reason: 'whatsapp_tier', notBefore: tierAt.toISOString() });
+      } else send.push(channel);
     }
     if (send.length === 0) return;
 
@@ -121,6 +148,7 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
       return;
     }
     for (const channel of send) {
+      await deps.pacer.wait(channel);
       const outcome = channel === 'email' ? await deliverEmail(r, profile, result) : await deliverWhatsApp(r, result);
       await finish(channel, retryLater(outcome, existing.get(deliveryKey(r.customerId, channel))?.attempts ?? 0));
     }

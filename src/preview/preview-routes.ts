@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { buildEml } from '../channels/email/build-eml.ts';
 import { getAmpValidator } from '../channels/email/amp-validator.ts';
 import type { Config } from '../config.ts';
+import type { CampaignProgress } from '../campaigns/campaign-schema.ts';
 import { fieldsFromZod, HttpError } from '../http/http-error.ts';
 import { jsonBody } from '../http/json-body.ts';
 import type { Logger } from '../http/logger.ts';
@@ -28,6 +29,8 @@ export interface PreviewDeps {
   /** True once shutdown has begun: open event streams are ended. */
   draining?: () => boolean;
   debounceMs?: number;
+  /** The service's campaigns, for the progress bars (absent: the page shows none). */
+  campaigns?: { recent(): Promise<CampaignProgress[]> };
 }
 
 /**
@@ -81,6 +84,11 @@ export function createPreview(deps: PreviewDeps): Preview {
   router.get('/api/options', async (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(optionsOf(await source.current()));
+  });
+
+  router.get('/api/campaigns', async (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ campaigns: (await deps.campaigns?.recent()) ?? [] });
   });
 
   router.post('/api/render', json, async (req: Request, res: Response) => {

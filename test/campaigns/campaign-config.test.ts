@@ -26,6 +26,7 @@ describe('campaign configuration', () => {
       concurrency: 2,
       sendConcurrency: 8,
       leaseMs: 30_000,
+      perSecond: { whatsapp: 80 },
       quietHours: { start: 21, end: 8 },
       frequencyCap: { messages: 1, hours: 24 },
     });
@@ -43,15 +44,20 @@ describe('campaign configuration', () => {
       QUIET_HOURS: 'off',
       FREQUENCY_CAP: '2/48h',
       CAMPAIGN_CHUNKS_PER_SECOND: '4',
+      CAMPAIGN_EMAIL_PER_SECOND: '50',
+      CAMPAIGN_WHATSAPP_PER_SECOND: '20',
+      WHATSAPP_TIER: '1000',
       WORKER: 'off',
     }).campaigns;
-    expect(c).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', smtpUrl: 'smtp://127.0.0.1:2525', worker: false, frequencyCap: { messages: 2, hours: 48 }, chunksPerSecond: 4 });
+    expect(c).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', smtpUrl: 'smtp://127.0.0.1:2525', worker: false, frequencyCap: { messages: 2, hours: 48 }, chunksPerSecond: 4, perSecond: { email: 50, whatsapp: 20 }, whatsappTier: 1000 });
     expect(c.dkim).toEqual({ domainName: 'shop.example', keySelector: 's1', privateKey: expect.stringContaining('PRIVATE KEY') });
     expect(c.quietHours).toBeUndefined();
   });
 
   it('names the variable that is wrong', () => {
     expect(problems({ QUIET_HOURS: '9pm-8am' })).toEqual([expect.stringMatching(/^QUIET_HOURS: /)]);
+    expect(problems({ WHATSAPP_TIER: 'tier 2' })).toEqual([expect.stringMatching(/^WHATSAPP_TIER: /)]);
+    expect(problems({ CAMPAIGN_EMAIL_PER_SECOND: '0' })).toEqual([expect.stringMatching(/^CAMPAIGN_EMAIL_PER_SECOND: /)]);
     expect(problems({ REDIS_URL: 'localhost:6379' })).toEqual([expect.stringMatching(/^REDIS_URL: /)]);
     expect(problems({ DKIM_DOMAIN: 'shop.example' })).toEqual([expect.stringContaining('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE')]);
   });

@@ -67,6 +67,7 @@ describe('POST /v1/campaigns', () => {
       status: 'running',
       queued: 0,
       deferred: 1,
+      deferredReasons: { quiet_hours: 1 },
       delivered: 2,
       rendered: 2,
       suppressed: { total: 1, reasons: { unsubscribed: 1 } },

@@ -36,7 +36,7 @@ function capture(): { out: NodeJS.WriteStream; text: () => string } {
 describe('inboxcart campaign status', () => {
   it('draws the messages through as a bar with the counts', () => {
     const line = progressLine(
-      { id: 'wb', status: 'running', template: 'win-back', channels: ['email'], recipients: 4, total: 4, queued: 1, deferred: 1, rendered: 1, delivered: 1, suppressed: { total: 1, reasons: { unsubscribed: 1 } }, failed: { total: 0, reasons: {} } },
+      { id: 'wb', status: 'running', template: 'win-back', channels: ['email'], recipients: 4, total: 4, queued: 1, deferred: 1, deferredReasons: { quiet_hours: 1 }, rendered: 1, delivered: 1, suppressed: { total: 1, reasons: { unsubscribed: 1 } }, failed: { total: 0, reasons: {} } },
       20,
     );
     expect(line).toBe('wb running [##########----------]  50% 2/4 · 1 delivered · 1 suppressed · 0 failed · 1 deferred');

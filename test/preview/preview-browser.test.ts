@@ -10,6 +10,9 @@ import type { Preview } from '../../src/preview/preview-routes.ts';
 import { loadTemplateSet } from '../../src/templates/template-registry.ts';
 import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
 import { launchChromium } from '../support/chromium.ts';
+import type { Campaigns } from '../../src/campaigns/campaign-service.ts';
+import type { EmbeddedRunner } from '../../src/campaigns/embedded-runner.ts';
+import { atRiskCustomer, putCustomers, winBack } from '../campaigns/helpers.ts';
 
 /** The page must pick up a saved template within this (the brief: "within a second"; 5 s leaves room for a loaded CI box). */
 const RELOAD_MS = 5000;
@@ -207,5 +210,25 @@ describe('designers’ preview in Chromium', () => {
     await page.click('#render-pasted');
     await page.locator('#subject', { hasText: 'Prissänkt:' }).waitFor();
     expect(await page.textContent('#wa-state')).toContain('Not sent');
+  });
+
+  it('shows a progress bar per campaign that advances to 100 % as its chunks are sent', async () => {
+    const ids = ['pb-1', 'pb-2', 'pb-3'];
+    await putCustomers(t.app, ids.map((id) => atRiskCustomer(id)));
+    const campaigns = t.app.locals.campaigns as Campaigns;
+    expect((await campaigns.create(winBack('bar-1', { audience: { customerIds: ids } }) as never)).kind).toBe('created');
+
+    await page.goto(`${base}/preview`);
+    const row = page.locator('#campaign-list li[data-id="bar-1"]');
+    await row.waitFor({ timeout: RELOAD_MS });
+    expect(await row.getAttribute('data-percent')).toBe('0');
+    expect(await row.locator('.campaign-percent').textContent()).toBe('0 %');
+
+    // No worker runs in this app: the chunks go when the test says, and the page's next poll shows it.
+    await (campaigns.runner as EmbeddedRunner).drain();
+    await page.locator('#campaign-list li[data-id="bar-1"][data-percent="100"]').waitFor({ timeout: RELOAD_MS });
+    expect(await row.locator('.campaign-percent').textContent()).toBe('100 %');
+    expect(await row.locator('progress').evaluate((p) => [(p as unknown as { value: number }).value, (p as unknown as { max: number }).max])).toEqual([3, 3]);
+    expect(await row.getAttribute('data-status')).toBe('completed');
   });
 });

@@ -405,6 +405,39 @@
     });
   }
 
+  // ---- campaign progress ---------------------------------------------------------------------
+
+  /** Polled, not streamed: progress lives in the store, which any worker on any machine writes. */
+  const CAMPAIGNS_EVERY_MS = 1000;
+
+  function campaignRow(p) {
+    // Through: delivered, suppressed or failed (the CLI's bar, src/cli/campaign-progress.ts).
+    const through = p.delivered + p.suppressed.total + p.failed.total;
+    const percent = p.total === 0 ? 100 : Math.floor((through / p.total) * 100);
+    return h(
+      'li',
+      { class: 'campaign', 'data-id': p.id, 'data-status': p.status, 'data-percent': percent },
+      h('span', { class: 'campaign-id' }, p.id),
+      h('progress', { max: p.total || 1, value: p.total === 0 ? 1 : through, 'aria-label': p.id + ' progress' }),
+      h('span', { class: 'campaign-percent' }, percent + ' %'),
+      h('span', { class: 'campaign-counts' }, `${p.status} · ${through}/${p.total} · ${p.delivered} delivered · ${p.suppressed.total} suppressed · ${p.failed.total} failed · ${p.deferred} deferred`),
+    );
+  }
+
+  async function pollCampaigns() {
+    try {
+      const res = await fetch(base + '/api/campaigns', { cache: 'no-store' });
+      if (res.ok) {
+        const { campaigns } = await res.json();
+        $('campaigns').hidden = campaigns.length === 0;
+        fill($('campaign-list'), ...campaigns.map(campaignRow));
+      }
+    } catch {
+      // The service is restarting: the next poll tries again.
+    }
+    setTimeout(pollCampaigns, CAMPAIGNS_EVERY_MS);
+  }
+
   // ---- wiring -------------------------------------------------------------------------------
 
   function syncPaste() {
@@ -440,4 +473,5 @@
   syncPaste();
   render();
   connect();
+  pollCampaigns();
 })();
