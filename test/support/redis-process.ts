@@ -15,12 +15,23 @@ export interface RedisProcess {
  * A Redis of the test's own, as a child process: the shared one at 6379 is never restarted. No
  * persistence, so a restart is a Redis that lost every key.
  */
+/**
+ * Redis runs on the machine's own clock, like the shared one: CI runs the suite under
+ * libfaketime (LD_PRELOAD), whose clock_gettime hook deadlocks redis-server's jemalloc at start.
+ */
+function serviceEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (env.LD_PRELOAD?.includes('faketime')) delete env.LD_PRELOAD;
+  for (const name of Object.keys(env)) if (name.startsWith('FAKETIME')) delete env[name];
+  return env;
+}
+
 export async function startRedis(binary = '/usr/bin/redis-server'): Promise<RedisProcess> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
-    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'], env: serviceEnv() });
     child = proc;
     let out = '';
     await new Promise<void>((resolve, reject) => {
