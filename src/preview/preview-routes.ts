@@ -88,7 +88,7 @@ export function createPreview(deps: PreviewDeps): Preview {
 
   router.get('/results', async (req: Request, res: Response) => {
     const reports = (await deps.results?.recent()) ?? [];
-    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'");
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'");
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.type('html').send(resultsPage({ base: req.baseUrl, reports }));
