@@ -3,7 +3,6 @@ import type { CatalogEntry } from './build-view.ts';
 import { ampClaimsJson } from '../commerce/amp-claims.ts';
 import { signPayload, signTokenJson } from '../commerce/signed-token.ts';
 import { signUnsubscribeToken } from '../commerce/unsubscribe-token.ts';
-import { clickUrl, signClickToken } from '../commerce/click-token.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CohortCache } from './cohort-cache.ts';
 import type { RenderDeps } from './render-message.ts';
@@ -31,7 +30,6 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     signAmpToken: (who, content) => signTokenJson(ampClaimsJson(who, content, Math.floor(now().getTime() / 1000) + ttlSeconds), o.config.tokenKeys),
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
     signUnsubscribeToken: (who, issuedAt) => signUnsubscribeToken(who, new Date(issuedAt.getTime() + unsubscribeTtlMs), o.config.tokenKeys),
-    trackedLink: (link, issuedAt) => clickUrl(o.config.publicBaseUrl, signClickToken(link, issuedAt, o.config.tokenKeys)),
     contentSid: o.contentSid,
     whatsappOptedOut: o.whatsappOptedOut,
     now,
