@@ -17,6 +17,7 @@ import { runChunk, type ChunkDeps } from './run-chunk.ts';
 import { createSendPacer } from './send-pacer.ts';
 import { createBullmqRunner } from './bullmq-runner.ts';
 import { createEmbeddedRunner } from './embedded-runner.ts';
+import { createResultsRepository } from '../reports/results-repository.ts';
 
 /** Where chunk jobs run: BullMQ on Redis, or in-process on the store (embedded). */
 export interface ChunkRunner {
@@ -65,7 +66,8 @@ export function createCampaigns(deps: CampaignsDeps) {
   // it answers, while a campaign message already has its own idempotency record (the delivery row).
   const whatsapp = hasTwilio ? createTwilioSender(config, { messages: store.messages, logger: deps.logger, httpClient: deps.twilioHttpClient, now }) : undefined;
   const pacer = createSendPacer({ perSecond: config.campaigns.perSecond, now, ...(deps.sleep ? { sleep: deps.sleep } : {}), ...(config.campaigns.redisUrl ? { redisUrl: config.campaigns.redisUrl } : {}), prefix: config.campaigns.queuePrefix });
-  const chunkDeps: ChunkDeps = { repo, render: deps.render, templates, config, email, pacer, whatsapp, eml: brandSender(templates.shared.brand), now, logger: deps.logger };
+  const results = createResultsRepository(store.db, now);
+  const chunkDeps: ChunkDeps = { repo, results, render: deps.render, templates, config, email, pacer, whatsapp, eml: brandSender(templates.shared.brand), now, logger: deps.logger };
   const specs = new Map<string, CampaignSpec>();
   /** 'chunk' (campaign id) after each chunk run this process finished: progress bars and tests wait on it. */
   const events = new EventEmitter();

@@ -6,7 +6,8 @@ import type { RenderFn } from '../http/render-service.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Recommendations } from '../personalize/recommendations-schema.ts';
 import { computeSegments } from '../personalize/segments.ts';
-import type { ServiceRenderResult } from '../render/render-message.ts';
+import { emailParts, type ServiceRenderResult } from '../render/render-message.ts';
+import type { ResultsRepository } from '../reports/results-repository.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
 import type { CampaignChannel, CampaignSpec } from './campaign-schema.ts';
@@ -17,6 +18,8 @@ import type { SendPacer } from './send-pacer.ts';
 
 export interface ChunkDeps {
   repo: CampaignsRepository;
+  /** Where each rendered message's variant is recorded: orders name the message, the report finds its variant there. */
+  results: Pick<ResultsRepository, 'recordRender'>;
   render: RenderFn;
   templates: TemplateSet;
   config: Pick<Config, 'thresholds' | 'campaigns'>;
@@ -146,6 +149,11 @@ export async function runChunk(chunk: Chunk, spec: CampaignSpec, deps: ChunkDeps
       deps.logger.warn({ err: error, campaign: spec.id, seq: r.seq }, 'campaign recipient failed to render');
       for (const channel of send) await finish(channel, { status: 'failed', reason: 'render_error' });
       return;
+    }
+    // Recorded before the hand-over, so a message that reached the customer always has its row
+    // (a chunk run again finds its delivery done and would not come back here).
+    if (send.some((channel) => (channel === 'email' ? emailParts(result) !== undefined : result.whatsapp !== undefined && !result.whatsapp.suppressed))) {
+      await deps.results.recordRender({ campaignId: spec.id, messageId: result.id, variant: result.variant, customerId: r.customerId, template: spec.template });
     }
     for (const channel of send) {
       await deps.pacer.wait(channel);

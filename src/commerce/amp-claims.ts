@@ -26,6 +26,8 @@ export interface AmpTokenRequest extends Partial<AmpMessageContent> {
   sub: string;
   msg: string;
   cmp?: string;
+  /** The A/B variant, with a campaign: opens and clicks are counted per variant. */
+  var?: string;
   tpl: string;
   /** The render's clock, epoch seconds: when the message showed its `cart` (signed only with one). */
   cartAt?: number;
@@ -43,6 +45,8 @@ export const ampClaimsSchema = z.object({
   msg: z.string().min(1).max(128),
   /** Campaign id. */
   cmp: z.string().max(128).optional(),
+  /** A/B variant (with a campaign). */
+  var: z.string().max(32).optional(),
   /** Template name. */
   tpl: z.string().min(1).max(64),
   skus: z.array(z.string().min(1).max(128)).max(MAX_SKUS).default([]),
@@ -78,7 +82,7 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
   // Field by field, in the claim order above: a conditional spread costs an object each, and
   // this runs for every recipient.
   const out: Omit<AmpClaims, 'exp' | 'skus'> & { skus?: string[] } =
-    r.cmp === undefined ? { sub: r.sub, msg: r.msg, tpl: r.tpl } : { sub: r.sub, msg: r.msg, cmp: r.cmp, tpl: r.tpl };
+    r.cmp === undefined ? { sub: r.sub, msg: r.msg, tpl: r.tpl } : r.var === undefined ? { sub: r.sub, msg: r.msg, cmp: r.cmp, tpl: r.tpl } : { sub: r.sub, msg: r.msg, cmp: r.cmp, var: r.var, tpl: r.tpl };
   if (r.skus?.length) out.skus = r.skus.length > MAX_SKUS ? r.skus.slice(0, MAX_SKUS) : r.skus;
   if (r.percentOff) out.off = r.percentOff;
   const expiresAt = r.offerExpiresAt === undefined ? undefined : Date.parse(r.offerExpiresAt);
@@ -98,8 +102,10 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
  * and cart, and `content` objects are shared between them (build-view.ts), so their JSON is
  * worked out once per object; per recipient only the ids, the cart's time and `exp` are serialised.
  */
-export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl' | 'cartAt'>, content: AmpMessageContent | undefined, exp: number): string {
-  const head = `{"sub":${JSON.stringify(who.sub)},"msg":${JSON.stringify(who.msg)}${who.cmp === undefined ? '' : `,"cmp":${JSON.stringify(who.cmp)}`},"tpl":${JSON.stringify(who.tpl)}`;
+export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'var' | 'tpl' | 'cartAt'>, content: AmpMessageContent | undefined, exp: number): string {
+  // A variant is signed only with its campaign (compactAmpClaims): renders without one keep their tokens.
+  const campaign = who.cmp === undefined ? '' : `,"cmp":${JSON.stringify(who.cmp)}${who.var === undefined ? '' : `,"var":${JSON.stringify(who.var)}`}`;
+  const head = `{"sub":${JSON.stringify(who.sub)},"msg":${JSON.stringify(who.msg)}${campaign},"tpl":${JSON.stringify(who.tpl)}`;
   // The time is the recipient's own, so it is written here rather than with the shared content.
   const cartAt = who.cartAt !== undefined && content && carriesCart(content) ? `,"cat":${JSON.stringify(who.cartAt)}` : '';
   return `${head}${content ? contentClaimsJson(content) : ''}${cartAt},"exp":${JSON.stringify(exp)}}`;

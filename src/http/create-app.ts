@@ -35,6 +35,10 @@ import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
 import { createCampaigns } from '../campaigns/campaign-service.ts';
 import { brandSender } from '../channels/email/brand-sender.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
+import { createResultsRepository } from '../reports/results-repository.ts';
+import { createCampaignResults } from '../reports/campaign-results.ts';
+import { reportRoutes } from './routes/reports.ts';
+import { clickRoute } from './routes/click.ts';
 
 export interface AppDeps {
   config: Config;
@@ -129,6 +133,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.post('/campaigns', campaignApi.upload, json, campaignApi.create);
   v1.get('/campaigns/:id', campaignApi.get);
   for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
+  const results = createResultsRepository(store.db, now);
+  const campaignResults = createCampaignResults({ campaigns: campaigns.repo, results, templates });
+  v1.get('/reports/campaigns/:campaignId', reportRoutes({ results: campaignResults }).campaign);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -138,7 +145,9 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // An email order is confirmed on WhatsApp too (DESIGN: one customer, one cart); the WhatsApp
   // routes are built below, so the AMP routes reach them through this late binding.
   let confirmOnWhatsApp: ((order: Order) => void) | undefined;
-  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, now, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
+  app.use('/amp/v1', ampRoutes({ config, store, templates, catalog, logger, now, results, onOrderPlaced: (order) => confirmOnWhatsApp?.(order) }));
+  // Tracked product links of campaign emails: the signed token is the authentication.
+  app.get('/c/:token', clickRoute({ keys: config.tokenKeys, store, results, shopUrl: templates.shared.brand.shopUrl, now, logger }));
   app.get('/pay/:orderId', payRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales }));
   // The unsubscribe links of emails authenticate with their own signed token.
   app.use('/u', unsubscribeRoutes({ config, store, brand: templates.shared.brand, locales: templates.shared.locales, logger, now }));
@@ -182,7 +191,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
   if (config.previewEnabled) {
-    const preview = createPreview({ config, logger, draining: deps.draining, campaigns });
+    const preview = createPreview({ config, logger, draining: deps.draining, campaigns, results: campaignResults });
     app.use('/preview', preview.router);
     // Shutdown and tests call `app.locals.preview.close()`: it ends open event streams and the file watcher.
     app.locals.preview = preview;

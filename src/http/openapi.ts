@@ -8,6 +8,7 @@ import { statusChangeRequestSchema } from '../commerce/order-status.ts';
 import { orderViewSchema } from '../commerce/order-view.ts';
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../store/webhooks-repository.ts';
 import { campaignProgressSchema, campaignSchema } from '../campaigns/campaign-schema.ts';
+import { campaignReportSchema } from '../reports/campaign-report.ts';
 import {
   batchLineSchema,
   errorBodySchema,
@@ -59,6 +60,7 @@ const RESPONSE_SCHEMAS = {
   CustomerUpsertResult: customerUpsertResultSchema,
   ConsentsResult: consentsResultSchema,
   CampaignProgress: campaignProgressSchema,
+  CampaignReport: campaignReportSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
   Order: orderViewSchema,
@@ -338,6 +340,19 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           summary: 'Progress: queued, deferred, rendered, delivered, suppressed and failed with reasons',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'The progress.', content: json('CampaignProgress') }, 401: ERRORS[401], 404: errorResponse('No campaign with this id (unknown_campaign).') },
+        },
+      },
+      '/v1/reports/campaigns/{campaignId}': {
+        get: {
+          operationId: 'getCampaignReport',
+          summary: 'Campaign results per variant: rendered, AMP opens, tracked clicks, cart adds, orders, units, revenue per currency, conversion, and the A/B difference with its 95% confidence interval',
+          parameters: [{ name: 'campaignId', in: 'path', required: true, schema: { type: 'string', pattern: '^[\\w.-]{1,100}$' } }],
+          responses: {
+            200: { description: 'The report.', content: json('CampaignReport') },
+            400: errorResponse('The campaign id is malformed (fields: campaignId).'),
+            401: ERRORS[401],
+            404: errorResponse('No campaign with this id (unknown_campaign).'),
+          },
         },
       },
       ...Object.fromEntries(

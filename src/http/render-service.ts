@@ -2,11 +2,13 @@ import type { Config } from '../config.ts';
 import { latestInbound } from '../channels/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import type { RenderRequest } from '../render/render-input.ts';
+import type { ClickLink } from '../commerce/click-token.ts';
 import { renderMessage, type ServiceRenderResult } from '../render/render-message.ts';
 import { loadContentSidCache, type ContentSidCache } from '../channels/whatsapp/content-sid-cache.ts';
 import type { ConsentsRepository, CustomersRepository, Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CatalogCache } from './catalog-cache.ts';
+import { clickUrl, signClickToken } from '../commerce/click-token.ts';
 
 export type RenderFn = (request: RenderRequest) => Promise<ServiceRenderResult>;
 
@@ -27,9 +29,16 @@ export function createRenderFn(o: {
   /** Token expiry and the render's "now" when the request gives none. */
   now?: () => Date;
 }): RenderFn {
-  const deps = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid, now: o.now });
-  const optedOutDeps = { ...deps, whatsappOptedOut: () => true };
+  const plain = createRenderDeps({ config: o.config, templates: o.templates, catalog: (sku) => o.catalog.get(sku), contentSid: o.contentSid, now: o.now });
+  // The product links of a campaign's message are tracked (/c/<token>, commerce/click-token.ts):
+  // only a request naming both its campaign and its message has one to count clicks for, so
+  // every other render keeps its direct links, byte for byte.
+  const tracked = { ...plain, trackedLink: (link: ClickLink, issuedAt: Date) => clickUrl(o.config.publicBaseUrl, signClickToken(link, issuedAt, o.config.tokenKeys)) };
+  const optedOut = { plain: { ...plain, whatsappOptedOut: () => true }, tracked: { ...tracked, whatsappOptedOut: () => true } };
   return async (request) => {
+    const campaign = request.context.campaignId !== undefined && request.context.messageId !== undefined;
+    const deps = campaign ? tracked : plain;
+    const optedOutDeps = campaign ? optedOut.tracked : optedOut.plain;
     const compiled = o.templates.templates.get(request.template);
     if (!compiled) return renderMessage(request, deps);
     const channels = (request.channels ?? compiled.manifest.channels).filter((c) => compiled.manifest.channels.includes(c));
@@ -38,14 +47,14 @@ export function createRenderFn(o: {
     // still goes (Meta's marketing opt-out leaves utility messages alone, facts §5).
     const marketing = compiled.manifest.category === 'marketing';
     if (!whatsapp && !(marketing && channels.includes('email'))) return renderMessage(request, deps);
-    const [optedOut, stored] = await Promise.all([
+    const [optedOutChannels, stored] = await Promise.all([
       marketing ? o.consents.optedOutChannels(request.profile.id) : NONE,
       whatsapp ? o.customers?.get(request.profile.id) : undefined,
     ]);
     const windowed = withStoredWindow(request, stored?.lastInboundAt);
-    const result: ServiceRenderResult = renderMessage(windowed, optedOut.has('whatsapp') ? optedOutDeps : deps);
+    const result: ServiceRenderResult = renderMessage(windowed, optedOutChannels.has('whatsapp') ? optedOutDeps : deps);
     // Rendered all the same, so the data is checked and segments and locale are reported.
-    if (result.email && optedOut.has('email')) result.email = { suppressed: true, reason: 'unsubscribed' };
+    if (result.email && optedOutChannels.has('email')) result.email = { suppressed: true, reason: 'unsubscribed' };
     return result;
   };
 }

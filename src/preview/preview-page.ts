@@ -85,6 +85,7 @@ export function previewPage(o: { base: string; nonce: string; options: PreviewOp
     <label>Clock <input id="now" value="${escapeHtml(options.now)}" spellcheck="false" size="22" title="The moment the render happens (ISO date-time); the fixtures assume ${escapeHtml(options.now)}"></label>
     <button type="button" id="download-eml">Download .eml</button>
   </form>
+  <a id="results-link" class="results-link" href="${escapeHtml(o.base)}/results">Results</a>
   <span id="live" class="live" data-live="no">connecting…</span>
 </header>
 <section id="paste" class="paste" hidden>

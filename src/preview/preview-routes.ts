@@ -7,7 +7,9 @@ import type { CampaignProgress } from '../campaigns/campaign-schema.ts';
 import { fieldsFromZod, HttpError } from '../http/http-error.ts';
 import { jsonBody } from '../http/json-body.ts';
 import type { Logger } from '../http/logger.ts';
+import type { CampaignReport } from '../reports/campaign-report.ts';
 import { EventStream } from './event-stream.ts';
+import { resultsPage } from './results-page.ts';
 import { previewPage, type PreviewOptions } from './preview-page.ts';
 import { PreviewSource, type PreviewSnapshot } from './preview-source.ts';
 import { createPreviewRenderer, PASTED_PROFILE, PREVIEW_NOW, previewRequestSchema, templateNames, type PreviewRequest } from './render-preview.ts';
@@ -31,6 +33,8 @@ export interface PreviewDeps {
   debounceMs?: number;
   /** The service's campaigns, for the progress bars (absent: the page shows none). */
   campaigns?: { recent(): Promise<CampaignProgress[]> };
+  /** The service's campaign reports, for the Results page (absent: it lists none). */
+  results?: { recent(): Promise<CampaignReport[]> };
 }
 
 /**
@@ -41,6 +45,7 @@ export interface PreviewDeps {
  * - `GET  /api/options`  templates, fixture profiles, locales, variants
  * - `POST /api/render`   `{ template, profile, locale?, variant?, now? }` → render, AMP verdict, sizes, problems
  * - `POST /api/eml`      the same body → the .eml download
+ * - `GET  /results`      campaign results: a bar chart and the numbers per variant (server-rendered, no script)
  * - `GET  /events`       server-sent `templates` events with the new version after every change
  *
  * @example
@@ -79,6 +84,14 @@ export function createPreview(deps: PreviewDeps): Preview {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.type('html').send(previewPage({ base: req.baseUrl, nonce, options: optionsOf(snapshot) }));
+  });
+
+  router.get('/results', async (req: Request, res: Response) => {
+    const reports = (await deps.results?.recent()) ?? [];
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'");
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.type('html').send(resultsPage({ base: req.baseUrl, reports }));
   });
 
   router.get('/api/options', async (_req: Request, res: Response) => {

@@ -109,6 +109,11 @@ export interface ViewDeps {
    * Without it the footer links to the brand's own unsubscribe page.
    */
   unsubscribeToken?: (locale: string) => string;
+  /**
+   * Rewrites a product link of an email into a tracked one (`/c/<token>`), for renders with a
+   * campaign context only (render-message.ts); without it product links go straight to the shop.
+   */
+  trackLink?: (sku: string, url: string) => string;
 }
 
 export interface ViewInput {
@@ -490,6 +495,9 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     // Product views are shared between messages: a signed copy per message.
     if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: productPayload(p.sku, context) }));
   }
+  // Tracked links name the recipient: a copy per message, like the signed payloads above.
+  const trackLink = deps.trackLink;
+  if (channel === 'email' && trackLink) products = products.map((p) => ({ ...p, url: trackLink(p.sku, p.url) }));
 
   // The AMP token is signed for email views only: a WhatsApp message has no AMP endpoints.
   const token =

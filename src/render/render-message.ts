@@ -14,6 +14,7 @@ import { buildViewBase, channelView, listHasMarks, TemplateDataError, type Catal
 import type { RenderRequest } from './render-input.ts';
 import { oneLine, tidyText } from './tidy-text.ts';
 import { unsubscribeUrl, type UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
+import type { ClickLink } from '../commerce/click-token.ts';
 
 export interface EmailParts {
   subject: string;
@@ -72,13 +73,19 @@ export interface RenderDeps {
   catalog: (sku: string) => CatalogEntry | undefined;
   publicBaseUrl: string;
   /** Signs the AMP access token for one message: who, which message, and what it shows. */
-  signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'tpl' | 'cartAt'>, content?: AmpMessageContent) => string;
+  signAmpToken: (who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'var' | 'tpl' | 'cartAt'>, content?: AmpMessageContent) => string;
   signPayload: (data: string) => string;
   /**
    * Signs a recipient's unsubscribe token, its lifetime counted from the render's clock (so the
    * same message id and clock give the same email); without it the footer links to the brand's page.
    */
   signUnsubscribeToken?: (who: UnsubscribeRequest, issuedAt: Date) => string;
+  /**
+   * The tracked URL (`/c/<token>`) of one product link, its lifetime counted from the render's
+   * clock. Used only when the request names its campaign and message: other renders keep their
+   * direct links.
+   */
+  trackedLink?: (link: ClickLink, issuedAt: Date) => string;
   contentSid?: (key: string) => string | undefined;
   /** Customers who sent STOP on WhatsApp (from the consent store). */
   whatsappOptedOut?: (customerId: string) => boolean;
@@ -127,12 +134,19 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   // Signed at most once per message (a cohort render that falls back to a full one asks twice).
   let signed: string | undefined;
   const ampToken = (content: AmpMessageContent) =>
-    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: manifest.name, cartAt: Math.floor(now.getTime() / 1000) }, content));
+    (signed ??= deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, var: request.context.campaignId === undefined ? undefined : variant, tpl: manifest.name, cartAt: Math.floor(now.getTime() / 1000) }, content));
   let unsubscribe: string | undefined;
   const signUnsubscribe = deps.signUnsubscribeToken;
   const unsubscribeToken = signUnsubscribe
     ? (loc: string) => (unsubscribe ??= signUnsubscribe({ sub: request.profile.id, cmp: request.context.campaignId, loc }, now))
-    : undefined;  const viewDeps: ViewDeps = {
+    : undefined;
+  const campaignId = request.context.campaignId;
+  const tracked = deps.trackedLink;
+  const trackLink =
+    tracked && campaignId !== undefined && request.context.messageId !== undefined
+      ? (sku: string, url: string) => tracked({ campaignId, messageId, variant, customerId: request.profile.id, sku, url }, now)
+      : undefined;
+  const viewDeps: ViewDeps = {
     brand: deps.templates.shared.brand,
     locales: deps.templates.shared.locales,
     thresholds: deps.thresholds,
@@ -142,6 +156,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     ampToken,
     signPayload: deps.signPayload,
     unsubscribeToken,
+    trackLink,
   };
 
   if (channels.includes('email') && compiled.ampSource && !deps.publicBaseUrl.startsWith('https://')) {
@@ -170,7 +185,8 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     result.locale = base.locale;
     result.segments = base.segmentList;
     if (channels.includes('email')) {
-      const email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts);
+      // A cohort shares one email between recipients; tracked links are each recipient's own.
+      const email = renderEmail(compiled, base, viewDeps, variant, trackLink ? undefined : deps.cohorts);
       if (manifest.category === 'marketing' && unsubscribe !== undefined) {
         email.headers = { 'List-Unsubscribe': `<${unsubscribeUrl(deps.publicBaseUrl, unsubscribe)}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
       }

@@ -53,6 +53,7 @@ describe('GET /v1/openapi.json', () => {
         'POST /v1/campaigns/{id}/pause',
         'POST /v1/campaigns/{id}/resume',
         'POST /v1/campaigns/{id}/cancel',
+        'GET /v1/reports/campaigns/{campaignId}',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',

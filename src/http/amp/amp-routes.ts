@@ -17,6 +17,8 @@ import { profileSchema } from '../../personalize/profile-schema.ts';
 import type { CartItem, Customer, Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
+import { clickUrl, signClickToken } from '../../commerce/click-token.ts';
+import type { CampaignEventInput, ResultsRepository } from '../../reports/results-repository.ts';
 import { fieldsFromZod, HttpError, toHttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
 import { ampCors } from './amp-cors.ts';
@@ -40,6 +42,8 @@ export interface AmpRoutesDeps {
    * sends that confirmation now (the periodic recovery would, later).
    */
   onOrderPlaced?: (order: Order) => void;
+  /** Where a campaign message's opens and cart adds are counted (GET /v1/reports/campaigns/:id). */
+  results?: Pick<ResultsRepository, 'recordEvent'>;
 }
 
 /** Everything an answer depends on besides the form: who, in which market and language. */
@@ -114,6 +118,19 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     throw new HttpError(400, 'invalid_request', say(locale, fields.some((f) => f.path === 'size') ? 'chooseSize' : 'checkFields'), fields);
   }
 
+  /** Counts what a customer did with a campaign's message; messages without a campaign are not reported on. */
+  async function record(claims: AmpClaims, e: Pick<CampaignEventInput, 'kind' | 'sku' | 'quantity'>): Promise<void> {
+    if (!deps.results || claims.cmp === undefined) return;
+    await deps.results.recordEvent({ ...e, channel: 'email', campaignId: claims.cmp, messageId: claims.msg, variant: claims.var, customerId: claims.sub });
+  }
+
+  /** A campaign message's product links are tracked (/c/<token>), as its HTML part's are. */
+  function tracked(claims: AmpClaims, offer: LiveOffer): LiveOffer {
+    if (claims.cmp === undefined || !offer.available) return offer;
+    const link = { campaignId: claims.cmp, messageId: claims.msg, variant: claims.var, customerId: claims.sub, sku: offer.sku, url: offer.url };
+    return { ...offer, url: clickUrl(deps.config.publicBaseUrl, signClickToken(link, now(), deps.config.tokenKeys)) };
+  }
+
   const router = express.Router();
   router.use((_req: Request, res: Response, next: NextFunction) => {
     // Prices and stock are live: neither the mail provider's proxy nor the browser may keep an answer.
@@ -128,7 +145,9 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
   router.get('/offers', async (req: Request, res: Response) => {
     const s = await shopper(req);
     const products = new Map((await store.products.getMany(s.claims.skus)).map((p) => [p.sku, p]));
-    const items: LiveOffer[] = s.claims.skus.map((sku) => liveOffer(sku, products.get(sku), s.offerContext));
+    const items: LiveOffer[] = s.claims.skus.map((sku) => tracked(s.claims, liveOffer(sku, products.get(sku), s.offerContext)));
+    // amp-list fetches its offers when the email is opened: each fetch is an open.
+    await record(s.claims, { kind: 'open' });
     res.json({ items });
   });
 
@@ -143,7 +162,12 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
     if (req.form?.get('action')?.[0] === 'add-look') {
       // "Add the whole look": a second submission finds the pieces there and adds nothing, so a double click is harmless.
       const pieces = readForm(req, lookForm, s.locale);
+      const before = (await store.carts.get(s.claims.sub)).items;
       const cart = await summary(s, cartAfter(s, await changeCart(store, s.claims, { action: 'add-look', pieces })));
+      // Only the pieces this submission put in the cart are adds (a double click adds none).
+      for (const piece of pieces) {
+        if (!before.some((i) => i.sku === piece.sku && i.size === piece.size)) await record(s.claims, { kind: 'cart_add', sku: piece.sku, quantity: 1 });
+      }
       res.json({ ...cart, message: say(s.locale, 'lookAdded', { count: pieces.length, subtotal: cart.subtotalText }) });
       return;
     }
@@ -155,6 +179,7 @@ export function ampRoutes(deps: AmpRoutesDeps): Router {
           ? { action: 'add', sku: f.sku, size: f.size, quantity: f.quantity ?? 1 }
           : { action: 'set', sku: f.sku, size: f.size, quantity: f.quantity! };
     const cart = await summary(s, cartAfter(s, await changeCart(store, s.claims, change)));
+    if (change.action === 'add') await record(s.claims, { kind: 'cart_add', sku: change.sku, quantity: change.quantity });
     res.json({ ...cart, line: cart.items.find((i) => i.sku === f.sku && i.size === f.size) ?? null });
   });
 
