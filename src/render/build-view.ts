@@ -1,4 +1,4 @@
-import type { AmpMessageContent } from '../commerce/amp-claims.ts';
+import { contentClaimsJson, type AmpMessageContent } from '../commerce/amp-claims.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Product, Reason, Recommendations } from '../personalize/recommendations-schema.ts';
 import { preferredSize } from '../personalize/preferred-size.ts';
@@ -102,7 +102,7 @@ export interface ViewDeps {
    * signer called once with what the message shows, so the token binds its products, offer,
    * market and cart (the endpoints answer for exactly this message).
    */
-  ampToken: string | ((content: AmpMessageContent) => string);
+  ampToken: string | ((content: AmpMessageContent, contentJson: string) => string);
   signPayload: (data: string) => string;
   /**
    * Signs the recipient's unsubscribe token (`/u/<token>`) for an email in the given locale.
@@ -498,7 +498,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
       : encodeURIComponent(
           typeof deps.ampToken === 'string'
             ? deps.ampToken
-            : deps.ampToken(ampContent(products, offer, currency, intlLocale, cartView)),
+            : signAmpContent(deps.ampToken, ampContent(products, offer, currency, intlLocale, cartView)),
         );
   const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
   const lang = base.fellBack ? 'en' : intlLocale;
@@ -599,29 +599,40 @@ const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
  * What a message's AMP token binds (amp-claims.ts), shared by the messages that show the same
  * list, offer, market and cart: the signer serialises each content object once.
  */
-function ampContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined): AmpMessageContent {
+function ampContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined): SharedAmpContent {
   let byKey = ampContents.get(products);
   if (!byKey) {
-    byKey = new BoundedCache<AmpMessageContent>(1_000);
+    byKey = new BoundedCache<SharedAmpContent>(1_000);
     ampContents.set(products, byKey);
   }
   const percentOff = offer?.percentOff;
   const offerExpiresAt = percentOff ? offer!.expiresAt : undefined;
   // Currency and locale are codes; the expiry an ISO date: none contains '|'.
   const key = `${percentOff ?? ''}|${offerExpiresAt ?? ''}|${currency}|${intlLocale}|${cart ? serialOf(cart) : ''}`;
-  return byKey.get(key, () =>
-    Object.freeze({
+  return byKey.get(key, () => {
+    const content: AmpMessageContent = Object.freeze({
       skus: products.map((p) => p.sku),
       percentOff,
       offerExpiresAt,
       currency,
       locale: intlLocale,
       cart: cart?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
-    }),
-  );
+    });
+    return Object.freeze({ content, json: contentClaimsJson(content) });
+  });
 }
 
-const ampContents = new WeakMap<readonly ProductView[], BoundedCache<AmpMessageContent>>();
+/** A message content with its claims' JSON, made once for all the messages that share it. */
+interface SharedAmpContent {
+  content: AmpMessageContent;
+  json: string;
+}
+
+function signAmpContent(sign: (content: AmpMessageContent, contentJson: string) => string, shared: SharedAmpContent): string {
+  return sign(shared.content, shared.json);
+}
+
+const ampContents = new WeakMap<readonly ProductView[], BoundedCache<SharedAmpContent>>();
 
 function ampUrls(ampBase: string, token: string): RenderView['amp'] {
   return { offers: `${ampBase}offers?token=${token}`, cart: `${ampBase}cart?token=${token}`, checkout: `${ampBase}checkout?token=${token}`, survey: `${ampBase}survey?token=${token}` };

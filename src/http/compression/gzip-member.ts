@@ -1,11 +1,13 @@
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { LRUCache } from 'lru-cache';
 import { crc32Append, crc32Operator } from './crc32-combine.ts';
 import type { PieceContext } from '../../render/encode-result.ts';
 
 /**
  * A gzip member (RFC 1952) assembled from byte pieces, where pieces marked `shared` are the same
- * Buffer object across many responses (render/encode-result.ts: the pre-encoded parts of a
- * cohort). A shared piece is compressed once and its compressed form re-used by identity.
+ * bytes across many responses (render/encode-result.ts: the pre-encoded parts of a cohort). A
+ * shared piece with a context is compressed once and its compressed form re-used under the
+ * context's name (part id and segment index).
  *
  * This works because raw deflate streams flushed with Z_SYNC_FLUSH end byte-aligned and not
  * final, so independently compressed pieces can be laid one after another: a decoder reads them
@@ -115,8 +117,8 @@ export function deflateFragment(
     if (shared[i]) {
       flushRun();
       const context = contexts?.[i];
-      const sum = checksumOf(piece);
-      out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece));
+      const sum = checksumOf(piece, context);
+      out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece, context));
       crc = crc32Append(crc, sum.crc, sum.operator);
       continue;
     }
@@ -164,36 +166,43 @@ interface Checksum {
   operator: number;
 }
 
-/**
- * Keyed by the Buffer object: a shared piece is immutable by contract (EncodedResult), and an
- * entry goes when its cohort's buffers are collected.
- */
-const checksums = new WeakMap<Buffer, Checksum>();
-/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared piece on its own. */
-const deflatedAlone = new WeakMap<Buffer, Buffer>();
+/** A shared segment's name: its part's id (cohort-cache.ts `SharedPart`) and its index. */
+function segmentKey(context: PieceContext): string {
+  return `${context.part}#${context.index}`;
+}
 
-function checksumOf(piece: Buffer): Checksum {
-  let c = checksums.get(piece);
+/**
+ * By segment name. A cohort's parts have a few hundred segments at most, and 512 cohorts are
+ * kept (cohort-cache.ts): the bounds hold every live cohort's segments.
+ */
+const checksums = new LRUCache<string, Checksum>({ max: 200_000 });
+/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared segment on its own. */
+const deflatedAlone = new LRUCache<string, Buffer>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (b) => b.length + 64 });
+
+function checksumOf(piece: Buffer, context: PieceContext | undefined): Checksum {
+  const key = context && segmentKey(context);
+  let c = key === undefined ? undefined : checksums.get(key);
   if (!c) {
     c = { crc: crc32(piece), operator: crc32Operator(piece.length) };
-    checksums.set(piece, c);
+    if (key !== undefined) checksums.set(key, c);
   }
   return c;
 }
 
-function deflatedShared(piece: Buffer): Buffer {
-  let d = deflatedAlone.get(piece);
+function deflatedShared(piece: Buffer, context: PieceContext | undefined): Buffer {
+  const key = context && segmentKey(context);
+  let d = key === undefined ? undefined : deflatedAlone.get(key);
   if (!d) {
     // Compressed once per cohort, so the default level's better ratio is worth its time.
     d = deflateRawSync(piece, { finishFlush: constants.Z_SYNC_FLUSH });
-    deflatedAlone.set(piece, d);
+    if (key !== undefined) deflatedAlone.set(key, d);
   }
   return d;
 }
 
 /**
  * A part's segments compressed in context, per layout (the lengths of the values between
- * them), by the segments array. Segment i is deflated with a preset dictionary holding the
+ * them), by part id. Segment i is deflated with a preset dictionary holding the
  * 32 KiB of the part before it, values replaced by as many zero bytes. Its back-references
  * reach only into earlier segments (JSON text never holds a zero byte, so nothing matches the
  * filler), at the distances the reader's window has them when the values have those lengths:
@@ -206,7 +215,7 @@ function deflatedShared(piece: Buffer): Buffer {
  * ones before go out with the segments compressed alone), and at most LAYOUTS are tracked per
  * part, so the work and the memory stay bounded (~9 kB per layout of a cohort's three parts).
  */
-const inContext = new WeakMap<readonly Buffer[], Map<string, { seen: number; deflated?: Buffer[] }>>();
+const inContext = new LRUCache<string, Map<string, { seen: number; deflated?: Buffer[] }>>({ max: 1_536 });
 const INCONTEXT_AFTER = 8;
 const LAYOUTS = 8;
 
@@ -215,10 +224,10 @@ const LAYOUTS = 8;
  * `counted` holds the layouts already counted for the response being written.
  */
 function deflatedInContext(context: PieceContext, counted: Set<object>): Buffer | undefined {
-  let byLayout = inContext.get(context.segments);
+  let byLayout = inContext.get(context.part);
   if (!byLayout) {
     byLayout = new Map();
-    inContext.set(context.segments, byLayout);
+    inContext.set(context.part, byLayout);
   }
   let layout = byLayout.get(context.layout);
   if (!layout) {
