@@ -1,8 +1,8 @@
 import Handlebars from 'handlebars';
 import { formatMinor, toMinor } from '../commerce/money.ts';
-import { formatDate, pluralCategory, type DateStyle } from './format.ts';
+import { formatDate, pluralCategory, type DateStyle } from '../shared/format.ts';
 import { interpolate, type LocaleTable } from './locale-strings.ts';
-import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
+import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 
 /**
  * What helpers read from the render's root context. The view model carries these so that a

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
-import { dataText } from './data-text.ts';
+import { dataText } from '../shared/data-text.ts';
 import { CHANNELS, type TemplateManifest } from '../templates/template-manifest.ts';
 
 export const cartInputSchema = z.object({

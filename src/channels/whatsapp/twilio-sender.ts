@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
-import { maskPhone } from '../../http/mask-phone.ts';
+import { maskPhone } from '../../shared/mask-phone.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type MessagesRepository } from '../../store/messages-repository.ts';
 import type { MessageCreateParams } from './render-whatsapp.ts';
 import { rebasedHttpClient } from './twilio-base-url.ts';
