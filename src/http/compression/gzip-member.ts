@@ -105,14 +105,10 @@ export function deflateFragment(
     run = [];
     runBytes = 0;
   };
-  // Where each per-request piece last started, by identity: a value that fills many slots (the
-  // AMP token is in every AMP URL) is one Buffer (encode-result.ts), sent once and then referred to.
-  const startedAt = new Map<Buffer, number>();
   const counted = new Set<object>();
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!;
     if (piece.length === 0) continue;
-    const at = size;
     size += piece.length;
     if (shared[i]) {
       flushRun();
@@ -123,15 +119,8 @@ export function deflateFragment(
       continue;
     }
     crc = crc32(piece, crc);
-    const earlier = piece.length >= REPEAT_MIN ? startedAt.get(piece) : undefined;
-    startedAt.set(piece, at);
-    if (earlier !== undefined && at - earlier <= WINDOW) {
-      flushRun();
-      out.push(repeatBlock(piece.length, at - earlier));
-    } else {
-      run.push(piece);
-      runBytes += piece.length;
-    }
+    run.push(piece);
+    runBytes += piece.length;
   }
   flushRun();
   return { chunks: out, crc, size };
@@ -264,83 +253,8 @@ function pushUnshared(out: Buffer[], run: Buffer[], bytes: number): void {
   out.push(storedHeader(bytes), ...run);
 }
 
-/** Pieces shorter than this are not worth a back-reference (one costs ~12 bytes). */
-const REPEAT_MIN = 32;
 /** Deflate's window: a back-reference reaches at most 32 KiB back (RFC 1951 §2). */
 const WINDOW = 32_768;
-
-/** Match lengths (RFC 1951 §3.2.5): base length and extra bits of codes 257…285. */
-const LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/** Distances: base and extra bits of codes 0…29. */
-const DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-/**
- * `length` bytes that repeat the ones `distance` bytes back, as a deflate block with fixed
- * Huffman codes (RFC 1951 §3.2.6) holding only back-references, followed by an empty stored
- * block that returns to a byte boundary (as Z_SYNC_FLUSH does), so whatever follows starts
- * aligned. A repeated ~400-byte token costs 12 bytes instead of itself.
- */
-function repeatBlock(length: number, distance: number): Buffer {
-  const w = new BitWriter();
-  w.bits(0, 1); // BFINAL
-  w.bits(1, 2); // BTYPE 01: fixed Huffman codes
-  const dcode = codeFor(DISTANCE_BASE, distance);
-  for (let left = length; left > 0; ) {
-    // A match copies 3…258 bytes; the last one must keep at least 3.
-    let n = Math.min(left, 258);
-    if (left - n > 0 && left - n < 3) n = left - 3;
-    const lcode = n === 258 ? LENGTH_BASE.length - 1 : codeFor(LENGTH_BASE, n);
-    const symbol = 257 + lcode;
-    if (symbol <= 279) w.huffman(symbol - 256, 7);
-    else w.huffman(0xc0 + symbol - 280, 8);
-    w.bits(n - LENGTH_BASE[lcode]!, LENGTH_EXTRA[lcode]!);
-    w.huffman(dcode, 5);
-    w.bits(distance - DISTANCE_BASE[dcode]!, DISTANCE_EXTRA[dcode]!);
-    left -= n;
-  }
-  w.huffman(0, 7); // end of block (symbol 256)
-  w.bits(0, 3); // empty stored block: BFINAL=0, BTYPE=00, then LEN=0, NLEN=0xffff on a byte boundary
-  return w.finish([0, 0, 0xff, 0xff]);
-}
-
-/** The index of the last base not above `value`. */
-function codeFor(bases: readonly number[], value: number): number {
-  let i = bases.length - 1;
-  while (bases[i]! > value) i--;
-  return i;
-}
-
-/** Deflate's bit order: data elements least significant bit first, Huffman codes most significant bit first. */
-class BitWriter {
-  #bytes: number[] = [];
-  #acc = 0;
-  #count = 0;
-
-  bits(value: number, count: number): void {
-    for (let i = 0; i < count; i++) this.#push((value >>> i) & 1);
-  }
-
-  huffman(code: number, length: number): void {
-    for (let i = length - 1; i >= 0; i--) this.#push((code >>> i) & 1);
-  }
-
-  /** Pads to a byte boundary with zero bits, then appends whole bytes. */
-  finish(tail: readonly number[]): Buffer {
-    if (this.#count) this.#bytes.push(this.#acc);
-    return Buffer.from([...this.#bytes, ...tail]);
-  }
-
-  #push(bit: number): void {
-    this.#acc |= bit << this.#count;
-    if (++this.#count === 8) {
-      this.#bytes.push(this.#acc);
-      this.#acc = 0;
-      this.#count = 0;
-    }
-  }
-}
 
 /** BFINAL=0, BTYPE=00, then LEN and its ones' complement NLEN, little-endian — RFC 1951 §3.2.4. */
 function storedHeader(length: number): Buffer {
