@@ -15,7 +15,7 @@ import { plainText, plainView } from '../shared/plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
-import { MARK, MARKERS } from './cohort-cache.ts';
+import { MARK, MARKERS } from './markers.ts';
 import type { HelperRoot } from './handlebars-env.ts';
 import { truncate } from './handlebars-env.ts';
 import { InternTable } from './interned.ts';

@@ -21,17 +21,9 @@ import { createHash } from 'node:crypto';
 import { keyValue } from './interned.ts';
 import { serialOf } from './object-serial.ts';
 import { tidyText } from './tidy-text.ts';
+import { MARK } from './markers.ts';
 
-/** U+E000 is private-use: never produced by our templates, and checked for in data. */
-export const MARK = '\uE000';
-
-export const MARKERS = {
-  firstName: `${MARK}n`,
-  profileId: `${MARK}p`,
-  messageId: `${MARK}m`,
-  token: `${MARK}t`,
-  unsubscribe: `${MARK}u`,
-} as const;
+export { MARK, MARKERS } from './markers.ts';
 
 export type MarkerValues = Record<'n' | 'p' | 'm' | 't' | 'u', string>;
 
