@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CampaignConfig } from '../config.ts';
 import type { CampaignsRepository, Chunk } from './campaigns-repository.ts';
-import type { ChunkRunner } from './campaign-service.ts';
+import type { ChunkRunner } from './chunk-runner.ts';
 
 export const CHUNK_QUEUE = 'campaign-chunks';
 

@@ -15,18 +15,12 @@ import { createCampaignsRepository, type CampaignsRepository, type Chunk, type S
 import { createEmailDelivery } from './email-delivery.ts';
 import { runChunk, type ChunkDeps } from './run-chunk.ts';
 import { createSendPacer } from './send-pacer.ts';
+import type { ChunkRunner } from './chunk-runner.ts';
 import { createBullmqRunner } from './bullmq-runner.ts';
 import { createEmbeddedRunner } from './embedded-runner.ts';
-import { createResultsRepository } from '../reports/results-repository.ts';
+import { createResultsRepository } from '../store/results-repository.ts';
 
-/** Where chunk jobs run: BullMQ on Redis, or in-process on the store (embedded). */
-export interface ChunkRunner {
-  /** Makes the chunks' jobs known (idempotent: a chunk's job id is campaign × chunk × generation). */
-  enqueue(chunks: readonly (Chunk & { runAt: string })[]): Promise<void>;
-  /** Starts taking jobs in this process. */
-  startWorker(): void;
-  close(): Promise<void>;
-}
+export type { ChunkRunner } from './chunk-runner.ts';
 
 export interface CampaignProblem {
   path: string;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CampaignConfig } from '../config.ts';
 import type { CampaignsRepository, Chunk } from './campaigns-repository.ts';
-import type { ChunkRunner } from './campaign-service.ts';
+import type { ChunkRunner } from './chunk-runner.ts';
 
 export interface EmbeddedRunner extends ChunkRunner {
   /** Runs every chunk that is due now, to the end (tests and the CLI wait on it instead of on timers). */

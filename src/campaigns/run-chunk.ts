@@ -7,7 +7,7 @@ import type { Profile } from '../personalize/profile-schema.ts';
 import type { Recommendations } from '../personalize/recommendations-schema.ts';
 import { computeSegments } from '../personalize/segments.ts';
 import { emailParts, type ServiceRenderResult } from '../render/render-message.ts';
-import type { ResultsRepository } from '../reports/results-repository.ts';
+import type { ResultsRepository } from '../store/results-repository.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { assignVariant } from '../personalize/assign-variant.ts';
 import type { CampaignChannel, CampaignSpec } from './campaign-schema.ts';

@@ -99,34 +99,33 @@ export function compactAmpClaims(r: AmpTokenRequest): Omit<AmpClaims, 'exp' | 's
 /**
  * `JSON.stringify({ ...compactAmpClaims({ ...who, ...content }), exp })`, written from parts.
  * The content claims are the same for every recipient shown the same products, offer, market
- * and cart, and `content` objects are shared between them (build-view.ts), so their JSON is
- * worked out once per object; per recipient only the ids, the cart's time and `exp` are serialised.
+ * and cart: a caller that shares content objects between them (build-view.ts) passes their
+ * JSON (`contentClaimsJson`) made once; per recipient only the ids, the cart's time and `exp`
+ * are serialised.
  */
-export function ampClaimsJson(who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'var' | 'tpl' | 'cartAt'>, content: AmpMessageContent | undefined, exp: number): string {
+export function ampClaimsJson(
+  who: Pick<AmpTokenRequest, 'sub' | 'msg' | 'cmp' | 'var' | 'tpl' | 'cartAt'>,
+  content: AmpMessageContent | undefined,
+  exp: number,
+  contentJson: string = content ? contentClaimsJson(content) : '',
+): string {
   // A variant is signed only with its campaign (compactAmpClaims): renders without one keep their tokens.
   const campaign = who.cmp === undefined ? '' : `,"cmp":${JSON.stringify(who.cmp)}${who.var === undefined ? '' : `,"var":${JSON.stringify(who.var)}`}`;
   const head = `{"sub":${JSON.stringify(who.sub)},"msg":${JSON.stringify(who.msg)}${campaign},"tpl":${JSON.stringify(who.tpl)}`;
   // The time is the recipient's own, so it is written here rather than with the shared content.
   const cartAt = who.cartAt !== undefined && content && carriesCart(content) ? `,"cat":${JSON.stringify(who.cartAt)}` : '';
-  return `${head}${content ? contentClaimsJson(content) : ''}${cartAt},"exp":${JSON.stringify(exp)}}`;
+  return `${head}${contentJson}${cartAt},"exp":${JSON.stringify(exp)}}`;
 }
 
 function carriesCart(r: Pick<AmpTokenRequest, 'cart'>): boolean {
   return r.cart !== undefined && r.cart.length > 0 && r.cart.length <= MAX_CART_LINES;
 }
 
-const contentJson = new WeakMap<AmpMessageContent, string>();
-
 /** `,"skus":[…],"off":…` — the content claims in claim order, each after a comma. */
-function contentClaimsJson(content: AmpMessageContent): string {
-  let json = contentJson.get(content);
-  if (json === undefined) {
-    // The placeholders fix where the content claims start and stop inside the whole JSON.
-    const whole = JSON.stringify(compactAmpClaims({ sub: '', msg: '', tpl: '', ...content }));
-    json = whole.slice('{"sub":"","msg":"","tpl":""'.length, -1);
-    contentJson.set(content, json);
-  }
-  return json;
+export function contentClaimsJson(content: AmpMessageContent): string {
+  // The placeholders fix where the content claims start and stop inside the whole JSON.
+  const whole = JSON.stringify(compactAmpClaims({ sub: '', msg: '', tpl: '', ...content }));
+  return whole.slice('{"sub":"","msg":"","tpl":""'.length, -1);
 }
 
 /** The discount a token grants, if it still applies at `now`. */

@@ -1,4 +1,4 @@
-import { checkUrl } from '../render/safe-url.ts';
+import { checkUrl } from '../shared/safe-url.ts';
 import type { CartItem } from '../store/carts-repository.ts';
 import type { MessageOffer } from './amp-claims.ts';
 import { formatMinor, fromMinor, toMinor } from './money.ts';

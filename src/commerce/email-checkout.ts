@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
+import { withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { Order, Repositories } from '../store/index.ts';
 import { messageOffer, type AmpClaims } from './amp-claims.ts';
 import { checkout, type CheckoutDeps, type CheckoutOutcome } from './checkout.ts';

@@ -1,4 +1,4 @@
-import { checkUrl, withCampaignParams, type CampaignParams } from '../render/safe-url.ts';
+import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { MessageOffer } from './amp-claims.ts';
 import { fromMinor } from './money.ts';
 import { percentOffFor, productView, type SizeState, type ViewableProduct } from './product-view.ts';

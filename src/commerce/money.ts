@@ -1,4 +1,4 @@
-import { BoundedCache } from '../render/bounded-cache.ts';
+import { Memo } from '../shared/memo.ts';
 
 /**
  * Money, once for every part of inboxcart: amounts are integer minor units (cents, öre, kuruş;
@@ -101,7 +101,7 @@ export function moneyFormat(locale: string, currency: string): Intl.NumberFormat
   return f;
 }
 
-const formatted = new BoundedCache<string>();
+const formatted = new Memo<string>();
 
 /**
  * An amount in minor units as the customer reads it in their locale: 5946 EUR in en → "€59.46",

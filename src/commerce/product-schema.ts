@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataText } from '../render/data-text.ts';
+import { dataText } from '../shared/data-text.ts';
 import { fractionDigits, minorDigits } from './money.ts';
 
 /** ISO 4217 codes this runtime's Intl can format. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { maskPhone, maskPhones } from './mask-phone.ts';
+import { maskPhone, maskPhones } from '../shared/mask-phone.ts';
 
 export type { Logger } from 'pino';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataText } from '../render/data-text.ts';
+import { dataText } from '../shared/data-text.ts';
 
 /** Locales that ship strings in templates/locales. Others fall back to `en` with a warning. */
 export const SUPPORTED_LOCALES = ['en', 'tr', 'sv'] as const;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { productShape } from '../commerce/product-schema.ts';
-import { dataText } from '../render/data-text.ts';
+import { dataText } from '../shared/data-text.ts';
 
 /** Products inlined by campaign systems: the lenient level of the one product contract. */
 export const productSchema = productShape;

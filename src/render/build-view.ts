@@ -1,65 +1,32 @@
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
+import { cartView, messageProductView, orderMoney, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
+import { marketPrice, priorPriceFor } from '../commerce/product-view.ts';
+import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
+import { ampContent, ampUrls } from '../channels/email/amp-content.ts';
+import { payloadOwner, signedPayloads, type PayloadContext } from '../channels/whatsapp/message-payloads.ts';
+import { offerFor, offerTag, type OfferView } from '../personalize/offer-policy.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Product, Reason, Recommendations } from '../personalize/recommendations-schema.ts';
 import { preferredSize } from '../personalize/preferred-size.ts';
 import { computeSegments, listSegments, SEGMENT_NAMES, type SegmentName, type Segments } from '../personalize/segments.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
+import { Memo } from '../shared/memo.ts';
+import { plainText, plainView } from '../shared/plain-text.ts';
+import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
-import { formatDate } from './format.ts';
-import { formatMinor, toMinor } from '../commerce/money.ts';
-import { marketPrice, priorPriceFor, productView as sharedProductView, type ProductView as SharedProductView, type ViewableProduct } from '../commerce/product-view.ts';
+import { MARK, MARKERS } from './markers.ts';
 import type { HelperRoot } from './handlebars-env.ts';
-import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
-import type { CartInput, OrderInput } from './render-input.ts';
-import { BoundedCache } from './bounded-cache.ts';
-import { MARK, MARKERS } from './cohort-cache.ts';
-import { serialOf } from './object-serial.ts';
-import { messagePayload, payloadOwner, productPayload, type PayloadContext } from '../channels/whatsapp/message-payloads.ts';
-import { InternTable } from './interned.ts';
 import { truncate } from './handlebars-env.ts';
-import { plainText, plainView } from './plain-text.ts';
-import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
-import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
+import { InternTable } from './interned.ts';
+import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
+import { serialOf } from './object-serial.ts';
+import type { CartInput, OrderInput } from './render-input.ts';
+import * as caches from './view-caches.ts';
 
-/**
- * A product as a message shows it: the one product view every channel shares (prices, sizes,
- * stock: commerce/product-view.ts) plus its text, checked links and, on WhatsApp, its payload.
- */
-export interface ProductView extends SharedProductView {
-  title: string;
-  description?: string;
-  category?: string;
-  reason?: string;
-  url: string;
-  image: string;
-  newArrival: boolean;
-  /** Signed WhatsApp payload id for choosing this product (list rows, buy buttons). */
-  payload?: string;
-}
-
-export interface OfferView {
-  code?: string;
-  percentOff?: number;
-  expiresAt?: string;
-  expiresText?: string;
-  /** Whole hours left, for "ends in 47 hours" copy. */
-  hoursLeft?: number;
-}
-
-export interface CartLineView extends ProductView {
-  quantity: number;
-  size?: string;
-  lineTotalText: string;
-}
-
-export interface CartView {
-  items: CartLineView[];
-  count: number;
-  subtotalMinor: number;
-  subtotalText: string;
-  freeShipping?: { thresholdMinor: number; thresholdText: string; remainingMinor: number; remainingText: string; percent: number; reached: boolean };
-}
+// The view's parts are owned elsewhere: product views and carts by commerce/, offers by personalize/.
+export type { CartLineView, CartView, CatalogEntry, OfferView, ProductView };
+export { offerTag };
 
 export interface RenderView extends HelperRoot {
   template: string;
@@ -102,7 +69,7 @@ export interface ViewDeps {
    * signer called once with what the message shows, so the token binds its products, offer,
    * market and cart (the endpoints answer for exactly this message).
    */
-  ampToken: string | ((content: AmpMessageContent) => string);
+  ampToken: string | ((content: AmpMessageContent, contentJson: string) => string);
   signPayload: (data: string) => string;
   /**
    * Signs the recipient's unsubscribe token (`/u/<token>`) for an email in the given locale.
@@ -139,20 +106,14 @@ function optionalPlainIf(plain: boolean, s: string | undefined): string | undefi
 }
 
 function campaignLink(raw: string, paramsKey: string, params: CampaignParams, shopUrl: string): string {
-  return linkCache.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(shopUrl), params));
+  return caches.links.get(`${raw}\u0000${paramsKey}`, () => withCampaignParams(checkUrl(raw, 'link') ?? new URL(shopUrl), params));
 }
 
-/** What is wrong with a catalog product's URLs, worked out once per product object. */
-const problemsByProduct = new WeakMap<Product, readonly string[]>();
-
 function productProblems(product: Product): readonly string[] {
-  let problems = problemsByProduct.get(product);
+  let problems = caches.problemsByProduct.get(product);
   if (!problems) {
-    const found: string[] = [];
-    if (product.image !== undefined && !checkUrl(product.image, 'image')) found.push(`product ${product.sku}: image rejected (images must be https)`);
-    if (!checkUrl(product.url, 'link')) found.push(`product ${product.sku}: link rejected (only http(s) URLs)`);
-    problems = found;
-    problemsByProduct.set(product, problems);
+    problems = productUrlProblems(product);
+    caches.problemsByProduct.set(product, problems);
   }
   return problems;
 }
@@ -166,89 +127,22 @@ function nextLoyaltyTier(tier: string, points: number, thresholds: Partial<Recor
   return undefined;
 }
 
-/**
- * `!15!1764633599`: percent off and expiry (epoch seconds, empty when open-ended). `!` cannot
- * occur in message ids (render-input.ts), so payload parsers split on it unambiguously.
- */
-export function offerTag(offer: OfferView | undefined): string {
-  if (!offer?.percentOff) return '';
-  return `!${offer.percentOff}!${offer.expiresAt ? Math.floor(Date.parse(offer.expiresAt) / 1000) : ''}`;
-}
-
-interface PricingContext {
-  currency: string;
-  intlLocale: string;
-  percentOff?: number;
+interface PricingContext extends MessageProductContext {
   paramsKey: string;
   campaignParams: CampaignParams;
-  plain: boolean;
   shopUrl: string;
-  placeholderImage: string;
 }
 
-/** A product the render shows: one a campaign inlined, or a catalog product with its reference prices. */
-export type CatalogEntry = Product & Pick<ViewableProduct, 'referencePrices'>;
-
 /**
- * Product views by catalog object, then by everything else they depend on. A campaign shows
- * the same few products to millions of recipients in a handful of locales and sizes, so the
- * formatting and URL work is done once per combination. Views are shared: callers that add
- * per-message fields copy first. A catalog update brings new product objects, and the
- * WeakMap lets the old views go.
+ * A message product view, made once per product, market, size, offer, campaign, channel and
+ * reason and shared (callers that add per-message fields copy first).
  */
-const productViews = new WeakMap<Product, BoundedCache<ProductView>>();
-
 function productView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
-  let byKey = productViews.get(product);
-  if (!byKey) {
-    byKey = new BoundedCache<ProductView>(2_000);
-    productViews.set(product, byKey);
-  }
-  const key = `${c.intlLocale}|${c.currency}|${preferred ?? ''}|${c.percentOff ?? ''}|${c.paramsKey}|${c.plain ? 1 : 0}|${reason ?? ''}`;
-  return byKey.get(key, () => computeProductView(product, preferred, reason, c));
-}
-
-/**
- * The shared product view (prices, sizes, stock) with the message's text and links around it.
- * Written out field by field rather than spread: every view then has one shape, which the
- * templates' property lookups (once per field, product and recipient) run faster on.
- */
-function computeProductView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
-  const v = sharedProductView(product, { currency: c.currency, intlLocale: c.intlLocale, percentOff: c.percentOff, preferredSize: preferred });
-  const txt = c.plain ? plainText : (s: string) => s;
-  const image = product.image === undefined ? undefined : checkUrl(product.image, 'image')?.href;
-  const url = linkCache.get(`${product.url}\u0000${c.paramsKey}`, () =>
-    withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams),
-  );
-  return {
-    sku: v.sku,
-    title: txt(product.title),
-    description: product.description === undefined ? undefined : txt(product.description),
-    category: product.category,
-    reason: reason === undefined ? undefined : txt(reason),
-    url,
-    image: image ?? c.placeholderImage,
-    currency: v.currency,
-    priceMinor: v.priceMinor,
-    priceText: v.priceText,
-    offerPriceMinor: v.offerPriceMinor,
-    offerPriceText: v.offerPriceText,
-    compareAtMinor: v.compareAtMinor,
-    compareAtText: v.compareAtText,
-    onSale: v.onSale,
-    priorPriceMinor: v.priorPriceMinor,
-    priorPriceText: v.priorPriceText,
-    newArrival: product.newArrival,
-    sizes: c.plain ? v.sizes.map((s) => ({ ...s, size: plainText(s.size) })) : v.sizes,
-    hasSizes: v.hasSizes,
-    preferredSize: v.preferredSize,
-    selectedSize: v.selectedSize,
-    preferredAvailable: v.preferredAvailable,
-    soldOut: v.soldOut,
-    selectedStock: v.selectedStock,
-    // Present (unset) on every view, so the per-message copy that sets it keeps the same shape.
-    payload: undefined,
-  };
+  const key = `${serialOf(product)}|${c.intlLocale}|${c.currency}|${preferred ?? ''}|${c.percentOff ?? ''}|${c.paramsKey}|${c.plain ? 1 : 0}|${reason ?? ''}`;
+  return caches.productViews.get(key, () => {
+    const url = caches.links.get(`${product.url}\u0000${c.paramsKey}`, () => withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams));
+    return messageProductView(product, preferred, reason, url, c);
+  });
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
@@ -260,9 +154,6 @@ export class TemplateDataError extends Error {
 }
 
 const TIERS = ['bronze', 'silver', 'gold', 'platinum'] as const;
-
-// URL parsing costs microseconds per call and product URLs repeat for every recipient.
-const linkCache = new BoundedCache<string>();
 
 /**
  * Everything about one recipient's message that does not depend on the channel: locale,
@@ -315,28 +206,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
   const currency = profile.currency;
   const segments = internedSegments(computeSegments(profile, deps.thresholds, deps.now));
 
-  // VIPs get early access and full price: the discount is withheld even when the campaign carries one.
-  // A template may also reserve its offer for segments (win-back for the lapsed, welcome for
-  // new subscribers), and an offer that has expired is no offer: both are withheld, and said.
-  const rawOffer = input.recommendations?.offer;
-  const offerFor = manifest.data.offerFor;
-  const expired = rawOffer?.expiresAt !== undefined && Date.parse(rawOffer.expiresAt) <= deps.now.getTime();
-  const forThisCustomer = !offerFor || offerFor.some((name) => segments[name]);
-  const offerApplies = Boolean(rawOffer?.percentOff) && !segments.vip && manifest.category === 'marketing' && forThisCustomer && !expired;
-  if (rawOffer?.percentOff && segments.vip) warnings.push('offer withheld: VIP customers get early access, not discounts');
-  else if (rawOffer?.percentOff && !forThisCustomer) warnings.push(`offer withheld: template '${manifest.name}' reserves it for ${offerFor!.join(', ')}`);
-  else if (rawOffer?.percentOff && expired) warnings.push('offer withheld: it expired before this render');
-  const offer: OfferView | undefined =
-    rawOffer && (offerApplies || (!rawOffer.percentOff && !segments.vip))
-      ? {
-          code: rawOffer.code,
-          percentOff: rawOffer.percentOff,
-          expiresAt: rawOffer.expiresAt,
-          expiresText: rawOffer.expiresAt ? formatDate(rawOffer.expiresAt, intlLocale, profile.timezone, 'datetime') : undefined,
-          // Rounded up: with 30 minutes left the offer has "1 hour" left, not "ended".
-          hoursLeft: rawOffer.expiresAt ? Math.max(0, Math.ceil((Date.parse(rawOffer.expiresAt) - deps.now.getTime()) / 3_600_000)) : undefined,
-        }
-      : undefined;
+  const offer = offerFor(input.recommendations?.offer, { name: manifest.name, category: manifest.category, offerFor: manifest.data.offerFor }, segments, { now: deps.now, intlLocale, timezone: profile.timezone }, warnings);
 
   const cart = input.cart ?? profile.cart;
   // Recommending what the customer already has in the cart wastes a slot (and reads as a
@@ -376,7 +246,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
   if (items.length < minItems) {
     missing.push({ path: 'recommendations.items', message: `template '${manifest.name}' needs at least ${minItems} available product(s); got ${items.length}` });
   }
-  if (manifest.data.offer === 'required' && !rawOffer) missing.push({ path: 'recommendations.offer', message: `template '${manifest.name}' needs an offer` });
+  if (manifest.data.offer === 'required' && !input.recommendations?.offer) missing.push({ path: 'recommendations.offer', message: `template '${manifest.name}' needs an offer` });
   if (manifest.data.cart === 'required' && !cartLines?.length) missing.push({ path: 'cart', message: `template '${manifest.name}' needs a cart with at least one available item` });
   if (manifest.data.order === 'required' && !input.order) missing.push({ path: 'order', message: `template '${manifest.name}' needs an order` });
   if (missing.length) throw new TemplateDataError(missing);
@@ -393,7 +263,7 @@ export function buildViewBase(input: ViewInput, deps: ViewDeps, warnings: string
     intlLocale,
     currency,
     segments,
-    segmentList: segmentLists.get(segments)!,
+    segmentList: caches.segmentLists.get(segments)!,
     offer,
     items,
     cartLines,
@@ -455,7 +325,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
   const content = input.variant ? `${manifest.name}-${input.variant}` : manifest.name;
   // Lengths first: a campaign id is free text and must not run into the content.
   const paramsKey = `${channel}|${campaign.length}:${campaign}|${content}`;
-  const campaignParams = campaignParamsTable.get(paramsKey, () => ({ source: 'inboxcart', medium: channel, campaign, content }));
+  const campaignParams = caches.campaignParamsTable.get(paramsKey, () => ({ source: 'inboxcart', medium: channel, campaign, content }));
   const pricing: PricingContext = {
     currency,
     intlLocale,
@@ -473,11 +343,8 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
 
   // Signed payloads only matter for WhatsApp buttons, and each costs an HMAC: only those the
   // message about to be rendered reads are signed (a session list eight, a template two).
-  const payloads: Record<string, string> = {};
+  let payloads: Record<string, string> = {};
   if (channel === 'whatsapp' && options.payloads) {
-    // The offer the message shows travels in its signed product payloads, so the chat charges
-    // the discounted price the customer was shown (as the AMP checkout does), until it expires;
-    // the recipient's digest binds each payload to them.
     const context: PayloadContext = {
       owner: payloadOwner(profile.id),
       messageId: input.messageId,
@@ -488,12 +355,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     // "Check out" acts on the cart the message shows, as of the message's clock (message-cart.ts):
     // the request's lines, as the shop knows them (the view's sizes are plain text for WhatsApp).
     const shownCart = base.cartLines?.length ? { at: Math.floor(deps.now.getTime() / 1000), lines: base.cartLines.map((l) => l.line) } : undefined;
-    for (const key of options.payloads.keys) {
-      const payload = messagePayload(key, context, products, shownCart);
-      if (payload !== undefined) payloads[key] = payload;
-    }
-    // Product views are shared between messages: a signed copy per message.
-    if (options.payloads.productPayload) products = products.map((p) => ({ ...p, payload: productPayload(p.sku, context) }));
+    ({ payloads, products } = signedPayloads(options.payloads, context, products, shownCart));
   }
   // Tracked links name the recipient: a copy per message, like the signed payloads above.
   const trackLink = deps.trackLink;
@@ -506,7 +368,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
       : encodeURIComponent(
           typeof deps.ampToken === 'string'
             ? deps.ampToken
-            : deps.ampToken(ampContent(products, offer, currency, intlLocale, cartView)),
+            : signAmpContent(deps.ampToken, sharedAmpContent(products, offer, currency, intlLocale, cartView)),
         );
   const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
   const lang = base.fellBack ? 'en' : intlLocale;
@@ -555,7 +417,7 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
     links: viewLinks(deps, paramsKey, campaignParams, unsubscribe, markers),
     // A cohort view's endpoints differ only by base URL: shared, so its key carries a serial.
-    amp: markers ? ampMarkerUrls.get(`${ampBase}\u0000${tokenInUrl}`, () => ampUrls(ampBase, tokenInUrl)) : ampUrls(ampBase, tokenInUrl),
+    amp: markers ? caches.ampMarkerUrls.get(`${ampBase}\u0000${tokenInUrl}`, () => ampUrls(ampBase, tokenInUrl)) : ampUrls(ampBase, tokenInUrl),
     payloads,
     message: { id: markers ? MARKERS.messageId : input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
@@ -594,9 +456,9 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
     // Lengths first: reasons and sizes are free text, and must not run into each other.
     key += `|${serialOf(product)}:${preferred?.length ?? -1}:${preferred ?? ''}${reason?.length ?? -1}:${reason ?? ''}`;
   }
-  return productLists.get(key, () => {
+  return caches.productLists.get(key, () => {
     const list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
-    if (JSON.stringify(list).includes(MARK)) listsWithMarks.add(list);
+    if (JSON.stringify(list).includes(MARK)) caches.listsWithMarks.add(list);
     return list;
   });
 }
@@ -604,69 +466,48 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
 const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
 
 /**
- * What a message's AMP token binds (amp-claims.ts), shared by the messages that show the same
- * list, offer, market and cart: the signer serialises each content object once.
+ * What a message's AMP token binds, shared by the messages that show the same list, offer,
+ * market and cart: the signer gets its claims' JSON made once (channels/email/amp-content.ts).
  */
-function ampContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined): AmpMessageContent {
-  let byKey = ampContents.get(products);
+function signAmpContent(sign: (content: AmpMessageContent, contentJson: string) => string, shared: { content: AmpMessageContent; json: string }): string {
+  return sign(shared.content, shared.json);
+}
+
+function sharedAmpContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined) {
+  let byKey = caches.ampContents.get(products);
   if (!byKey) {
-    byKey = new BoundedCache<AmpMessageContent>(1_000);
-    ampContents.set(products, byKey);
+    byKey = new Memo(1_000);
+    caches.ampContents.set(products, byKey);
   }
   const percentOff = offer?.percentOff;
   const offerExpiresAt = percentOff ? offer!.expiresAt : undefined;
   // Currency and locale are codes; the expiry an ISO date: none contains '|'.
   const key = `${percentOff ?? ''}|${offerExpiresAt ?? ''}|${currency}|${intlLocale}|${cart ? serialOf(cart) : ''}`;
-  return byKey.get(key, () =>
-    Object.freeze({
-      skus: products.map((p) => p.sku),
-      percentOff,
-      offerExpiresAt,
-      currency,
-      locale: intlLocale,
-      cart: cart?.items.map((l) => ({ sku: l.sku, size: l.size, quantity: l.quantity })),
-    }),
-  );
+  return byKey.get(key, () => ampContent(products, offer, currency, intlLocale, cart));
 }
-
-const ampContents = new WeakMap<readonly ProductView[], BoundedCache<AmpMessageContent>>();
-
-function ampUrls(ampBase: string, token: string): RenderView['amp'] {
-  return { offers: `${ampBase}offers?token=${token}`, cart: `${ampBase}cart?token=${token}`, checkout: `${ampBase}checkout?token=${token}`, survey: `${ampBase}survey?token=${token}` };
-}
-
-// Parts of a view that repeat for every recipient of a campaign, interned (interned.ts).
-const campaignParamsTable = new InternTable<CampaignParams>();
-const ampMarkerUrls = new InternTable<RenderView['amp']>(100);
-const linksByBrand = new WeakMap<Brand, InternTable<RenderView['links']>>();
 
 function brandLinks(brand: Brand): InternTable<RenderView['links']> {
-  let table = linksByBrand.get(brand);
+  let table = caches.linksByBrand.get(brand);
   if (!table) {
     table = new InternTable();
-    linksByBrand.set(brand, table);
+    caches.linksByBrand.set(brand, table);
   }
   return table;
 }
-
-const segmentsTable = new InternTable<Segments>(1_000);
-const segmentLists = new WeakMap<Segments, SegmentName[]>();
 
 /** One frozen object per combination of segment flags, with its list of names beside it. */
 function internedSegments(segments: Segments): Segments {
   let key = '';
   for (const name of SEGMENT_NAMES) key += segments[name] ? '1' : '0';
-  return segmentsTable.get(key, () => {
-    segmentLists.set(segments, Object.freeze(listSegments(segments)) as SegmentName[]);
+  return caches.segmentsTable.get(key, () => {
+    caches.segmentLists.set(segments, Object.freeze(listSegments(segments)) as SegmentName[]);
     return segments;
   });
 }
-const productLists = new BoundedCache<readonly ProductView[]>(2_000);
-const listsWithMarks = new WeakSet<readonly ProductView[]>();
 
 /** Whether a product list's data contains the cohort marker character (then it is not shared). */
 export function listHasMarks(list: readonly ProductView[]): boolean {
-  return listsWithMarks.has(list);
+  return caches.listsWithMarks.has(list);
 }
 
 /** The cart's lines that can be shown: in the catalog, and priced in one currency. */
@@ -702,51 +543,7 @@ function buildCart(lines: NonNullable<ViewBase['cartLines']>, base: ViewBase, c:
   const views = lines.map(({ product, line }) => ({ view: productView(product, preferredFor(base, product.category), undefined, c), line }));
   let key = `${serialOf(deps.brand)}|${c.currency}|${c.intlLocale}`;
   for (const { view, line } of views) key += `|${serialOf(view)}:${line.quantity}:${line.size?.length ?? -1}:${line.size ?? ''}`;
-  return cartViews.get(key, () => computeCart(views, c, deps));
-}
-
-const cartViews = new InternTable<CartView>(5_000);
-
-function computeCart(lines: { view: ProductView; line: CartInput['items'][number] }[], c: PricingContext, deps: ViewDeps): CartView {
-  const { currency, intlLocale } = c;
-  const items: CartLineView[] = [];
-  let subtotalMinor = 0;
-  let lineCurrency: string | undefined;
-  for (const { view, line } of lines) {
-    lineCurrency = view.currency;
-    // A cart line is charged the market price: the message's discount covers the products it
-    // offered, not the cart (amp-claims.ts `skus`), as checkout prices it.
-    const totalMinor = view.priceMinor * line.quantity;
-    subtotalMinor += totalMinor;
-    items.push(Object.freeze({ ...view, quantity: line.quantity, size: line.size === undefined ? undefined : view.sizes.find((s) => s.size === line.size)?.size ?? line.size, lineTotalText: formatMinor(totalMinor, view.currency, intlLocale) }));
-  }
-  Object.freeze(items);
-  const total = lineCurrency ?? currency;
-  const threshold = deps.brand.freeShippingThreshold[total];
-  const thresholdMinor = threshold === undefined ? undefined : toMinor(threshold, total);
-  const remainingMinor = thresholdMinor === undefined ? undefined : Math.max(0, thresholdMinor - subtotalMinor);
-  return {
-    items,
-    count: items.reduce((n, i) => n + i.quantity, 0),
-    subtotalMinor,
-    subtotalText: formatMinor(subtotalMinor, total, intlLocale),
-    freeShipping:
-      thresholdMinor !== undefined && remainingMinor !== undefined
-        ? Object.freeze({
-            thresholdMinor,
-            thresholdText: formatMinor(thresholdMinor, total, intlLocale),
-            remainingMinor,
-            remainingText: formatMinor(remainingMinor, total, intlLocale),
-            percent: thresholdMinor > 0 ? Math.min(100, Math.round((subtotalMinor / thresholdMinor) * 100)) : 100,
-            reached: remainingMinor === 0,
-          })
-        : undefined,
-  };
-}
-
-/** An order's amount as the render request gives it (a decimal, like every API amount), formatted. */
-function orderMoney(amount: number, currency: string, intlLocale: string): string {
-  return formatMinor(toMinor(amount, currency), currency, intlLocale);
+  return caches.cartViews.get(key, () => cartView(views, c, deps.brand.freeShippingThreshold));
 }
 
 /** A BCP 47 tag Intl accepts: the profile's own (sv-SE) when valid, else the strings locale. */
@@ -755,17 +552,9 @@ function safeIntlLocale(requested: string, fallback: string): string {
 }
 
 /** A shared list's key includes its locale, so its total is worked out once. */
-const listTotals = new WeakMap<readonly ProductView[], string | undefined>();
-
 function listTotalText(list: readonly ProductView[], intlLocale: string): string | undefined {
-  if (listTotals.has(list)) return listTotals.get(list);
-  const text = totalText(list, intlLocale);
-  listTotals.set(list, text);
+  if (caches.listTotals.has(list)) return caches.listTotals.get(list);
+  const text = productsTotalText(list, intlLocale);
+  caches.listTotals.set(list, text);
   return text;
-}
-
-function totalText(products: readonly ProductView[], intlLocale: string): string | undefined {
-  const currency = products[0]?.currency;
-  if (!currency || products.some((p) => p.currency !== currency)) return undefined;
-  return formatMinor(products.reduce((sum, p) => sum + p.priceMinor, 0), currency, intlLocale);
 }

@@ -17,20 +17,13 @@
  */
 
 import type { RenderView } from './build-view.ts';
-import type { EmailParts } from './render-message.ts';
+import { createHash } from 'node:crypto';
 import { keyValue } from './interned.ts';
 import { serialOf } from './object-serial.ts';
+import { tidyText } from './tidy-text.ts';
+import { MARK } from './markers.ts';
 
-/** U+E000 is private-use: never produced by our templates, and checked for in data. */
-export const MARK = '\uE000';
-
-export const MARKERS = {
-  firstName: `${MARK}n`,
-  profileId: `${MARK}p`,
-  messageId: `${MARK}m`,
-  token: `${MARK}t`,
-  unsubscribe: `${MARK}u`,
-} as const;
+export { MARK, MARKERS } from './markers.ts';
 
 export type MarkerValues = Record<'n' | 'p' | 'm' | 't' | 'u', string>;
 
@@ -38,6 +31,15 @@ export type MarkerValues = Record<'n' | 'p' | 'm' | 't' | 'u', string>;
 export interface SplitPart {
   segments: string[];
   slots: (keyof MarkerValues)[];
+}
+
+/**
+ * A part every recipient of a cohort shares, named: `id` (the cohort key's digest and the part)
+ * is what the encoders key their work on (encode-result.ts, gzip-member.ts), so the bytes and
+ * compressed forms of a segment are made once per cohort and found again by value.
+ */
+export interface SharedPart extends SplitPart {
+  id: string;
 }
 
 export function splitAtMarkers(text: string): SplitPart {
@@ -78,15 +80,15 @@ export function countMarks(text: string): number {
 export interface CohortEntry {
   subject: SplitPart;
   preheader: SplitPart;
-  html: SplitPart;
-  amp?: SplitPart;
+  html: SharedPart;
+  amp?: SharedPart;
   /** The text part before tidying: tidying runs after the values are in, as in a full render. */
   text: SplitPart;
   /**
    * The text part tidied with the markers in place: the same as tidying after filling in when
    * every value is "inert" (see `inertValue`), which spares most recipients the regex passes.
    */
-  tidyText: SplitPart;
+  tidyText: SharedPart;
   /** Warnings the templates' helpers raised while rendering the cohort. */
   warnings: string[];
 }
@@ -94,7 +96,7 @@ export interface CohortEntry {
 /**
  * Bounded by entries, not bytes: an entry holds one message (~100 KB, about twice that once the
  * service has sent it: its UTF-8 JSON segments and their gzip forms, alone and for up to 8
- * layouts in context, ~9 kB each, hang off it weakly), and 512
+ * layouts in context, ~9 kB each, are kept by the encoders under the part's id), and 512
  * cohorts cover a campaign's locale × segment × offer × size combinations with room to spare
  * (~140 MB at most). Cleared wholesale when full (a new campaign's cohorts simply take over).
  */
@@ -148,26 +150,32 @@ export function cohortKey(templateHash: string, view: RenderView, expectedMarks:
   return `${templateHash}\u0000${json}`;
 }
 
-/**
- * How a cohort email's big parts were filled in: the shared split parts and the values. Kept
- * beside the email (weakly) so a writer can send the shared segments as pre-encoded bytes
- * instead of serialising ~100 KB per recipient (encode-result.ts). A part is absent when it
- * was not a plain fill (the text part when a value was not inert).
- */
-export interface EmailFill {
-  amp?: SplitPart;
-  html: SplitPart;
-  text?: SplitPart;
-  escaped: MarkerValues;
-  raw: MarkerValues;
+/** A cohort render with the markers in: the parts as the templates wrote them, and the helpers' warnings. */
+export interface CohortRender {
+  subject: string;
+  preheader: string;
+  html: string;
+  amp?: string;
+  text: string;
+  warnings: string[];
 }
 
-const fills = new WeakMap<EmailParts, EmailFill>();
-
-export function recordFill(email: EmailParts, fill: EmailFill): void {
-  fills.set(email, fill);
-}
-
-export function fillOf(email: EmailParts): EmailFill | undefined {
-  return fills.get(email);
+/** The cohort's entry: from the cache, or rendered (`render`), split at the markers and stored. */
+export function cohortEntry(cohorts: CohortCache, key: string, render: () => CohortRender): CohortEntry {
+  const found = cohorts.get(key);
+  if (found) return found;
+  const r = render();
+  // The digest names the cohort's parts for the encoders; equal keys mean equal parts.
+  const id = createHash('sha256').update(key).digest('base64url').slice(0, 22);
+  const entry: CohortEntry = {
+    subject: splitAtMarkers(r.subject),
+    preheader: splitAtMarkers(r.preheader),
+    html: { ...splitAtMarkers(r.html), id: `${id}.html` },
+    amp: r.amp === undefined ? undefined : { ...splitAtMarkers(r.amp), id: `${id}.amp` },
+    text: splitAtMarkers(r.text),
+    tidyText: { ...splitAtMarkers(tidyText(r.text)), id: `${id}.text` },
+    warnings: r.warnings,
+  };
+  cohorts.set(key, entry);
+  return entry;
 }

@@ -27,7 +27,7 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     thresholds: o.config.thresholds,
     catalog: o.catalog,
     publicBaseUrl: o.config.publicBaseUrl,
-    signAmpToken: (who, content) => signTokenJson(ampClaimsJson(who, content, Math.floor(now().getTime() / 1000) + ttlSeconds), o.config.tokenKeys),
+    signAmpToken: (who, content, contentJson) => signTokenJson(ampClaimsJson(who, content, Math.floor(now().getTime() / 1000) + ttlSeconds, contentJson), o.config.tokenKeys),
     signPayload: (data) => signPayload(data, o.config.tokenKeys),
     signUnsubscribeToken: (who, issuedAt) => signUnsubscribeToken(who, new Date(issuedAt.getTime() + unsubscribeTtlMs), o.config.tokenKeys),
     contentSid: o.contentSid,

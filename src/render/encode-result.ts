@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { fillOf, type MarkerValues, type SplitPart } from './cohort-cache.ts';
-import { emailParts, type ServiceRenderResult } from './render-message.ts';
+import { LRUCache } from 'lru-cache';
+import type { MarkerValues, SharedPart } from './cohort-cache.ts';
+import { CohortEmail, emailParts, type ServiceRenderResult } from './render-result.ts';
 
 /**
- * A render result as the bytes of its JSON, in pieces. Pieces marked `shared` are the same
- * Buffer object for every recipient of a cohort (render/cohort-cache.ts), so whatever a
- * writer derives from one (a compressed form, a checksum) can be cached by identity.
+ * Step 5 of the pipeline (pipeline.ts): a render result as the bytes of its JSON, in pieces.
+ * Pieces marked `shared` are segments of a part every recipient of a cohort shares
+ * (render/cohort-cache.ts); their context names the part and the segment, so whatever a writer
+ * derives from one (a compressed form, a checksum) can be cached under that name.
  * Concatenated, the pieces are exactly `before + JSON.stringify(result) + after` in UTF-8.
  *
  * Why: a result is ~100 KB of JSON, almost all of it the email parts a cohort shares.
@@ -27,6 +29,8 @@ export interface EncodedResult {
 
 /** Segment `index` of `segments`, with `gaps[i]` bytes of per-recipient values after segment i. */
 export interface PieceContext {
+  /** The shared part's id (cohort-cache.ts `SharedPart`): the segments are the same for every result that names it. */
+  part: string;
   segments: readonly Buffer[];
   index: number;
   gaps: readonly number[];
@@ -42,7 +46,8 @@ const PARTS = ['amp', 'html', 'text'] as const;
 
 export function encodeRenderResult(result: ServiceRenderResult, before = '', after = ''): EncodedResult {
   const email = emailParts(result);
-  const fill = email && fillOf(email);
+  // Only a cohort render's own frozen email has a fill: its strings are exactly the fill's.
+  const fill = email instanceof CohortEmail ? email.fill : undefined;
   if (!email || !fill) return single(`${before}${JSON.stringify(result)}${after}`);
 
   const stand: Record<string, unknown> = { ...email };
@@ -79,8 +84,11 @@ function push(out: EncodedResult, bytes: Buffer, shared: boolean, context?: Piec
   out.length += bytes.length;
 }
 
-/** A split part's segments, each as the UTF-8 of its JSON string content: encoded once per part. */
-const encodedSegments = new WeakMap<SplitPart, Buffer[]>();
+/**
+ * A shared part's segments, each as the UTF-8 of its JSON string content, by part id: encoded
+ * once per cohort. Bounded like the cohort cache (512 cohorts × 3 parts).
+ */
+const encodedSegments = new LRUCache<string, Buffer[]>({ max: 1_536 });
 
 type EncodedValues = Record<keyof MarkerValues, Buffer>;
 
@@ -88,18 +96,18 @@ function encodedValues(values: MarkerValues): EncodedValues {
   return { n: jsonContent(values.n), p: jsonContent(values.p), m: jsonContent(values.m), t: jsonContent(values.t), u: jsonContent(values.u) };
 }
 
-function pushFilled(out: EncodedResult, part: SplitPart, values: EncodedValues): void {
-  let segments = encodedSegments.get(part);
+function pushFilled(out: EncodedResult, part: SharedPart, values: EncodedValues): void {
+  let segments = encodedSegments.get(part.id);
   if (!segments) {
     segments = part.segments.map(jsonContent);
-    encodedSegments.set(part, segments);
+    encodedSegments.set(part.id, segments);
   }
   const gaps = part.slots.map((slot) => values[slot].length);
   const layout = gaps.join(',');
-  push(out, segments[0]!, true, { segments, index: 0, gaps, layout });
+  push(out, segments[0]!, true, { part: part.id, segments, index: 0, gaps, layout });
   for (let i = 0; i < part.slots.length; i++) {
     push(out, values[part.slots[i]!], false);
-    push(out, segments[i + 1]!, true, { segments, index: i + 1, gaps, layout });
+    push(out, segments[i + 1]!, true, { part: part.id, segments, index: i + 1, gaps, layout });
   }
 }
 

@@ -1,8 +1,8 @@
 import Handlebars from 'handlebars';
 import { formatMinor, toMinor } from '../commerce/money.ts';
-import { formatDate, pluralCategory, type DateStyle } from './format.ts';
+import { formatDate, pluralCategory, type DateStyle } from '../shared/format.ts';
 import { interpolate, type LocaleTable } from './locale-strings.ts';
-import { checkUrl, withCampaignParams, type CampaignParams } from './safe-url.ts';
+import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 
 /**
  * What helpers read from the render's root context. The view model carries these so that a
@@ -144,32 +144,6 @@ export function createHandlebarsEnv(): typeof Handlebars {
   });
 
   return hb;
-}
-
-type TemplateFn = Handlebars.TemplateDelegate & { _setup?: (options: Record<string, unknown>) => void };
-
-/**
- * `env.template(spec)` whose per-call set-up runs once. Handlebars' top-level call rebuilds the
- * same container state every time: it merges and wraps every helper (a closure each), makes a
- * prototype-access policy and moves two hooks: ~3.2 µs per call with our 27 helpers (measured
- * on an empty template), and a WhatsApp part is one call per recipient. The state depends only on the environment and on
- * per-call helpers, partials, decorators or access options, which inboxcart never passes: a
- * call that does (or a partial call) gets the full set-up, and the next plain call sets up
- * again. Helpers are registered when the environment is made, before any template runs.
- */
-export function templateWithSetupOnce(env: typeof Handlebars, spec: TemplateSpecification): Handlebars.TemplateDelegate {
-  const render = env.template(spec) as TemplateFn;
-  const setup = render._setup;
-  // An internal of Handlebars 4: without it (another major version), keep its behaviour as is.
-  if (typeof setup !== 'function') return render;
-  let ready = false;
-  render._setup = function (this: unknown, options: Record<string, unknown>) {
-    const plain = !options.partial && !options.helpers && !options.partials && !options.decorators && !Object.keys(options).some((k) => k.startsWith('allow'));
-    if (plain && ready) return;
-    setup.call(this, options);
-    ready = plain;
-  };
-  return render;
 }
 
 /** At most `max` code points: longer text keeps `max - 1` of them and ends with an ellipsis. */

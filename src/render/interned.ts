@@ -1,4 +1,4 @@
-import { BoundedCache } from './bounded-cache.ts';
+import { Memo } from '../shared/memo.ts';
 import { serialOf } from './object-serial.ts';
 
 /**
@@ -18,12 +18,12 @@ export function keyValue(v: unknown): unknown {
   return typeof v === 'object' && v !== null && interned.has(v) ? serialOf(v) : v;
 }
 
-/** A memo of interned objects by a string key (a BoundedCache whose values are interned). */
+/** A memo of interned objects by a string key (a Memo whose values are interned). */
 export class InternTable<T extends object> {
-  private readonly cache: BoundedCache<T>;
+  private readonly cache: Memo<T>;
 
   constructor(max = 10_000) {
-    this.cache = new BoundedCache<T>(max);
+    this.cache = new Memo<T>(max);
   }
 
   get(key: string, make: () => T): T {

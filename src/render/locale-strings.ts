@@ -1,4 +1,4 @@
-import { BoundedCache } from './bounded-cache.ts';
+import { Memo } from '../shared/memo.ts';
 import { SUPPORTED_LOCALES } from '../personalize/profile-schema.ts';
 
 export type LocaleTable = ReadonlyMap<string, string>;
@@ -53,7 +53,7 @@ export function stringsIn(tables: LocaleTables, locale: string): (key: string, v
 }
 
 const PLACEHOLDER = /\{(\w+)\}/;
-const placeholderSplits = new BoundedCache<string[]>(5_000);
+const placeholderSplits = new Memo<string[]>(5_000);
 
 export const RTL_LANGUAGES = new Set(['ar', 'he', 'fa', 'ur']);
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
-import { dataText } from './data-text.ts';
+import { dataText } from '../shared/data-text.ts';
+import { carrierSchema, trackingUrlSchema } from '../commerce/shipment-schema.ts';
 import { CHANNELS, type TemplateManifest } from '../templates/template-manifest.ts';
 
 export const cartInputSchema = z.object({
@@ -11,10 +12,7 @@ export const cartInputSchema = z.object({
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-/** Who carries a shipment, as the customer reads it ("PostNord"). */
-export const carrierSchema = dataText().trim().min(1, 'carrier names the shipping company, e.g. PostNord').max(100);
-/** Where the customer follows the parcel: https only, as it is sent to customers as a link. */
-export const trackingUrlSchema = z.url({ protocol: /^https$/, message: 'trackingUrl must be an https URL, e.g. https://tracking.postnord.com/?id=…' }).max(2048);
+export { carrierSchema, trackingUrlSchema };
 
 export const orderInputSchema = z.object({
   number: dataText().min(1).max(64),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fromMinor } from '../commerce/money.ts';
 import { proportionDifference } from './proportion-difference.ts';
-import type { CampaignEventKind, VariantRows } from './results-repository.ts';
+import type { CampaignEventKind, VariantRows } from '../store/results-repository.ts';
 
 /** Campaign ids as campaigns/campaign-schema.ts allows them. */
 export const reportParamsSchema = z.object({ campaignId: z.string().regex(/^[\w.-]{1,100}$/, 'campaignId: 1–100 of letters, digits, _ . -') }).strict();

@@ -1,7 +1,7 @@
 import type { CampaignsRepository } from '../campaigns/campaigns-repository.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { buildCampaignReport, type CampaignReport } from './campaign-report.ts';
-import type { ResultsRepository } from './results-repository.ts';
+import type { ResultsRepository } from '../store/results-repository.ts';
 
 export type CampaignResults = ReturnType<typeof createCampaignResults>;
 

@@ -9,7 +9,6 @@ import { lintHandlebars, lintMjml } from './lint-template.ts';
 import type { SharedSources, TemplateSources } from './read-template-sources.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { lineAt, TemplateError } from './template-error.ts';
-import { templateWithSetupOnce } from '../render/handlebars-env.ts';
 import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './template-manifest.ts';
 
 const require = createRequire(import.meta.url);
@@ -379,7 +378,7 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
     // A localized part runs in its locale's environment, whose partials carry the same strings.
     const env = slash > 0 ? (envs.byLocale.get(key.slice(0, slash)) ?? envs.generic) : envs.generic;
     // Handlebars' defaults already deny prototype access (since 4.6); no per-call options needed.
-    fns.set(key, templateWithSetupOnce(env, templateSpec) as Render);
+    fns.set(key, env.template(templateSpec) as Render);
   }
   const get = (key: string) => fns.get(key);
   const must = (key: string) => fns.get(key)!;

@@ -7,7 +7,7 @@
  *
  * Self time is counted in samples. A frame belongs to a step by its file (the rules below);
  * Node internals, V8 builtins and the shared memo modules (object-serial, interned,
- * bounded-cache) have no step of their own and count for the step of their nearest caller
+ * view-caches) have no step of their own and count for the step of their nearest caller
  * that has one. Handlebars-compiled template code has no file (it is built with `new
  * Function`) and is recognised by that. Then the total (self and callees) of the render's main
  * functions (`--inclusive` names others). Prints tables, then one JSON line.
@@ -38,8 +38,9 @@ const RULES: [RegExp, string | undefined][] = [
   [/\/src\/render\/(handlebars-env|locale-strings)\.ts$/, 'template helpers (t, money, …)'],
   [/\/src\/render\/cohort-cache\.ts$/, 'cohort cache (markers, JSON key, split, fill)'],
   [/\/src\/render\/tidy-text\.ts$/, 'text tidy / one-line'],
-  [/\/src\/render\/(build-view|format|safe-url|plain-text|data-text)\.ts$|\/src\/personalize\//, 'view building'],
-  [/\/src\/render\/(object-serial|interned|bounded-cache)\.ts$/, undefined],
+  [/\/src\/render\/build-view\.ts$|\/src\/shared\/(format|safe-url|plain-text|data-text)\.ts$|\/src\/personalize\/|\/src\/commerce\/message-product-view\.ts$/, 'view building'],
+  [/\/src\/render\/(object-serial|interned|view-caches)\.ts$/, undefined],
+  [/\/src\/shared\/memo\.ts$/, undefined],
   [/\/src\/channels\/whatsapp\//, 'WhatsApp part'],
   [/\/src\/commerce\/|internal\/crypto/, 'token signing (HMAC)'],
   [/\/src\/render\/encode-result\.ts$|zlib|gzip/, 'encoding / gzip'],

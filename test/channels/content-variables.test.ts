@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
 import { numberedJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
 import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
-import { templateVariable } from '../../src/render/plain-text.ts';
+import { templateVariable } from '../../src/shared/plain-text.ts';
 import { truncate } from '../../src/render/handlebars-env.ts';
 
 describe('numberedJson', () => {

@@ -70,6 +70,8 @@ export interface TestAppOptions {
   templates?: TemplateSet;
   logger?: Logger;
   webhookTimers?: AppDeps['webhookTimers'];
+  /** The store's and app's clock; the shared test clock (moving with real time) by default. */
+  now?: () => Date;
 }
 
 /** An app on its own SQLite file (or the given store options), seeded with the sample catalog. */
@@ -77,7 +79,7 @@ export async function openTestApp(options: TestAppOptions = {}): Promise<TestApp
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'inboxcart-http-'));
   const config = testConfig(dataDir, options.env);
   // The store's clock is the app's clock too (create-app.ts): both run on the test date.
-  const store = await openStore({ now: testClock.now, webhookUrls: config.webhooks.urls, ...(options.store ?? { dataDir }) });
+  const store = await openStore({ now: options.now ?? testClock.now, webhookUrls: config.webhooks.urls, ...(options.store ?? { dataDir }) });
   if (options.seed !== false) await seedFixtureCatalog(store, FIXTURES);
   const templates = options.templates ?? (await testTemplates());
   const app = await createApp({ config, store, templates, logger: options.logger, webhookTimers: options.webhookTimers });

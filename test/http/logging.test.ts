@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/create-app.ts';
 import { redactUrl } from '../../src/http/logger.ts';
-import { maskPhone, maskPhones } from '../../src/http/mask-phone.ts';
+import { maskPhone, maskPhones } from '../../src/shared/mask-phone.ts';
 import { memoryLog, openTestApp, removeDir, renderBody, type TestApp } from './helpers.ts';
 
 const KEY = 'logging-test-key-0123456789';

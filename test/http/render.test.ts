@@ -5,9 +5,12 @@ import { renderResultSchema } from '../../src/http/api-schemas.ts';
 import { emailParts } from '../../src/render/render-message.ts';
 import { countBareLf, parseEml } from '../support/parse-eml.ts';
 import { openTestApp, rawExchange, useTestApp, renderBody, type TestApp } from './helpers.ts';
+import { createManualClock } from '../support/test-clock.ts';
 
 let t: TestApp;
-useTestApp({}, (app) => (t = app));
+// A clock that stands still: two renders of one message must sign the same token expiry even
+// when a second boundary passes between them (a loaded machine).
+useTestApp({ now: createManualClock().now }, (app) => (t = app));
 
 const asText = (res: request.Response, cb: (err: Error | null, body: string) => void) => {
   let text = '';

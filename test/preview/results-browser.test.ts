@@ -7,7 +7,7 @@ import type { Campaigns } from '../../src/campaigns/campaign-service.ts';
 import type { EmbeddedRunner } from '../../src/campaigns/embedded-runner.ts';
 import { assignVariant } from '../../src/personalize/assign-variant.ts';
 import type { Preview } from '../../src/preview/preview-routes.ts';
-import { createResultsRepository } from '../../src/reports/results-repository.ts';
+import { createResultsRepository } from '../../src/store/results-repository.ts';
 import { atRiskCustomer, putCustomers } from '../campaigns/helpers.ts';
 import { openTestApp, picks, removeDir, type TestApp } from '../http/helpers.ts';
 import { launchChromium } from '../support/chromium.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCampaignReport } from '../../src/reports/campaign-report.ts';
-import type { VariantRows } from '../../src/reports/results-repository.ts';
+import type { VariantRows } from '../../src/store/results-repository.ts';
 
 const campaign = { id: 'c1', template: 'win-back', status: 'completed' as const };
 const empty = (): VariantRows => ({ rendered: new Map(), events: new Map(), orders: new Map() });

@@ -1,4 +1,4 @@
-import type { Schedule } from '../../src/http/whatsapp/reply-retry.ts';
+import type { Schedule } from '../../src/channels/whatsapp/reply-retry.ts';
 
 export interface ManualSchedule {
   schedule: Schedule;

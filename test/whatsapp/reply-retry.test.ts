@@ -6,7 +6,7 @@ import type { WhatsAppSender } from '../../src/channels/whatsapp/twilio-sender.t
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { storeRender } from '../../src/http/render-service.ts';
-import { REPLY_ATTEMPTS, retryDelayMs } from '../../src/http/whatsapp/reply-retry.ts';
+import { REPLY_ATTEMPTS, retryDelayMs } from '../../src/channels/whatsapp/reply-retry.ts';
 import { whatsappRoutes, type WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';
 import { removeDir, testConfig, testTemplates } from '../http/helpers.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { unrefTimeout, type Schedule } from '../../http/whatsapp/reply-retry.ts';
+import { unrefTimeout, type Schedule } from '../whatsapp/reply-retry.ts';
 import type { AttemptOutcome, ClaimedDelivery, WebhooksRepository } from '../../store/webhooks-repository.ts';
 import { retryableStatus, webhookRetryDelayMs } from './webhook-retry.ts';
 import { SIGNATURE_HEADER, webhookSignature } from './webhook-signature.ts';

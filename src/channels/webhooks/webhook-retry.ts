@@ -1,4 +1,4 @@
-import { equalJitter } from '../../http/whatsapp/reply-retry.ts';
+import { equalJitter } from '../whatsapp/reply-retry.ts';
 
 /**
  * When a webhook delivery that failed is tried again: exponential backoff with equal jitter

@@ -154,3 +154,25 @@ function fit(what: string, c: PayloadContext, candidates: readonly Candidate[]):
   c.warn(`WhatsApp payload '${what}': ${shorter.leftOut} left out to stay within ${MAX_PAYLOAD} characters`);
   return c.sign(shorter.data);
 }
+
+/**
+ * The signed payloads one WhatsApp message reads (`keys`: a session list eight, a template
+ * two), and, when it has product rows or buttons, the products with their own payload each
+ * (copies: product views are shared between messages). Each signature costs an HMAC, so only
+ * these are signed. The offer the message shows travels in its product payloads, so the chat
+ * charges the discounted price the customer was shown (as the AMP checkout does), until it
+ * expires; the recipient's digest binds each payload to them.
+ */
+export function signedPayloads<P extends { sku: string; selectedSize?: string; payload?: string }>(
+  needs: { keys: readonly string[]; productPayload: boolean },
+  context: PayloadContext,
+  products: readonly P[],
+  shownCart: ShownCart | undefined,
+): { payloads: Record<string, string>; products: readonly P[] } {
+  const payloads: Record<string, string> = {};
+  for (const key of needs.keys) {
+    const payload = messagePayload(key, context, products, shownCart);
+    if (payload !== undefined) payloads[key] = payload;
+  }
+  return { payloads, products: needs.productPayload ? products.map((p) => ({ ...p, payload: productPayload(p.sku, context) })) : products };
+}

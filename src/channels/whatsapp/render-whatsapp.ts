@@ -1,7 +1,7 @@
 import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '../../templates/compile-template.ts';
 import type { RenderView } from '../../render/build-view.ts';
 import type { HelperRoot } from '../../render/handlebars-env.ts';
-import { templateVariable } from '../../render/plain-text.ts';
+import { templateVariable } from '../../shared/plain-text.ts';
 import { truncate } from '../../render/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
 

@@ -1,4 +1,12 @@
-import type { TwilioHttpClient } from './twilio-sender.ts';
+import type twilio from 'twilio';
+
+/**
+ * What twilio-node needs from an HTTP client (`ClientOpts.httpClient`, documented in
+ * twilio-node's advanced-examples/custom-http-client.md). Tests pass a wrapper around
+ * `new twilio.RequestClient()` that points at a local fake API.
+ */
+export type TwilioHttpClient = Pick<twilio.RequestClient, 'request'>;
+
 
 /**
  * The Twilio products inboxcart calls, by the first label of the host twilio-node addresses:

@@ -2,17 +2,13 @@ import { randomUUID } from 'node:crypto';
 import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
-import { maskPhone } from '../../http/mask-phone.ts';
+import { maskPhone } from '../../shared/mask-phone.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type MessagesRepository } from '../../store/messages-repository.ts';
 import type { MessageCreateParams } from './render-whatsapp.ts';
-import { rebasedHttpClient } from './twilio-base-url.ts';
+import { rebasedHttpClient, type TwilioHttpClient } from './twilio-base-url.ts';
 
-/**
- * What twilio-node needs from an HTTP client (`ClientOpts.httpClient`, documented in
- * twilio-node's advanced-examples/custom-http-client.md). Tests pass a wrapper around
- * `new twilio.RequestClient()` that points at a local fake API.
- */
-export type TwilioHttpClient = Pick<twilio.RequestClient, 'request'>;
+export type { TwilioHttpClient };
+
 
 export interface TwilioClientOptions {
   httpClient?: TwilioHttpClient;

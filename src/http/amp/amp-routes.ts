@@ -18,7 +18,7 @@ import type { CartItem, Customer, Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { clickUrl, signClickToken } from '../../commerce/click-token.ts';
-import type { CampaignEventInput, ResultsRepository } from '../../reports/results-repository.ts';
+import type { CampaignEventInput, ResultsRepository } from '../../store/results-repository.ts';
 import { fieldsFromZod, HttpError, toHttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
 import { ampCors } from './amp-cors.ts';

@@ -1,11 +1,13 @@
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { LRUCache } from 'lru-cache';
 import { crc32Append, crc32Operator } from './crc32-combine.ts';
 import type { PieceContext } from '../../render/encode-result.ts';
 
 /**
  * A gzip member (RFC 1952) assembled from byte pieces, where pieces marked `shared` are the same
- * Buffer object across many responses (render/encode-result.ts: the pre-encoded parts of a
- * cohort). A shared piece is compressed once and its compressed form re-used by identity.
+ * bytes across many responses (render/encode-result.ts: the pre-encoded parts of a cohort). A
+ * shared piece with a context is compressed once and its compressed form re-used under the
+ * context's name (part id and segment index).
  *
  * This works because raw deflate streams flushed with Z_SYNC_FLUSH end byte-aligned and not
  * final, so independently compressed pieces can be laid one after another: a decoder reads them
@@ -103,33 +105,22 @@ export function deflateFragment(
     run = [];
     runBytes = 0;
   };
-  // Where each per-request piece last started, by identity: a value that fills many slots (the
-  // AMP token is in every AMP URL) is one Buffer (encode-result.ts), sent once and then referred to.
-  const startedAt = new Map<Buffer, number>();
   const counted = new Set<object>();
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!;
     if (piece.length === 0) continue;
-    const at = size;
     size += piece.length;
     if (shared[i]) {
       flushRun();
       const context = contexts?.[i];
-      const sum = checksumOf(piece);
-      out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece));
+      const sum = checksumOf(piece, context);
+      out.push((context && deflatedInContext(context, counted)) || deflatedShared(piece, context));
       crc = crc32Append(crc, sum.crc, sum.operator);
       continue;
     }
     crc = crc32(piece, crc);
-    const earlier = piece.length >= REPEAT_MIN ? startedAt.get(piece) : undefined;
-    startedAt.set(piece, at);
-    if (earlier !== undefined && at - earlier <= WINDOW) {
-      flushRun();
-      out.push(repeatBlock(piece.length, at - earlier));
-    } else {
-      run.push(piece);
-      runBytes += piece.length;
-    }
+    run.push(piece);
+    runBytes += piece.length;
   }
   flushRun();
   return { chunks: out, crc, size };
@@ -164,36 +155,43 @@ interface Checksum {
   operator: number;
 }
 
-/**
- * Keyed by the Buffer object: a shared piece is immutable by contract (EncodedResult), and an
- * entry goes when its cohort's buffers are collected.
- */
-const checksums = new WeakMap<Buffer, Checksum>();
-/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared piece on its own. */
-const deflatedAlone = new WeakMap<Buffer, Buffer>();
+/** A shared segment's name: its part's id (cohort-cache.ts `SharedPart`) and its index. */
+function segmentKey(context: PieceContext): string {
+  return `${context.part}#${context.index}`;
+}
 
-function checksumOf(piece: Buffer): Checksum {
-  let c = checksums.get(piece);
+/**
+ * By segment name. A cohort's parts have a few hundred segments at most, and 512 cohorts are
+ * kept (cohort-cache.ts): the bounds hold every live cohort's segments.
+ */
+const checksums = new LRUCache<string, Checksum>({ max: 200_000 });
+/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared segment on its own. */
+const deflatedAlone = new LRUCache<string, Buffer>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (b) => b.length + 64 });
+
+function checksumOf(piece: Buffer, context: PieceContext | undefined): Checksum {
+  const key = context && segmentKey(context);
+  let c = key === undefined ? undefined : checksums.get(key);
   if (!c) {
     c = { crc: crc32(piece), operator: crc32Operator(piece.length) };
-    checksums.set(piece, c);
+    if (key !== undefined) checksums.set(key, c);
   }
   return c;
 }
 
-function deflatedShared(piece: Buffer): Buffer {
-  let d = deflatedAlone.get(piece);
+function deflatedShared(piece: Buffer, context: PieceContext | undefined): Buffer {
+  const key = context && segmentKey(context);
+  let d = key === undefined ? undefined : deflatedAlone.get(key);
   if (!d) {
     // Compressed once per cohort, so the default level's better ratio is worth its time.
     d = deflateRawSync(piece, { finishFlush: constants.Z_SYNC_FLUSH });
-    deflatedAlone.set(piece, d);
+    if (key !== undefined) deflatedAlone.set(key, d);
   }
   return d;
 }
 
 /**
  * A part's segments compressed in context, per layout (the lengths of the values between
- * them), by the segments array. Segment i is deflated with a preset dictionary holding the
+ * them), by part id. Segment i is deflated with a preset dictionary holding the
  * 32 KiB of the part before it, values replaced by as many zero bytes. Its back-references
  * reach only into earlier segments (JSON text never holds a zero byte, so nothing matches the
  * filler), at the distances the reader's window has them when the values have those lengths:
@@ -206,7 +204,7 @@ function deflatedShared(piece: Buffer): Buffer {
  * ones before go out with the segments compressed alone), and at most LAYOUTS are tracked per
  * part, so the work and the memory stay bounded (~9 kB per layout of a cohort's three parts).
  */
-const inContext = new WeakMap<readonly Buffer[], Map<string, { seen: number; deflated?: Buffer[] }>>();
+const inContext = new LRUCache<string, Map<string, { seen: number; deflated?: Buffer[] }>>({ max: 1_536 });
 const INCONTEXT_AFTER = 8;
 const LAYOUTS = 8;
 
@@ -215,10 +213,10 @@ const LAYOUTS = 8;
  * `counted` holds the layouts already counted for the response being written.
  */
 function deflatedInContext(context: PieceContext, counted: Set<object>): Buffer | undefined {
-  let byLayout = inContext.get(context.segments);
+  let byLayout = inContext.get(context.part);
   if (!byLayout) {
     byLayout = new Map();
-    inContext.set(context.segments, byLayout);
+    inContext.set(context.part, byLayout);
   }
   let layout = byLayout.get(context.layout);
   if (!layout) {
@@ -255,83 +253,8 @@ function pushUnshared(out: Buffer[], run: Buffer[], bytes: number): void {
   out.push(storedHeader(bytes), ...run);
 }
 
-/** Pieces shorter than this are not worth a back-reference (one costs ~12 bytes). */
-const REPEAT_MIN = 32;
 /** Deflate's window: a back-reference reaches at most 32 KiB back (RFC 1951 §2). */
 const WINDOW = 32_768;
-
-/** Match lengths (RFC 1951 §3.2.5): base length and extra bits of codes 257…285. */
-const LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LENGTH_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-/** Distances: base and extra bits of codes 0…29. */
-const DISTANCE_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DISTANCE_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-/**
- * `length` bytes that repeat the ones `distance` bytes back, as a deflate block with fixed
- * Huffman codes (RFC 1951 §3.2.6) holding only back-references, followed by an empty stored
- * block that returns to a byte boundary (as Z_SYNC_FLUSH does), so whatever follows starts
- * aligned. A repeated ~400-byte token costs 12 bytes instead of itself.
- */
-function repeatBlock(length: number, distance: number): Buffer {
-  const w = new BitWriter();
-  w.bits(0, 1); // BFINAL
-  w.bits(1, 2); // BTYPE 01: fixed Huffman codes
-  const dcode = codeFor(DISTANCE_BASE, distance);
-  for (let left = length; left > 0; ) {
-    // A match copies 3…258 bytes; the last one must keep at least 3.
-    let n = Math.min(left, 258);
-    if (left - n > 0 && left - n < 3) n = left - 3;
-    const lcode = n === 258 ? LENGTH_BASE.length - 1 : codeFor(LENGTH_BASE, n);
-    const symbol = 257 + lcode;
-    if (symbol <= 279) w.huffman(symbol - 256, 7);
-    else w.huffman(0xc0 + symbol - 280, 8);
-    w.bits(n - LENGTH_BASE[lcode]!, LENGTH_EXTRA[lcode]!);
-    w.huffman(dcode, 5);
-    w.bits(distance - DISTANCE_BASE[dcode]!, DISTANCE_EXTRA[dcode]!);
-    left -= n;
-  }
-  w.huffman(0, 7); // end of block (symbol 256)
-  w.bits(0, 3); // empty stored block: BFINAL=0, BTYPE=00, then LEN=0, NLEN=0xffff on a byte boundary
-  return w.finish([0, 0, 0xff, 0xff]);
-}
-
-/** The index of the last base not above `value`. */
-function codeFor(bases: readonly number[], value: number): number {
-  let i = bases.length - 1;
-  while (bases[i]! > value) i--;
-  return i;
-}
-
-/** Deflate's bit order: data elements least significant bit first, Huffman codes most significant bit first. */
-class BitWriter {
-  #bytes: number[] = [];
-  #acc = 0;
-  #count = 0;
-
-  bits(value: number, count: number): void {
-    for (let i = 0; i < count; i++) this.#push((value >>> i) & 1);
-  }
-
-  huffman(code: number, length: number): void {
-    for (let i = length - 1; i >= 0; i--) this.#push((code >>> i) & 1);
-  }
-
-  /** Pads to a byte boundary with zero bits, then appends whole bytes. */
-  finish(tail: readonly number[]): Buffer {
-    if (this.#count) this.#bytes.push(this.#acc);
-    return Buffer.from([...this.#bytes, ...tail]);
-  }
-
-  #push(bit: number): void {
-    this.#acc |= bit << this.#count;
-    if (++this.#count === 8) {
-      this.#bytes.push(this.#acc);
-      this.#acc = 0;
-      this.#count = 0;
-    }
-  }
-}
 
 /** BFINAL=0, BTYPE=00, then LEN and its ones' complement NLEN, little-endian — RFC 1951 §3.2.4. */
 function storedHeader(length: number): Buffer {

@@ -2,8 +2,8 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { verifyClickToken, type ClickLink } from '../../commerce/click-token.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
-import { checkUrl } from '../../render/safe-url.ts';
-import type { ResultsRepository } from '../../reports/results-repository.ts';
+import { checkUrl } from '../../shared/safe-url.ts';
+import type { ResultsRepository } from '../../store/results-repository.ts';
 import type { Store } from '../../store/index.ts';
 import { HttpError } from '../http-error.ts';
 

@@ -14,7 +14,7 @@ import type { TemplateSet } from '../../templates/template-registry.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
-import { retryDelayMs, unrefTimeout, type Schedule } from './reply-retry.ts';
+import { retryDelayMs, unrefTimeout, type Schedule } from '../../channels/whatsapp/reply-retry.ts';
 
 export interface WhatsAppRouteDeps {
   config: Config;

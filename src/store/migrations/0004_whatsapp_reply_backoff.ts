@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 
 /**
  * When a queued WhatsApp reply may be tried again. A failed send backs off (see
- * http/whatsapp/reply-retry.ts) instead of being retried by every recovery pass; null means no
+ * channels/whatsapp/reply-retry.ts) instead of being retried by every recovery pass; null means no
  * retry is pending, so rows written before this migration stay due as they were.
  */
 export async function up(db: Kysely<any>): Promise<void> {

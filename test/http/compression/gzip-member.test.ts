@@ -44,11 +44,14 @@ describe('GzipMember', () => {
     }
   });
 
-  it('re-uses the compressed form of a shared piece by identity, and the result is still exact', () => {
+  it('re-uses the compressed form of a shared piece by its name (part id and index), and the result is still exact', () => {
     const rnd = random(7);
     const part = sampleBytes(90_000, rnd);
-    const a = gzipPieces([Buffer.from('{"id":"m-1","email":'), part, Buffer.from('}')], [false, true, false]);
-    const b = gzipPieces([Buffer.from('{"id":"m-2","email":'), part, Buffer.from('}')], [false, true, false]);
+    // A copy of the bytes under the same name: the name, not the Buffer object, finds the cached form.
+    const context = (segment: Buffer): PieceContext => ({ part: 'cohort-7.html', segments: [segment], index: 0, gaps: [], layout: '' });
+    const a = gzipPieces([Buffer.from('{"id":"m-1","email":'), part, Buffer.from('}')], [false, true, false], [undefined, context(part), undefined]);
+    const copy = Buffer.from(part);
+    const b = gzipPieces([Buffer.from('{"id":"m-2","email":'), copy, Buffer.from('}')], [false, true, false], [undefined, context(copy), undefined]);
     // [header, stored-block header, small piece, shared piece's deflate, …]
     const deflatedA = a.find((c) => c.length > 1000);
     expect(deflatedA).toBeDefined();
@@ -57,16 +60,14 @@ describe('GzipMember', () => {
     expect(gunzipSync(concat(b)).toString()).toBe(`{"id":"m-2","email":${part.toString()}}`);
   });
 
-  it('sends a per-request piece that repeats (same Buffer) as a back-reference: exact, and ~12 bytes a repeat', () => {
+  it('gunzips to exactly the pieces when per-request pieces repeat and shared ones are up to 40 kB, over two writes', () => {
     for (let seed = 1; seed <= 60; seed++) {
       const rnd = random(seed);
-      // Values around the match-length edges (3…258 per match), one per request, re-used.
       const values = Array.from({ length: 4 }, () => sampleBytes([1, 31, 32, 33, 258, 259, 260, 261, 516, 517, 400][rnd(11)]!, rnd));
       const pieces: Buffer[] = [];
       const shared: boolean[] = [];
       for (let i = rnd(60); i >= 0; i--) {
         const kind = rnd(4);
-        // Shared pieces up to 40 kB: some repeats fall outside deflate's 32 kB window.
         pieces.push(kind === 0 ? values[rnd(values.length)]! : sampleBytes(rnd(kind === 1 ? 40_000 : 300), rnd));
         shared.push(kind === 1);
       }
@@ -74,16 +75,6 @@ describe('GzipMember', () => {
       const out = [...member.write(pieces.slice(0, pieces.length >> 1), shared), ...member.write(pieces.slice(pieces.length >> 1), shared.slice(pieces.length >> 1)), member.end()];
       expect(gunzipSync(concat(out)).equals(concat(pieces)), `seed ${seed}`).toBe(true);
     }
-    const token = sampleBytes(400, random(5));
-    const between = Array.from({ length: 20 }, (_, i) => Buffer.from(`<a href="/amp/v1/offers?n=${i}&token=`));
-    const pieces = between.flatMap((b) => [b, token]);
-    const copies = between.flatMap((b) => [b, Buffer.from(token)]);
-    const isShared = pieces.map((_, i) => i % 2 === 0);
-    const referred = concat(gzipPieces(pieces, isShared));
-    const stored = concat(gzipPieces(copies, isShared));
-    expect(gunzipSync(referred).equals(concat(pieces))).toBe(true);
-    // 19 repeats of 400 bytes, each a 12-byte block instead of a stored copy (+5 bytes of header).
-    expect(stored.length - referred.length).toBeGreaterThanOrEqual(19 * (400 + 5 - 12));
   });
 
   it('compresses a part\'s segments against the ones before it once a layout recurs: exact for every value of its lengths, and smaller', () => {
@@ -104,7 +95,7 @@ describe('GzipMember', () => {
         segments.forEach((segment, index) => {
           pieces.push(segment);
           shared.push(true);
-          contexts.push({ segments, index, gaps, layout });
+          contexts.push({ part: `seed-${seed}`, segments, index, gaps, layout });
           if (index < gaps.length) {
             pieces.push(sampleBytes(gaps[index]!, rnd));
             shared.push(false);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/database-schema.ts';
-import { isoNow, type Clock } from '../store/timestamps.ts';
+import type { Database } from './database-schema.ts';
+import { isoNow, type Clock } from './timestamps.ts';
 
 /** Row types of migrations/0009_campaign_results.ts. */
 export type ResultsTables = {

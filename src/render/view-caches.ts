@@ -1,0 +1,44 @@
+/**
+ * The memos of the view step (build-view.ts), in one place. A campaign shows the same few
+ * products, links, segments and carts to millions of recipients in a handful of locales and
+ * sizes, so their views are made once per combination and shared (frozen). Identity matters
+ * for some: a shared object stands for its content in cohort keys (interned.ts, object-serial.ts).
+ * Everything here exists for speed; clearing any of it changes no output.
+ */
+import type { AmpMessageContent } from '../commerce/amp-claims.ts';
+import type { CartView, ProductView } from '../commerce/message-product-view.ts';
+import type { SharedAmpContent } from '../channels/email/amp-content.ts';
+import type { SegmentName, Segments } from '../personalize/segments.ts';
+import type { Product } from '../personalize/recommendations-schema.ts';
+import type { Brand } from '../templates/brand.ts';
+import type { CampaignParams } from '../shared/safe-url.ts';
+import { Memo } from '../shared/memo.ts';
+import { InternTable } from './interned.ts';
+
+/** Checked, tagged links by raw URL and campaign parameters (URL parsing costs microseconds a call). */
+export const links = new Memo<string>(20_000);
+
+/** Message product views by product (its serial: catalog objects are immutable snapshots) and everything else they depend on. */
+export const productViews = new Memo<ProductView>(20_000);
+
+/** Whole product lists (frozen; their identity stands for their content in cohort keys). */
+export const productLists = new Memo<readonly ProductView[]>(2_000);
+/** Lists whose data contains the cohort marker character: such a list is not shared (cohort-cache.ts). */
+export const listsWithMarks = new WeakSet<readonly ProductView[]>();
+/** A shared list's total, once per list (its key includes the locale). */
+export const listTotals = new WeakMap<readonly ProductView[], string | undefined>();
+
+/** What is wrong with a catalog product's URLs, worked out once per product object. */
+export const problemsByProduct = new WeakMap<Product, readonly string[]>();
+
+/** The AMP content (and its claims' JSON) by product list, then offer, market and cart. */
+export const ampContents = new WeakMap<readonly ProductView[], Memo<SharedAmpContent>>();
+export type { AmpMessageContent };
+
+// Parts of a view that repeat for every recipient of a campaign, interned (interned.ts).
+export const campaignParamsTable = new InternTable<CampaignParams>();
+export const ampMarkerUrls = new InternTable<{ offers: string; cart: string; checkout: string; survey: string }>(100);
+export const linksByBrand = new WeakMap<Brand, InternTable<{ shop: string; preferences: string; unsubscribe: string }>>();
+export const segmentsTable = new InternTable<Segments>(1_000);
+export const segmentLists = new WeakMap<Segments, SegmentName[]>();
+export const cartViews = new InternTable<CartView>(5_000);
