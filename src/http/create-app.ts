@@ -9,7 +9,7 @@ import { apiKeyAuth, apiKeyCheck } from './api-key-auth.ts';
 import { parseByteSize } from './byte-size.ts';
 import { BatchRenderPool } from './batch/render-pool.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
-import { jsonBody } from './json-body.ts';
+import { jsonBody, jsonBodyReader } from './json-body.ts';
 import { accessLogger, createLogger, type Logger } from './logger.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { storeRender } from './render-service.ts';
@@ -18,7 +18,7 @@ import { renderFastPath } from './render-fast-path.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { healthRoutes } from './routes/health.ts';
 import { renderBatchRoute } from './routes/render-batch.ts';
-import { renderRoute } from './routes/render.ts';
+import { renderEndpoint } from './routes/render.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { ampRoutes } from './amp/amp-routes.ts';
 import type { Order } from '../store/orders-repository.ts';
@@ -96,6 +96,18 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   app.disable('x-powered-by');
   // Render responses are unique per call (message ids, tokens): hashing 80 kB bodies for an ETag is wasted work.
   app.set('etag', false);
+  // POST /v1/render does its own logging, key check and body reading (routes/render.ts), so
+  // the fast path in front of Express (below) runs exactly what this route runs.
+  const renderApi = renderEndpoint({
+    render,
+    templates,
+    eml,
+    checkKey: apiKeyCheck(config.apiKeys),
+    readBody: jsonBodyReader(jsonLimit),
+    logger,
+    access: accessLogger(logger),
+  });
+  app.post('/v1/render', (req, res) => renderApi(req, res));
   app.use(requestLogging(app, logger));
   app.get('/healthz', health.health);
   app.get('/readyz', health.ready);
@@ -103,7 +115,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const v1 = express.Router();
   const auth = apiKeyAuth(config.apiKeys);
   if (auth) v1.use(auth);
-  v1.post('/render', json, renderRoute({ render, templates, eml }));
   v1.post(
     '/render/batch',
     renderBatchRoute({ render, limit: parseByteSize(config.batchBodyLimit), maxLineBytes: jsonLimit, pool: () => batchPool }),
@@ -203,13 +214,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   // POST /v1/render goes around Express (render-fast-path.ts says why). Express calls
   // `app.handle` for every request it is given, through `app.listen`, `http.createServer(app)`
   // and supertest alike, so the fast path sits in front of it there.
-  const fast = renderFastPath({
-    render,
-    checkKey: apiKeyCheck(config.apiKeys),
-    limit: jsonLimit,
-    logger,
-    access: accessLogger(logger),
-  });
+  const fast = renderFastPath(renderApi);
   const handled = app as unknown as { handle: (req: IncomingMessage, res: ServerResponse, next?: () => void) => void };
   const expressHandle = handled.handle.bind(app);
   handled.handle = (req, res, next) => {

@@ -99,6 +99,10 @@ export function toHttpError(err: unknown): HttpError {
       `${err.message} Shorten the data that feeds it (product titles, first name) or render without the whatsapp channel.`,
     );
   }
+  // A compressed body that does not decompress: body-parser passes zlib's error on untyped.
+  if (err instanceof Error && ((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) {
+    return new HttpError(400, 'invalid_body', `The request body could not be decoded (${err.message}).`);
+  }
   const parser = bodyParserError(err);
   if (parser) {
     switch (parser.type) {

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import busboy, { type Busboy } from 'busboy';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HttpError } from '../http-error.ts';
 
@@ -20,14 +22,14 @@ const MAX_FIELDS = 100;
  */
 export function formBody(limit: string) {
   const raw = express.raw({ type: () => true, limit });
-  const parse = (req: Request, _res: Response, next: NextFunction): void => {
+  const parse = async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const type = req.headers['content-type'] ?? '';
     // Not req.is(): it answers null for an empty body, and an empty form is still a form.
     const media = type.split(';')[0]!.trim().toLowerCase();
     if (body.length === 0 && type === '') req.form = new Map();
     else if (media === 'application/x-www-form-urlencoded') req.form = parseUrlEncoded(body);
-    else if (media === 'multipart/form-data') req.form = parseMultipart(body, type);
+    else if (media === 'multipart/form-data') req.form = await parseMultipart(body, type);
     else {
       throw new HttpError(415, 'unsupported_media_type', `Forms are posted as application/x-www-form-urlencoded or multipart/form-data${type ? ` (got ${type})` : ''}.`);
     }
@@ -46,73 +48,42 @@ export function parseUrlEncoded(body: Buffer): FormFields {
   return fields;
 }
 
-const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-
 /**
- * multipart/form-data (RFC 7578) for text fields. File parts are refused: AMP for Email bans
- * file inputs, so one can only come from something that is not a mail client.
+ * multipart/form-data (RFC 7578) for text fields, read by busboy. File parts are refused: AMP
+ * for Email bans file inputs, so one can only come from something that is not a mail client.
+ * Parts without `Content-Disposition: form-data` are skipped (busboy's reading of RFC 7578 §4.2).
  */
-export function parseMultipart(body: Buffer, contentType: string): FormFields {
-  const boundary = boundaryOf(contentType);
-  const delimiter = Buffer.from(`--${boundary}`);
-  const fields: FormFields = new Map();
-
-  // The first delimiter may follow a preamble; every later one is preceded by CRLF (RFC 2046 §5.1.1).
-  let at = body.indexOf(delimiter);
-  if (at < 0) throw malformed('the body does not contain the boundary');
-  for (let parts = 0; ; parts++) {
-    let cursor = at + delimiter.length;
-    if (body[cursor] === 0x2d && body[cursor + 1] === 0x2d) return fields; // "--": the close delimiter
-    // Transport padding (spaces, tabs) may follow a delimiter before its CRLF.
-    while (body[cursor] === 0x20 || body[cursor] === 0x09) cursor++;
-    if (!body.subarray(cursor, cursor + 2).equals(CRLF)) throw malformed('a boundary line is not followed by CRLF');
-    cursor += 2;
-    if (parts >= MAX_FIELDS) throw tooManyFields();
-
-    const next = body.indexOf(Buffer.concat([CRLF, delimiter]), cursor);
-    if (next < 0) throw malformed('the closing boundary is missing');
-    const headersEnd = body.indexOf(HEADER_END, cursor);
-    if (headersEnd < 0 || headersEnd > next) throw malformed('a part has no blank line after its headers');
-    const headerText = body.subarray(cursor, headersEnd).toString('utf8');
-    const value = body.subarray(headersEnd + HEADER_END.length, next);
-    const disposition = headerValue(headerText, 'content-disposition');
-    if (!disposition || !/^form-data\b/i.test(disposition)) throw malformed('a part lacks Content-Disposition: form-data');
-    const name = dispositionParam(disposition, 'name');
-    if (name === undefined) throw malformed('a part has no field name');
-    if (dispositionParam(disposition, 'filename') !== undefined || dispositionParam(disposition, 'filename*') !== undefined) {
-      throw new HttpError(400, 'invalid_request', 'File uploads are not accepted here.', [{ path: name, message: 'files are not accepted' }]);
+export function parseMultipart(body: Buffer, contentType: string): Promise<FormFields> {
+  return new Promise((resolve, reject) => {
+    let parser: Busboy;
+    try {
+      // Field names are UTF-8 (WHATWG HTML §4.10.21.8), not busboy's latin1 default.
+      parser = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', limits: { fields: MAX_FIELDS } });
+    } catch {
+      return reject(malformed('Content-Type has no boundary parameter'));
     }
-    add(fields, name, value.toString('utf8'));
-    at = next + CRLF.length;
-  }
+    const fields: FormFields = new Map();
+    let refusal: HttpError | undefined;
+    const refuse = (error: HttpError) => (refusal ??= error);
+    parser.on('field', (name: string | undefined, value: string) => {
+      if (name === undefined) refuse(malformed('a part has no field name'));
+      else add(fields, unescapeName(name), value);
+    });
+    parser.on('file', (name: string | undefined, file: Readable) => {
+      file.resume();
+      const path = unescapeName(name ?? '(root)');
+      refuse(new HttpError(400, 'invalid_request', 'File uploads are not accepted here.', [{ path, message: 'files are not accepted' }]));
+    });
+    parser.on('fieldsLimit', () => refuse(tooManyFields()));
+    parser.on('error', (err: Error) => reject(refusal ?? malformed(err.message === 'Unexpected end of form' ? 'the closing boundary is missing' : err.message.toLowerCase())));
+    parser.on('close', () => (refusal ? reject(refusal) : resolve(fields)));
+    parser.end(body);
+  });
 }
 
-function boundaryOf(contentType: string): string {
-  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
-  const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) throw malformed('Content-Type has no boundary parameter');
-  return boundary;
-}
-
-/** Header lines of one part; folded (obsolete) continuation lines are joined. */
-function headerValue(headers: string, name: string): string | undefined {
-  for (const line of headers.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
-  }
-  return undefined;
-}
-
-/** name="x" or name=x; browsers percent-encode quotes and line breaks inside the quoted form (WHATWG HTML §4.10.21.8). */
-function dispositionParam(disposition: string, param: string): string | undefined {
-  const escaped = param.replace(/[*]/g, '\\*');
-  const m = new RegExp(`;\\s*${escaped}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]+))`, 'i').exec(disposition);
-  if (!m) return undefined;
-  if (m[1] !== undefined) {
-    return m[1].replace(/\\(.)/g, '$1').replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
-  }
-  return m[2];
+/** Browsers percent-encode quotes and line breaks inside a quoted field name (WHATWG HTML §4.10.21.8). */
+function unescapeName(name: string): string {
+  return name.replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
 }
 
 function add(fields: FormFields, name: string, value: string): void {

