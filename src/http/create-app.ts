@@ -35,6 +35,10 @@ import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
 import { createCampaigns } from '../campaigns/campaign-service.ts';
 import { brandSender } from '../channels/email/brand-sender.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
+import { createTriggers } from '../triggers/trigger-service.ts';
+import { loadTriggersFile } from '../triggers/trigger-config.ts';
+import { eventRoutes } from './routes/events.ts';
+import { triggerRoutes } from './routes/triggers.ts';
 
 export interface AppDeps {
   config: Config;
@@ -86,7 +90,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
   const health = healthRoutes({ store, templates, draining: deps.draining });
   const tpl = templateRoutes(templates);
-  const products = catalogRoutes({ store, catalog });
 
   const app = express();
   app.disable('x-powered-by');
@@ -106,6 +109,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   );
   v1.get('/templates', tpl.list);
   v1.get('/templates/:name', tpl.get);
+  // The triggers (built below, after the campaigns they start) record what a catalog write causes in its transaction.
+  const products = catalogRoutes({ store, catalog, write: (items) => triggers.writeCatalog(items) });
   v1.put('/catalog/products', json, products.upsert);
   v1.get('/catalog/products/:sku', products.get);
   const customers = customerRoutes({ store });
@@ -129,6 +134,17 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   v1.post('/campaigns', campaignApi.upload, json, campaignApi.create);
   v1.get('/campaigns/:id', campaignApi.get);
   for (const action of ['pause', 'resume', 'cancel'] as const) v1.post(`/campaigns/:id/${action}`, campaignApi.action(action));
+  // Triggered journeys: events in, causes from catalog writes and the scheduled tick (start-service.ts
+  // starts it with the worker); shutdown and tests call `app.locals.triggers.close()`.
+  const triggers = createTriggers({ config, store, templates, campaigns, logger, now, fromFile: loadTriggersFile(config.triggers.file) });
+  app.locals.triggers = triggers;
+  const events = eventRoutes({ triggers, limit: jsonLimit, maxLineBytes: jsonLimit });
+  v1.post('/events', events.ndjson, json, events.json);
+  const triggerApi = triggerRoutes({ triggers, store, templates, config });
+  v1.get('/triggers', triggerApi.list);
+  v1.get('/triggers/:name', triggerApi.get);
+  v1.put('/triggers/:name', json, triggerApi.update);
+  v1.get('/triggers/:name/runs', triggerApi.runs);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

@@ -7,6 +7,7 @@ import * as m0005 from './0005_order_locale.ts';
 import * as m0006 from './0006_price_history.ts';
 import * as m0007 from './0007_order_loop.ts';
 import * as m0008 from './0008_campaigns.ts';
+import * as m0010 from './0010_triggers.ts';
 
 /**
  * Migrations are listed here rather than read from the folder, so they work the same under
@@ -22,6 +23,8 @@ const migrations: Record<string, Migration> = {
   '0006_price_history': m0006,
   '0007_order_loop': m0007,
   '0008_campaigns': m0008,
+  // 0009 is taken by a parallel branch; the two are merged in number order.
+  '0010_triggers': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {
