@@ -92,5 +92,5 @@ export async function postEvents(t: TestApp, events: unknown[]): Promise<void> {
 
 export async function runs(t: TestApp, name: string) {
   const res = await request(t.app).get(`/v1/triggers/${name}/runs`).expect(200);
-  return res.body.runs as { causeKey: string; cause: Record<string, unknown>; status: string; recipients: number; campaigns: string[]; notified: { customerId: string; phone?: string; channel: string; status: string; reason?: string }[] }[];
+  return res.body.runs as { causeKey: string; firedAt: string; cause: Record<string, unknown>; status: string; recipients: number; campaigns: string[]; notified: { customerId: string; phone?: string; channel: string; status: string; reason?: string }[] }[];
 }
