@@ -95,3 +95,19 @@ export function mergeSettings(base: TriggerSettings, patches: { [N in TriggerNam
 export function isTriggerName(name: string): name is TriggerName {
   return (TRIGGER_NAMES as readonly string[]).includes(name);
 }
+
+/** A trigger as GET /v1/triggers shows it: its name, its settings and those that come from the environment. */
+export const triggerViewSchema = z.union(
+  TRIGGER_NAMES.map((name) =>
+    TRIGGER_SCHEMAS[name].extend({
+      name: z.literal(name),
+      cartAbandonHours: z.number().int().optional().describe('abandoned-cart: CART_ABANDON_HOURS, hours a cart is left before its reminder.'),
+      atRiskDays: z.number().int().optional().describe('win-back: SEGMENT_AT_RISK_DAYS, days without an order that make a lapse.'),
+    }),
+  ) as unknown as readonly [z.ZodType, z.ZodType, ...z.ZodType[]],
+);
+
+export const triggerListSchema = z.object({ triggers: z.array(triggerViewSchema) });
+
+/** PUT /v1/triggers/:name: the settings of that trigger to change, any of them. */
+export const triggerPatchRequestSchema = z.union(TRIGGER_NAMES.map((name) => triggerPatchSchema(name)) as unknown as readonly [z.ZodType, z.ZodType, ...z.ZodType[]]);
