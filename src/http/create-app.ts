@@ -198,7 +198,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
   if (config.previewEnabled) {
-    const preview = createPreview({ config, logger, draining: deps.draining, campaigns });
+    const preview = createPreview({ config, logger, draining: deps.draining, campaigns, triggers: triggers.settings });
     app.use('/preview', preview.router);
     // Shutdown and tests call `app.locals.preview.close()`: it ends open event streams and the file watcher.
     app.locals.preview = preview;
