@@ -14,7 +14,8 @@ const common = {
   template: z.string().min(1).max(64),
   channels: z.array(channel).min(1).max(2).refine((c) => new Set(c).size === c.length, 'each channel once'),
   /** Picks to show beside the trigger's own product (birthday, win-back); the product triggers show theirs. */
-  recommendations: recommendationsSchema.shape.items.optional(),
+  // Unwrapped from the render schema's default ([]): a change that leaves the picks out must keep them.
+  recommendations: recommendationsSchema.shape.items.unwrap().optional(),
   offer: recommendationsSchema.shape.offer,
   /** The offer expires this many days after the trigger fired (an expiry in the file would go stale). */
   offerValidDays: z.number().int().min(1).max(365).optional(),

@@ -137,5 +137,9 @@ describe.each(BACKENDS)('catalog triggers on %s', (backend) => {
     await t.settle();
     expect(await runs(t, 'price-drop')).toHaveLength(1);
     await request(t.app).put('/v1/triggers/price-drop').send({ enabled: true, minPercent: 10 }).expect(200);
+    // A change leaves the settings it does not name as they were (triggers.json's win-back picks).
+    const winBack = await request(t.app).put('/v1/triggers/win-back').send({ channels: ['email'] }).expect(200);
+    expect(winBack.body).toMatchObject({ channels: ['email'], atRiskDays: 120, offer: { code: 'COMEBACK20' } });
+    expect(winBack.body.recommendations.map((r: { sku: string }) => r.sku)).toEqual(['NL-JNS-001', 'NL-JNS-002', 'NL-TOP-001']);
   });
 });
