@@ -134,6 +134,7 @@ export function createTriggers(deps: TriggersDeps) {
 
     /** PUT /v1/catalog/products: the write and its fires commit together; the fires are dispatched after. */
     async writeCatalog(products: readonly Product[]): Promise<CatalogProduct[]> {
+      if (!config.triggers.enabled) return store.products.upsertMany(products);
       const { stored, fired } = await writeCatalog(store, products, settings);
       if (fired.length) void dispatchPending().catch((err: unknown) => deps.logger.error({ err }, 'trigger dispatch failed; the next tick tries again'));
       return stored;
@@ -142,9 +143,10 @@ export function createTriggers(deps: TriggersDeps) {
     /**
      * Starts the scheduled tick in this process: a BullMQ job scheduler with REDIS_URL (one tick
      * per period across every instance), else a timer here. Either way the first look dispatches
-     * what a dead process left pending.
+     * what a dead process left pending. Nothing with TRIGGERS=off.
      */
     start(): void {
+      if (!config.triggers.enabled) return;
       const every = config.triggers.tickMs;
       if (config.campaigns.redisUrl) {
         const connection = { url: config.campaigns.redisUrl, maxRetriesPerRequest: null };

@@ -66,6 +66,8 @@ export async function openCampaignFleet(o: { chunkSize?: number; sendConcurrency
     CAMPAIGN_LEASE_SECONDS: String(o.leaseSeconds ?? 5),
     QUIET_HOURS: 'off',
     FREQUENCY_CAP: 'off',
+    // The workers' trigger tick would win back the at-risk audience on its own.
+    TRIGGERS: 'off',
     TOKEN_SECRETS: 'fleet:0123456789abcdef0123456789abcdef',
     PUBLIC_BASE_URL: 'https://mail.example.com',
     LOG_LEVEL: 'info',
