@@ -41,7 +41,10 @@ export async function triggerRuns(database: Kysely<Database>, fires: TriggerFire
   for (const fire of await fires.list(trigger, limit)) {
     const notified: TriggerRun['notified'] = [];
     for (const campaignId of fire.campaignIds) {
-      const channel = campaignId.endsWith('.whatsapp') ? 'whatsapp' : 'email';
+      const campaign = await db.selectFrom('campaigns').select('spec').where('id', '=', campaignId).executeTakeFirst();
+      if (!campaign) continue;
+      // A fire's campaign goes on one channel (dispatch-fire.ts).
+      const channel = fromJsonText<{ channels: ('email' | 'whatsapp')[] }>(campaign.spec).channels[0]!;
       const recipients = await db.selectFrom('campaign_recipients').select(['customer_id', 'profile']).where('campaign_id', '=', campaignId).orderBy('seq').limit(SHOWN_PER_RUN).execute();
       const deliveries = new Map(
         (await db.selectFrom('campaign_deliveries').select(['customer_id', 'status', 'reason']).where('campaign_id', '=', campaignId).execute()).map((d) => [d.customer_id, d]),
