@@ -126,6 +126,10 @@ const envSchema = z.object({
     .regex(/^(off|([01]\d|2[0-3]):00-([01]\d|2[0-3]):00)$/, 'QUIET_HOURS is off or HH:00-HH:00 in the customer\'s local time, e.g. 21:00-08:00')
     .default('21:00-08:00'),
   FREQUENCY_CAP: z.string().regex(/^(off|[1-9]\d{0,2}\/[1-9]\d{0,3}h)$/, 'FREQUENCY_CAP is off or messages/hours, e.g. 1/24h').default('1/24h'),
+  TRIGGERS: z.enum(['on', 'off']).default('on'),
+  TRIGGERS_FILE: z.string().default(join(PROJECT_ROOT, 'triggers.json')),
+  CART_ABANDON_HOURS: seconds(1, 720, 'CART_ABANDON_HOURS is whole hours from 1 to 720 a cart stays untouched before its reminder').default(4),
+  TRIGGER_TICK_SECONDS: seconds(10, 86_400, 'TRIGGER_TICK_SECONDS is whole seconds from 10 to 86400 between two looks for abandoned carts, birthdays and lapsed customers').default(60),
   SEGMENT_VIP_TIERS: z.string().optional(),
   SEGMENT_VIP_MIN_ORDERS: optionalNumber,
   SEGMENT_VIP_MIN_SPENT: optionalNumber,
@@ -183,6 +187,8 @@ export interface Config {
   webhooks: { urls: string[]; secret?: string; timeoutMs: number };
   thresholds: SegmentThresholds;
   campaigns: CampaignConfig;
+  /** Triggered journeys (src/triggers/): triggers.json, the cart reminder's delay, the scheduled tick. */
+  triggers: { enabled: boolean; file: string; cartAbandonHours: number; tickMs: number };
   /** Notes for the start-up log (e.g. "API open: no API_KEYS"). */
   notices: string[];
 }
@@ -353,6 +359,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(quiet ? { quietHours: { start: Number(quiet[1]), end: Number(quiet[2]) } } : {}),
       ...(cap ? { frequencyCap: { messages: Number(cap[1]), hours: Number(cap[2]) } } : {}),
     },
+    triggers: { enabled: e.TRIGGERS === 'on', file: e.TRIGGERS_FILE, cartAbandonHours: e.CART_ABANDON_HOURS, tickMs: e.TRIGGER_TICK_SECONDS * 1000 },
     notices,
   };
 }

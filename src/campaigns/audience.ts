@@ -28,7 +28,7 @@ const PAGE = 1000;
  * contact and market fields PUT /v1/customers stored beside it. Undefined when what is stored
  * no longer passes the profile schema (it is left out, never sent half-checked).
  */
-function storedProfile(c: Customer): Profile | undefined {
+export function storedProfile(c: Customer): Profile | undefined {
   const parsed = profileSchema.safeParse({ ...c.profile, id: c.id, email: c.email, phone: c.phone, locale: c.locale, currency: c.currency, timezone: c.timezone });
   return parsed.success ? parsed.data : undefined;
 }

@@ -39,6 +39,10 @@ import { createResultsRepository } from '../store/results-repository.ts';
 import { createCampaignResults } from '../reports/campaign-results.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { clickRoute } from './routes/click.ts';
+import { createTriggers } from '../triggers/trigger-service.ts';
+import { loadTriggersFile } from '../triggers/trigger-config.ts';
+import { eventRoutes } from './routes/events.ts';
+import { triggerRoutes } from './routes/triggers.ts';
 
 export interface AppDeps {
   config: Config;
@@ -90,7 +94,6 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const openapi = JSON.stringify(buildOpenApiDocument({ serverUrl: config.publicBaseUrl, version: VERSION }));
   const health = healthRoutes({ store, templates, draining: deps.draining });
   const tpl = templateRoutes(templates);
-  const products = catalogRoutes({ store, catalog });
 
   const app = express();
   app.disable('x-powered-by');
@@ -121,6 +124,8 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   );
   v1.get('/templates', tpl.list);
   v1.get('/templates/:name', tpl.get);
+  // The triggers (built below, after the campaigns they start) record what a catalog write causes in its transaction.
+  const products = catalogRoutes({ store, catalog, write: (items) => triggers.writeCatalog(items) });
   v1.put('/catalog/products', json, products.upsert);
   v1.get('/catalog/products/:sku', products.get);
   const customers = customerRoutes({ store });
@@ -147,6 +152,17 @@ export async function createApp(deps: AppDeps): Promise<Express> {
   const results = createResultsRepository(store.db, now);
   const campaignResults = createCampaignResults({ campaigns: campaigns.repo, results, templates });
   v1.get('/reports/campaigns/:campaignId', reportRoutes({ results: campaignResults }).campaign);
+  // Triggered journeys: events in, causes from catalog writes and the scheduled tick (start-service.ts
+  // starts it with the worker); shutdown and tests call `app.locals.triggers.close()`.
+  const triggers = createTriggers({ config, store, templates, campaigns, logger, now, fromFile: loadTriggersFile(config.triggers.file) });
+  app.locals.triggers = triggers;
+  const events = eventRoutes({ triggers, limit: jsonLimit, maxLineBytes: jsonLimit });
+  v1.post('/events', events.ndjson, json, events.json);
+  const triggerApi = triggerRoutes({ triggers, store, templates, config });
+  v1.get('/triggers', triggerApi.list);
+  v1.get('/triggers/:name', triggerApi.get);
+  v1.put('/triggers/:name', json, triggerApi.update);
+  v1.get('/triggers/:name/runs', triggerApi.runs);
   v1.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -202,7 +218,7 @@ export async function createApp(deps: AppDeps): Promise<Express> {
 
   // Designers' preview: its own template set, reloaded from disk; off in production unless PREVIEW=on.
   if (config.previewEnabled) {
-    const preview = createPreview({ config, logger, draining: deps.draining, campaigns, results: campaignResults });
+    const preview = createPreview({ config, logger, draining: deps.draining, campaigns, results: campaignResults, triggers: triggers.settings });
     app.use('/preview', preview.router);
     // Shutdown and tests call `app.locals.preview.close()`: it ends open event streams and the file watcher.
     app.locals.preview = preview;

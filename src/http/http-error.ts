@@ -1,13 +1,12 @@
-import { ZodError, type core } from 'zod';
+import { ZodError } from 'zod';
+import { fieldsFromZod, type FieldProblem } from '../shared/field-problems.ts';
 import { TemplateDataError } from '../render/build-view.ts';
 import { UnknownTemplateError } from '../render/render-message.ts';
 import { WhatsAppLimitError } from '../channels/whatsapp/whatsapp-limits.ts';
 
-export interface FieldProblem {
-  /** Dotted path into the request body (`profile.email`, `recommendations.items.2.url`); `(root)` for the body itself. */
-  path: string;
-  message: string;
-}
+// Routes name request problems through the HTTP layer; the shared module lets non-HTTP code
+// (trigger settings files) name them too without importing the HTTP layer.
+export { fieldsFromZod, type FieldProblem };
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: FieldProblem[] };
@@ -37,40 +36,6 @@ export class HttpError extends Error {
     const names = fields.map((f) => f.path).join(', ');
     return new HttpError(400, 'invalid_request', `${what} has ${fields.length} invalid field(s): ${names}. See 'fields' for what each must be.`, fields);
   }
-}
-
-/** Zod issues as one problem per wrong field, named by dotted path. */
-export function fieldsFromZod(error: ZodError): FieldProblem[] {
-  const out: FieldProblem[] = [];
-  collect(error.issues, [], out);
-  return out;
-}
-
-function collect(issues: readonly core.$ZodIssue[], prefix: PropertyKey[], out: FieldProblem[]): void {
-  for (const issue of issues) {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: dotted([...path, key]), message: 'unknown field; remove it (the schema is strict)' });
-    } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      // The branch with the fewest problems is the one the caller most likely meant; its issues
-      // name the real fields instead of a bare "Invalid input" on the parent. Each unknown key
-      // counts: a full product is not "one problem away" from a strict SKU reference.
-      const closest = issue.errors.reduce((best, branch) => (problemCount(branch) < problemCount(best) ? branch : best));
-      collect(closest, path, out);
-    } else {
-      out.push({ path: dotted(path), message: issue.message });
-    }
-  }
-}
-
-function problemCount(issues: readonly core.$ZodIssue[]): number {
-  let n = 0;
-  for (const issue of issues) n += issue.code === 'unrecognized_keys' ? issue.keys.length : 1;
-  return n;
-}
-
-function dotted(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? '(root)' : path.map(String).join('.');
 }
 
 /** body-parser marks its errors with a `type`; see https://github.com/expressjs/body-parser#errors */

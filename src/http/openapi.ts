@@ -9,6 +9,9 @@ import { orderViewSchema } from '../commerce/order-view.ts';
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../store/webhooks-repository.ts';
 import { campaignProgressSchema, campaignSchema } from '../campaigns/campaign-schema.ts';
 import { campaignReportSchema } from '../reports/campaign-report.ts';
+import { customerEventSchema, eventsAnswerSchema, MAX_EVENTS_PER_REQUEST } from '../triggers/event-schema.ts';
+import { triggerListSchema, triggerPatchRequestSchema, triggerViewSchema, TRIGGER_NAMES } from '../triggers/trigger-config.ts';
+import { triggerRunsSchema } from '../triggers/trigger-runs.ts';
 import {
   batchLineSchema,
   errorBodySchema,
@@ -43,6 +46,9 @@ const REQUEST_SCHEMAS = {
   ConsentsInput: consentsInputSchema,
   StatusChange: statusChangeRequestSchema,
   Campaign: campaignSchema,
+  CustomerEvent: customerEventSchema,
+  CustomerEvents: z.union([customerEventSchema, z.array(customerEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST)]),
+  TriggerPatch: triggerPatchRequestSchema,
 };
 
 /** `order.created` → OrderCreatedEvent: the component of an event type's body. */
@@ -61,6 +67,10 @@ const RESPONSE_SCHEMAS = {
   ConsentsResult: consentsResultSchema,
   CampaignProgress: campaignProgressSchema,
   CampaignReport: campaignReportSchema,
+  EventsAnswer: eventsAnswerSchema,
+  Trigger: triggerViewSchema,
+  TriggerList: triggerListSchema,
+  TriggerRuns: triggerRunsSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
   Order: orderViewSchema,
@@ -99,6 +109,7 @@ const ERRORS = {
   422: errorResponse('The request is valid but cannot be rendered as asked (no email part for format=eml, WhatsApp limits).'),
 };
 
+const triggerParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', enum: [...TRIGGER_NAMES] } };
 const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description });
 const pageParams = [
   { name: 'after', in: 'query', required: false, schema: { type: 'string' }, description: 'The nextCursor of the previous page; leave out to start at the beginning.' },
@@ -373,6 +384,48 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
           },
         ]),
       ),
+      '/v1/events': {
+        post: {
+          operationId: 'recordEvents',
+          summary: 'What customers did in the shop: views, wishlists, carts, orders, back-in-stock requests',
+          description: `One event, a JSON array or NDJSON (one event a line), at most ${MAX_EVENTS_PER_REQUEST} a request, all stored or none. Idempotent on the event id: the same event again is stored once and answered the same; another event under a used id is 409. The newest 500 events of each customer are kept.`,
+          requestBody: { required: true, content: { ...json('CustomerEvents'), 'application/x-ndjson': { schema: ref('CustomerEvent') } } },
+          responses: {
+            200: { description: 'Stored (or stored before).', content: json('EventsAnswer') },
+            400: errorResponse('A bad event: `fields` names it (`3.sku`; `lines.4.sku` for line 4 of NDJSON).'),
+            401: ERRORS[401],
+            409: errorResponse('An event id was sent before with another body (event_id_reused); nothing was stored.'),
+            413: ERRORS[413],
+            415: ERRORS[415],
+          },
+        },
+      },
+      '/v1/triggers': {
+        get: { operationId: 'listTriggers', summary: 'The triggered journeys and their settings', responses: { 200: { description: 'Every trigger.', content: json('TriggerList') }, 401: ERRORS[401] } },
+      },
+      '/v1/triggers/{name}': {
+        get: {
+          operationId: 'getTrigger',
+          summary: 'One trigger and its settings',
+          parameters: [triggerParam],
+          responses: { 200: { description: 'The trigger.', content: json('Trigger') }, 401: ERRORS[401], 404: errorResponse('No such trigger (unknown_trigger).') },
+        },
+        put: {
+          operationId: 'updateTrigger',
+          summary: 'Change some of its settings (the rest keep theirs), for every instance',
+          parameters: [triggerParam],
+          requestBody: { required: true, content: json('TriggerPatch') },
+          responses: { 200: { description: 'The trigger after the change.', content: json('Trigger') }, 400: ERRORS[400], 401: ERRORS[401], 404: errorResponse('No such trigger (unknown_trigger).') },
+        },
+      },
+      '/v1/triggers/{name}/runs': {
+        get: {
+          operationId: 'listTriggerRuns',
+          summary: 'What fired, why (the cause), and who was notified on which channel (phones masked)',
+          parameters: [triggerParam, { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 20 } }],
+          responses: { 200: { description: 'The newest runs first.', content: json('TriggerRuns') }, 400: ERRORS[400], 401: ERRORS[401], 404: errorResponse('No such trigger (unknown_trigger).') },
+        },
+      },
       '/v1/openapi.json': {
         get: {
           operationId: 'openapi',

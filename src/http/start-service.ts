@@ -15,6 +15,7 @@ import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Preview } from '../preview/preview-routes.ts';
 import type { WebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
 import type { Campaigns } from '../campaigns/campaign-service.ts';
+import type { Triggers } from '../triggers/trigger-service.ts';
 
 export interface RunningService {
   server: Server;
@@ -74,6 +75,8 @@ export async function startService(config: Config, logger: Logger, options: Star
     // WORKER=on (the default): this process runs campaign chunk jobs too, in-process without REDIS_URL.
     if (config.campaigns.worker) {
       campaigns.startWorker();
+      // The scheduled trigger tick (abandoned carts, birthdays, win-backs, and fires left pending).
+      (app.locals.triggers as Triggers).start();
       logger.info({ mode: config.campaigns.redisUrl ? 'bullmq' : 'embedded' }, 'campaign worker started');
     }
     const server = app.listen(config.port, config.host);
@@ -120,6 +123,7 @@ export async function startService(config: Config, logger: Logger, options: Star
         await webhooks?.idle();
         await batchPool?.close();
         // A chunk in progress finishes (or, killed, is taken again by another worker).
+        await (app.locals.triggers as Triggers).close();
         await campaigns.close();
         await store.close();
       })());

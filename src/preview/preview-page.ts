@@ -95,6 +95,7 @@ export function previewPage(o: { base: string; nonce: string; options: PreviewOp
 </section>
 <section id="problems" class="problems" role="alert" hidden><h2>Problems</h2><ul id="problem-list"></ul></section>
 <section id="campaigns" class="campaigns" aria-label="Campaigns" hidden><h2>Campaigns</h2><ul id="campaign-list"></ul></section>
+<section id="triggers" class="campaigns" aria-label="Triggers" hidden><h2>Triggers</h2><ul id="trigger-list"></ul></section>
 <main id="panes" class="panes">
   <section class="pane summary" aria-label="Inbox and facts">
     <div id="inbox" class="inbox">

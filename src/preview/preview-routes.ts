@@ -13,6 +13,10 @@ import { resultsPage } from './results-page.ts';
 import { previewPage, type PreviewOptions } from './preview-page.ts';
 import { PreviewSource, type PreviewSnapshot } from './preview-source.ts';
 import { createPreviewRenderer, PASTED_PROFILE, PREVIEW_NOW, previewRequestSchema, templateNames, type PreviewRequest } from './render-preview.ts';
+import { z } from 'zod';
+import { profileSchema } from '../personalize/profile-schema.ts';
+import { TRIGGER_NAMES, type TriggerSettings } from '../triggers/trigger-config.ts';
+import { simulateTrigger } from '../triggers/simulate-trigger.ts';
 
 export interface Preview {
   router: Router;
@@ -35,7 +39,22 @@ export interface PreviewDeps {
   campaigns?: { recent(): Promise<CampaignProgress[]> };
   /** The service's campaign reports, for the Results page (absent: it lists none). */
   results?: { recent(): Promise<CampaignReport[]> };
+  /** The trigger settings in effect, for the trigger list and its simulation (absent: none listed). */
+  triggers?: { current(): Promise<TriggerSettings> };
 }
+
+/** POST /preview/api/triggers/simulate. */
+const simulateSchema = z
+  .object({
+    trigger: z.enum(TRIGGER_NAMES),
+    /** A fixture profile's file name (`rachel`), or a pasted profile object. */
+    profile: previewRequestSchema.shape.profile,
+    /** The product whose price dropped or came back (price drop, back in stock). */
+    sku: z.string().min(1).max(128).optional(),
+    locale: previewRequestSchema.shape.locale,
+    now: previewRequestSchema.shape.now,
+  })
+  .strict();
 
 /**
  * The designers' preview (shared/DESIGN.md, "Designers' preview"): the page, its JSON API and
@@ -102,6 +121,34 @@ export function createPreview(deps: PreviewDeps): Preview {
   router.get('/api/campaigns', async (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ campaigns: (await deps.campaigns?.recent()) ?? [] });
+  });
+
+  router.get('/api/triggers', async (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const settings = await deps.triggers?.current();
+    res.json({ triggers: settings ? TRIGGER_NAMES.map((name) => ({ name, enabled: settings[name].enabled, template: settings[name].template, channels: settings[name].channels })) : [] });
+  });
+
+  /** The message a trigger would send a fixture profile: the channel it would choose, and the render. */
+  router.post('/api/triggers/simulate', json, async (req: Request, res: Response) => {
+    const parsed = simulateSchema.safeParse(req.body);
+    if (!parsed.success) throw HttpError.invalidRequest(fieldsFromZod(parsed.error));
+    const input = parsed.data;
+    const settings = await deps.triggers?.current();
+    if (!settings) throw new HttpError(404, 'no_triggers', 'This preview runs without the service, so it has no triggers. Open /preview on the service (npm start).');
+    const snapshot = await source.current();
+    const template = settings[input.trigger].template;
+    const fixture = typeof input.profile === 'string' ? snapshot.fixtures?.profiles.get(input.profile) : profileSchema.safeParse(input.profile).data;
+    const channels = snapshot.set?.templates.get(template)?.manifest.channels ?? [];
+    const now = new Date(input.now ?? PREVIEW_NOW);
+    // An unknown fixture or a bad pasted profile is named by the render below.
+    const plan = fixture ? simulateTrigger(input.trigger, settings, { profile: fixture, templateChannels: channels, ...(input.sku ? { sku: input.sku } : {}), now }) : undefined;
+    const rendered = await render(
+      { template, profile: input.profile, ...(input.locale ? { locale: input.locale } : {}), now: now.toISOString(), ...(plan?.recommendations ? { recommendations: plan.recommendations } : {}) },
+      snapshot,
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ trigger: input.trigger, template, channel: plan?.channel, render: rendered });
   });
 
   router.post('/api/render', json, async (req: Request, res: Response) => {

@@ -5,6 +5,7 @@ import { validateAmpEmail, type AmpVerdict } from '../channels/email/amp-validat
 import { WhatsAppLimitError } from '../channels/whatsapp/whatsapp-limits.ts';
 import { fieldsFromZod, HttpError } from '../http/http-error.ts';
 import { profileSchema, type Profile } from '../personalize/profile-schema.ts';
+import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
 import { TemplateDataError } from '../render/build-view.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import { renderRequestSchema, type RenderRequest } from '../render/render-input.ts';
@@ -38,6 +39,8 @@ export const previewRequestSchema = z
     /** Assigned by the stable hash of profile.id when left out, as in production. */
     variant: z.string().min(1).max(32).optional(),
     now: z.iso.datetime({ offset: true }).optional(),
+    /** Instead of the template's sample picks (a trigger's simulation shows the product of its cause). */
+    recommendations: recommendationsSchema.optional(),
   })
   .strict();
 
@@ -112,7 +115,7 @@ export function createPreviewRenderer(o: PreviewRendererOptions) {
     if (base.warning) out.problems.push({ severity: 'warning', problem: base.warning });
     for (const w of compiled.mjmlWarnings) out.problems.push({ severity: 'warning', file: `${manifest.name}/email.mjml`, problem: w });
 
-    const request = buildRequest(manifest, fixtures, profile, { locale: input.locale, variant: input.variant, now }, out.problems);
+    const request = buildRequest(manifest, fixtures, profile, { locale: input.locale, variant: input.variant, now, recommendations: input.recommendations }, out.problems);
     if (!request) return out;
     const deps = createRenderDeps({
       config: { ...o.config, publicBaseUrl: base.url, tokenKeys },
@@ -196,12 +199,13 @@ function buildRequest(
   manifest: TemplateManifest,
   fixtures: Fixtures,
   chosen: { name: string; profile: Profile },
-  options: { locale?: string; variant?: string; now: string },
+  options: { locale?: string; variant?: string; now: string; recommendations?: PreviewRequest['recommendations'] },
   problems: PreviewProblem[],
 ): RenderRequest | undefined {
   let sample: RenderRequest;
   try {
     sample = sampleRequest(manifest, { ...fixtures, profiles: new Map([[chosen.name, chosen.profile]]) }, chosen.name, options);
+    if (options.recommendations) sample = { ...sample, recommendations: options.recommendations };
   } catch (err) {
     problems.unshift({ ...problemFrom(err, `${manifest.name}/template.json`), fix: 'Point "fixtures" in template.json at files that exist under fixtures/.' });
     return undefined;

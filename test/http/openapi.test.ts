@@ -4,6 +4,7 @@ import { campaignProgressSchema, campaignSchema } from '../../src/campaigns/camp
 import { renderRequestSchema } from '../../src/render/render-input.ts';
 import { orderViewSchema } from '../../src/commerce/order-view.ts';
 import { productSchema, WEBHOOK_EVENT_TYPES } from '../../src/store/index.ts';
+import { CUSTOMER_EVENT_TYPES } from '../../src/triggers/event-schema.ts';
 import { openTestApp, removeDir, type TestApp } from './helpers.ts';
 
 type Doc = {
@@ -54,11 +55,22 @@ describe('GET /v1/openapi.json', () => {
         'POST /v1/campaigns/{id}/resume',
         'POST /v1/campaigns/{id}/cancel',
         'GET /v1/reports/campaigns/{campaignId}',
+        'POST /v1/events',
+        'GET /v1/triggers',
+        'GET /v1/triggers/{name}',
+        'PUT /v1/triggers/{name}',
+        'GET /v1/triggers/{name}/runs',
         'GET /v1/openapi.json',
         'GET /healthz',
         'GET /readyz',
       ].sort(),
     );
+  });
+
+  it('describes the events with the schema that validates them, one branch per event type', () => {
+    const event = resolve(doc.paths['/v1/events']!.post!.requestBody!.content['application/x-ndjson']!.schema.$ref) as { oneOf: { properties: { type: { const: string } } }[] };
+    expect(event.oneOf.map((b) => b.properties.type.const)).toEqual(CUSTOMER_EVENT_TYPES);
+    expect(doc.paths['/v1/triggers/{name}/runs']!.get!.responses['200']!.content!['application/json']!.schema.$ref).toBe('#/components/schemas/TriggerRuns');
   });
 
   it('describes the render request with the schema that validates it', () => {

@@ -231,4 +231,16 @@ describe('designers’ preview in Chromium', () => {
     expect(await row.locator('progress').evaluate((p) => [(p as unknown as { value: number }).value, (p as unknown as { max: number }).max])).toEqual([3, 3]);
     expect(await row.getAttribute('data-status')).toBe('completed');
   });
+
+  it('lists the triggers and shows the message one would send the chosen profile', async () => {
+    await page.goto(`${base}/preview`);
+    await choose(page, { template: 'recommendations', profile: 'rachel' });
+    const row = page.locator('#trigger-list li[data-trigger="price-drop"]');
+    await row.waitFor();
+    expect(await page.locator('#trigger-list li').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trigger')))).toEqual(['price-drop', 'back-in-stock', 'abandoned-cart', 'birthday', 'win-back']);
+    await row.locator('button.simulate').click();
+    await page.locator('#subject', { hasText: 'Price drop:' }).waitFor();
+    // Rachel's WhatsApp window closed on 20 November: the alert goes by email.
+    expect(await row.locator('.trigger-channel').textContent()).toBe('would send on email');
+  });
 });

@@ -56,7 +56,7 @@ describe.each(BACKENDS)('openStore on %s', (backendName) => {
     try {
       expect(await migrateToLatest(a.db, backendName === 'postgres' ? backend.options.pgSchema : undefined)).toEqual([]);
       const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(b.db);
-      expect(rows.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_whatsapp_contents', '0003_whatsapp_replies', '0004_whatsapp_reply_backoff', '0005_order_locale', '0006_price_history', '0007_order_loop', '0008_campaigns', '0009_campaign_results']);
+      expect(rows.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_whatsapp_contents', '0003_whatsapp_replies', '0004_whatsapp_reply_backoff', '0005_order_locale', '0006_price_history', '0007_order_loop', '0008_campaigns', '0009_campaign_results', '0010_triggers']);
     } finally {
       await a.close();
       await b.close();

@@ -66,6 +66,8 @@ export async function openCampaignFleet(o: { chunkSize?: number; sendConcurrency
     CAMPAIGN_LEASE_SECONDS: String(o.leaseSeconds ?? 5),
     QUIET_HOURS: 'off',
     FREQUENCY_CAP: 'off',
+    // The workers' trigger tick would win back the at-risk audience on its own.
+    TRIGGERS: 'off',
     TOKEN_SECRETS: 'fleet:0123456789abcdef0123456789abcdef',
     PUBLIC_BASE_URL: 'https://mail.example.com',
     LOG_LEVEL: 'info',
@@ -82,7 +84,7 @@ export async function openCampaignFleet(o: { chunkSize?: number; sendConcurrency
 
   function startWorker(extra: Record<string, string> = {}): WorkerProcess {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => INHERITED.test(k) && v !== undefined)) as Record<string, string>;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/campaigns/worker-main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/worker.ts')], {
       cwd: PROJECT_ROOT,
       env: { ...inherited, ...env, ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,17 @@
 import type { Request, Response } from 'express';
 import { fromMinor } from '../../commerce/money.ts';
-import { productBatchSchema, type PricePoint, type ReferencePrice, type Store } from '../../store/index.ts';
+import { productBatchSchema, type CatalogProduct, type PricePoint, type Product, type ReferencePrice, type Store } from '../../store/index.ts';
 import type { CatalogCache } from '../catalog-cache.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
 
 /** PUT /v1/catalog/products and GET /v1/catalog/products/:sku. */
-export function catalogRoutes(o: { store: Store; catalog: CatalogCache }) {
+export function catalogRoutes(o: {
+  store: Store;
+  catalog: CatalogCache;
+  /** Writes the products; the triggers' write records the price drops and restocks it causes in the same transaction. */
+  write?: (products: readonly Product[]) => Promise<CatalogProduct[]>;
+}) {
+  const write = o.write ?? ((products: readonly Product[]) => o.store.products.upsertMany(products));
   return {
     /**
      * Validates the whole list before writing and writes it in one transaction: a bad product
@@ -14,7 +20,7 @@ export function catalogRoutes(o: { store: Store; catalog: CatalogCache }) {
     upsert: async (req: Request, res: Response) => {
       const parsed = productBatchSchema.safeParse(req.body);
       if (!parsed.success) throw HttpError.invalidRequest(fieldsFromZod(parsed.error), 'The product list');
-      const stored = await o.store.products.upsertMany(parsed.data);
+      const stored = await write(parsed.data);
       o.catalog.put(stored);
       res.json({ count: stored.length, skus: stored.map((p) => p.sku) });
     },

@@ -438,6 +438,49 @@
     setTimeout(pollCampaigns, CAMPAIGNS_EVERY_MS);
   }
 
+  // ---- triggers -----------------------------------------------------------------------------
+
+  function triggerRow(t) {
+    return h(
+      'li',
+      { class: 'campaign', 'data-trigger': t.name },
+      h('span', { class: 'campaign-id' }, t.name),
+      h('span', { class: 'campaign-counts' }, `${t.enabled ? 'on' : 'off'} · ${t.template} · ${t.channels.join(' then ')}`),
+      h('button', { type: 'button', class: 'simulate', 'data-trigger': t.name }, 'Simulate for this profile'),
+      h('span', { class: 'trigger-channel' }, ''),
+    );
+  }
+
+  async function loadTriggers() {
+    try {
+      const res = await fetch(base + '/api/triggers', { cache: 'no-store' });
+      if (!res.ok) return;
+      const { triggers } = await res.json();
+      $('triggers').hidden = triggers.length === 0;
+      fill($('trigger-list'), ...triggers.map(triggerRow));
+    } catch {
+      // No service behind the preview (npm run preview): no triggers to list.
+    }
+  }
+
+  /** The message the trigger would send the chosen fixture profile, shown like any render. */
+  async function simulate(name, row) {
+    if (ui.profile.value === PASTE) return;
+    const mine = ++seq;
+    setState('rendering');
+    const res = await fetch(base + '/api/triggers/simulate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ trigger: name, profile: ui.profile.value, now: ui.now.value }) });
+    const data = await res.json();
+    if (mine !== seq) return;
+    if (!res.ok) return failed(httpProblems(data.error));
+    row.querySelector('.trigger-channel').textContent = 'would send on ' + data.channel;
+    show(data.render);
+  }
+
+  $('trigger-list').addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('.simulate');
+    if (button) simulate(button.dataset.trigger, button.closest('li'));
+  });
+
   // ---- wiring -------------------------------------------------------------------------------
 
   function syncPaste() {
@@ -474,4 +517,5 @@
   render();
   connect();
   pollCampaigns();
+  loadTriggers();
 })();

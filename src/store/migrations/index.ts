@@ -8,6 +8,7 @@ import * as m0006 from './0006_price_history.ts';
 import * as m0007 from './0007_order_loop.ts';
 import * as m0008 from './0008_campaigns.ts';
 import * as m0009 from './0009_campaign_results.ts';
+import * as m0010 from './0010_triggers.ts';
 
 /**
  * Migrations are listed here rather than read from the folder, so they work the same under
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0007_order_loop': m0007,
   '0008_campaigns': m0008,
   '0009_campaign_results': m0009,
+  '0010_triggers': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

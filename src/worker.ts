@@ -1,9 +1,11 @@
-import { ConfigError, loadConfig } from '../config.ts';
-import { createLogger } from '../http/logger.ts';
-import { storeRender } from '../http/render-service.ts';
-import { openStore } from '../store/index.ts';
-import { loadTemplateSet } from '../templates/template-registry.ts';
-import { createCampaigns } from './campaign-service.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './http/logger.ts';
+import { storeRender } from './http/render-service.ts';
+import { openStore } from './store/index.ts';
+import { loadTemplateSet } from './templates/template-registry.ts';
+import { createCampaigns } from './campaigns/campaign-service.ts';
+import { loadTriggersFile } from './triggers/trigger-config.ts';
+import { createTriggers } from './triggers/trigger-service.ts';
 
 /**
  * `npm run worker`: a process that only runs campaign chunk jobs, no HTTP. With REDIS_URL (and
@@ -28,6 +30,9 @@ async function main(): Promise<void> {
   const campaigns = createCampaigns({ config, store, templates, render, logger });
   campaigns.events.on('chunk', (campaign: string) => logger.info({ campaign }, 'campaign chunk finished'));
   campaigns.startWorker();
+  // The scheduled trigger tick runs wherever chunk jobs do (with REDIS_URL, one tick per period for all of them).
+  const triggers = createTriggers({ config, store, templates, campaigns, logger, fromFile: loadTriggersFile(config.triggers.file) });
+  triggers.start();
   logger.info({ mode: config.campaigns.redisUrl ? 'bullmq' : 'embedded', concurrency: config.campaigns.concurrency }, 'campaign worker started');
 
   let stopping = false;
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'campaign worker stopping: finishing the chunks in hand');
     try {
+      await triggers.close();
       await campaigns.close();
       await store.close();
     } finally {
