@@ -20,6 +20,7 @@ import type { RenderView } from './build-view.ts';
 import type { EmailParts } from './render-message.ts';
 import { keyValue } from './interned.ts';
 import { serialOf } from './object-serial.ts';
+import { CohortGate } from './cohort-gate.ts';
 
 /** U+E000 is private-use: never produced by our templates, and checked for in data. */
 export const MARK = '\uE000';
@@ -100,7 +101,10 @@ export interface CohortEntry {
  */
 export class CohortCache {
   private readonly entries = new Map<string, CohortEntry>();
-  readonly stats = { hits: 0, misses: 0, bypassed: 0 };
+  /** `skipped`: renders the gate sent straight to the full render (cohort-gate.ts). */
+  readonly stats = { hits: 0, misses: 0, bypassed: 0, skipped: 0 };
+  /** Whether looking cohorts up pays for the current campaign (cohort-gate.ts). */
+  readonly gate = new CohortGate();
 
   constructor(private readonly max = 512) {}
 
@@ -108,6 +112,7 @@ export class CohortCache {
     const e = this.entries.get(key);
     if (e) this.stats.hits++;
     else this.stats.misses++;
+    this.gate.record(e !== undefined);
     return e;
   }
 

@@ -200,10 +200,13 @@ function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewD
   const preheaderFn = v?.preheader ?? parts.preheader;
 
   // A derived text part is wrapped by width, which a marker would change: render those in full.
-  const cohort = cohorts && parts.text ? cohortOf(compiled, base, viewDeps) : undefined;
-  if (cohorts && !cohort) cohorts.stats.bypassed++;
-  if (cohorts && cohort) {
-    let entry = cohorts.get(cohort.key);
+  const tries = cohorts !== undefined && parts.text !== undefined && cohorts.gate.tries();
+  if (cohorts && parts.text && !tries) cohorts.stats.skipped++;
+  const cohort = cohorts && tries ? cohortOf(compiled, base, viewDeps) : undefined;
+  if (cohorts && tries && !cohort) cohorts.stats.bypassed++;
+  // A miss the gate does not keep renders in full, as without the cache (cohort-gate.ts).
+  let entry = cohorts && cohort ? cohorts.get(cohort.key) : undefined;
+  if (cohorts && cohort && (entry || cohorts.gate.admit(cohort.key))) {
     if (!entry) {
       const helperWarnings: string[] = [];
       const cv = { ...cohort.view, warnings: helperWarnings };
