@@ -20,7 +20,7 @@ import type { RenderView } from './build-view.ts';
 import type { EmailParts } from './render-message.ts';
 import { keyValue } from './interned.ts';
 import { serialOf } from './object-serial.ts';
-import { CohortGate } from './cohort-gate.ts';
+import { HitRateGate } from './hit-rate-gate.ts';
 
 /** U+E000 is private-use: never produced by our templates, and checked for in data. */
 export const MARK = '\uE000';
@@ -101,10 +101,14 @@ export interface CohortEntry {
  */
 export class CohortCache {
   private readonly entries = new Map<string, CohortEntry>();
-  /** `skipped`: renders the gate sent straight to the full render (cohort-gate.ts). */
+  /** `skipped`: renders the gate sent straight to the full render (hit-rate-gate.ts). */
   readonly stats = { hits: 0, misses: 0, bypassed: 0, skipped: 0 };
-  /** Whether looking cohorts up pays for the current campaign (cohort-gate.ts). */
-  readonly gate = new CohortGate();
+  /**
+   * Whether looking cohorts up pays for the current campaign (hit-rate-gate.ts). Measured on
+   * `--scenario personal` and `--scenario cohort`: a hit saves ~900 µs of a ~1,050 µs render
+   * and a miss costs ~300 µs more, so the cache pays from about a quarter of hits.
+   */
+  readonly gate = new HitRateGate({ window: 64, minHitRate: 0.25, probeEvery: 16 });
 
   constructor(private readonly max = 512) {}
 

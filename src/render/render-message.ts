@@ -12,6 +12,7 @@ import Handlebars from 'handlebars';
 import { CohortCache, cohortKey, fillMarkers, inertValue, MARK, recordFill, splitAtMarkers, type MarkerValues } from './cohort-cache.ts';
 import { buildViewBase, channelView, listHasMarks, TemplateDataError, type CatalogEntry, type RenderView, type ViewBase, type ViewDeps } from './build-view.ts';
 import type { RenderRequest } from './render-input.ts';
+import { renderPart, type FragmentCache, type FragmentScope } from './fragment-cache.ts';
 import { oneLine, tidyText } from './tidy-text.ts';
 import { unsubscribeUrl, type UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
 
@@ -86,6 +87,8 @@ export interface RenderDeps {
   newId?: () => string;
   /** Shares email renders between recipients whose views differ only in name, ids and token. */
   cohorts?: CohortCache;
+  /** Shares rendered product cards between recipients (fragment-cache.ts). */
+  fragments?: FragmentCache;
 }
 
 export class UnknownTemplateError extends Error {
@@ -170,7 +173,7 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     result.locale = base.locale;
     result.segments = base.segmentList;
     if (channels.includes('email')) {
-      const email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts);
+      const email = renderEmail(compiled, base, viewDeps, variant, deps.cohorts, deps.fragments);
       if (manifest.category === 'marketing' && unsubscribe !== undefined) {
         email.headers = { 'List-Unsubscribe': `<${unsubscribeUrl(deps.publicBaseUrl, unsubscribe)}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
       }
@@ -192,8 +195,16 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
   return result;
 }
 
-function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewDeps, variant: string | undefined, cohorts: CohortCache | undefined): EmailParts {
-  const parts = compiled.email.get(base.locale) ?? compiled.email.get('en')!;
+function renderEmail(
+  compiled: CompiledTemplate,
+  base: ViewBase,
+  viewDeps: ViewDeps,
+  variant: string | undefined,
+  cohorts: CohortCache | undefined,
+  fragments: FragmentCache | undefined,
+): EmailParts {
+  const partsLocale = compiled.email.has(base.locale) ? base.locale : 'en';
+  const parts = compiled.email.get(partsLocale)!;
   for (const w of parts.warnings) base.warnings.push(w);
   const v = variant ? parts.variants.get(variant) : undefined;
   const subjectFn = v?.subject ?? parts.subject;
@@ -204,7 +215,7 @@ function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewD
   if (cohorts && parts.text && !tries) cohorts.stats.skipped++;
   const cohort = cohorts && tries ? cohortOf(compiled, base, viewDeps) : undefined;
   if (cohorts && tries && !cohort) cohorts.stats.bypassed++;
-  // A miss the gate does not keep renders in full, as without the cache (cohort-gate.ts).
+  // A miss the gate does not keep renders in full, as without the cache (hit-rate-gate.ts).
   let entry = cohorts && cohort ? cohorts.get(cohort.key) : undefined;
   if (cohorts && cohort && (entry || cohorts.gate.admit(cohort.key))) {
     if (!entry) {
@@ -245,13 +256,14 @@ function renderEmail(compiled: CompiledTemplate, base: ViewBase, viewDeps: ViewD
   const preheader = oneLine(preheaderFn(view));
   // The layout shows the preheader as hidden preview text, so it joins the view before the HTML pass.
   const withHeader = { ...view, subject, preheader };
-  const html = parts.html!(withHeader);
+  const scope: FragmentScope | undefined = fragments && { cache: fragments, templateHash: compiled.hash, locale: partsLocale };
+  const html = renderPart('html', parts.html!, parts.cards.html, withHeader, scope);
   return {
     subject,
     preheader,
-    amp: parts.amp?.(withHeader),
+    amp: parts.amp && renderPart('amp', parts.amp, parts.cards.amp, withHeader, scope),
     html,
-    text: parts.text ? tidyText(parts.text(withHeader)) : htmlToText(html),
+    text: parts.text ? tidyText(renderPart('text', parts.text, parts.cards.text, withHeader, scope)) : htmlToText(html),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CohortCache } from '../../src/render/cohort-cache.ts';
-import { CohortGate } from '../../src/render/cohort-gate.ts';
+import { HitRateGate } from '../../src/render/hit-rate-gate.ts';
 import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
 import { personalCatalog, personalRequests } from '../support/personal-campaign.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
@@ -13,7 +13,7 @@ const personal = (count: number, seed: number) =>
 
 describe('cohort gate: the cohort cache is skipped when it does not pay', () => {
   it('closes after a window of misses, probes one render in 16, and reopens when probes hit', () => {
-    const gate = new CohortGate();
+    const gate = new HitRateGate({ window: 64, minHitRate: 0.25, probeEvery: 16 });
     for (let i = 0; i < 64; i++) {
       expect(gate.tries()).toBe(true);
       gate.record(false);
