@@ -458,12 +458,24 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
   }
   return caches.productLists.get(key, () => {
     const list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
-    if (JSON.stringify(list).includes(MARK)) caches.listsWithMarks.add(list);
+    if (list.some(viewHasMark)) caches.listsWithMarks.add(list);
     return list;
   });
 }
 
 const EMPTY_LIST: readonly ProductView[] = Object.freeze([]);
+
+/**
+ * Whether any text of a product view contains the cohort marker. Field by field rather than
+ * through its JSON: a new list per recipient (personal campaigns) spent 5.6 % of the render
+ * serialising lists for this check.
+ */
+function viewHasMark(v: ProductView): boolean {
+  for (const s of [v.sku, v.title, v.description, v.category, v.reason, v.url, v.image, v.currency, v.priceText, v.offerPriceText, v.compareAtText, v.priorPriceText, v.preferredSize, v.selectedSize]) {
+    if (s !== undefined && s.includes(MARK)) return true;
+  }
+  return v.sizes.some((s) => s.size.includes(MARK));
+}
 
 /**
  * What a message's AMP token binds, shared by the messages that show the same list, offer,

@@ -5,6 +5,7 @@ import { signPayload, signTokenJson } from '../commerce/signed-token.ts';
 import { signUnsubscribeToken } from '../commerce/unsubscribe-token.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
 import { CohortCache } from './cohort-cache.ts';
+import { FragmentCache } from './fragment-cache.ts';
 import type { RenderDeps } from './render-message.ts';
 
 export interface RendererOptions {
@@ -34,5 +35,6 @@ export function createRenderDeps(o: RendererOptions): RenderDeps {
     whatsappOptedOut: o.whatsappOptedOut,
     now,
     cohorts: new CohortCache(),
+    fragments: new FragmentCache(),
   };
 }

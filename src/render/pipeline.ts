@@ -4,7 +4,8 @@
  *   1. validate     steps/validate-request.ts  request + template set → RenderPlan (template, variant, channels, clock, id, signers)
  *   2. personalize  steps/personalize.ts       plan → ViewBase (locale, segments, offer, products, cart, loyalty; data checked)
  *   3. view         steps/email-view.ts        plan + base → EmailView (the recipient's view, or the cohort's with markers)
- *   4. parts        steps/email-parts.ts       plan + view → EmailParts (frozen; cohort parts filled in)
+ *   4. parts        steps/email-parts.ts       plan + view → EmailParts (frozen; cohort parts filled in, or the
+ *                                              parts rendered with their product cards from fragment-cache.ts)
  *                   steps/whatsapp-parts.ts    plan + base → WhatsAppRender (steps 3 and 4 for WhatsApp)
  *   5. encode       encode-result.ts           RenderResult → the bytes of its JSON (HTTP; gzip: http/compression/)
  *
@@ -39,11 +40,13 @@ export function renderMessage(request: RenderRequest, deps: RenderDeps): RenderR
     if (email) {
       const parts = localeParts(plan.compiled, base.locale);
       for (const w of parts.warnings) plan.warnings.push(w);
-      // A cohort shares one email between recipients; tracked links are each recipient's own.
-      const cohorts = plan.viewDeps.trackLink ? undefined : deps.cohorts;
-      const view = emailView(plan, base, cohorts !== undefined && parts.text !== undefined);
-      if (cohorts && view.kind === 'full') cohorts.stats.bypassed++;
-      result.email = emailParts(plan, view, cohorts, base.locale);
+      // A cohort shares one email between recipients; tracked links are each recipient's own, and
+      // a derived text part is wrapped by width, which a marker would change.
+      const shareable = plan.viewDeps.trackLink === undefined && parts.text !== undefined;
+      if (deps.cohorts && !shareable) deps.cohorts.stats.bypassed++;
+      const cohorts = shareable ? deps.cohorts : undefined;
+      const view = emailView(plan, base, cohorts);
+      result.email = emailParts(plan, view, { cohorts, fragments: deps.fragments }, base.locale);
     }
     if (whatsapp) result.whatsapp = whatsappParts(plan, base, deps);
   }

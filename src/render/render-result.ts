@@ -1,4 +1,5 @@
 import type { AmpMessageContent, AmpTokenRequest } from '../commerce/amp-claims.ts';
+import type { FragmentCache } from './fragment-cache.ts';
 import type { ClickLink } from '../commerce/click-token.ts';
 import type { UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
@@ -140,6 +141,8 @@ export interface RenderDeps {
   newId?: () => string;
   /** Shares email renders between recipients whose views differ only in name, ids and token. */
   cohorts?: CohortCache;
+  /** Shares rendered product cards between recipients (fragment-cache.ts). */
+  fragments?: FragmentCache;
 }
 
 export class UnknownTemplateError extends Error {

@@ -1,3 +1,4 @@
+import type { CardReads } from './split-product-cards.ts';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -11,6 +12,8 @@ export interface CompiledArtifacts {
   specs: Record<string, string>;
   /** Per locale: strings it lacks, for which English was baked in. */
   staticWarnings?: Record<string, string[]>;
+  /** Per part with product cards cut out ("en/amp"): what each card reads (split-product-cards.ts). */
+  cardReads?: Record<string, CardReads[]>;
 }
 
 /**

@@ -9,17 +9,19 @@ import { lintHandlebars, lintMjml } from './lint-template.ts';
 import type { SharedSources, TemplateSources } from './read-template-sources.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { lineAt, TemplateError } from './template-error.ts';
+import { cardTemplate, type CardPart, type CardPartName } from '../render/fragment-cache.ts';
+import { splitProductCards } from './split-product-cards.ts';
 import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './template-manifest.ts';
 
 const require = createRequire(import.meta.url);
 /** Bumped when the compile pipeline changes, so old disk-cache entries are not reused. */
 const PIPELINE_VERSION = [
-  'inboxcart-compile-2',
+  'inboxcart-compile-3',
   (require('handlebars/package.json') as { version: string }).version,
   (require('mjml/package.json') as { version: string }).version,
 ].join('|');
 
-export type Render = (data: unknown, options?: { data?: { root: unknown } }) => string;
+export type Render = (data: unknown, options?: { data?: { root: unknown; [name: string]: unknown } }) => string;
 
 export interface CompiledMessage {
   type: WhatsAppMessageSpec['type'];
@@ -133,6 +135,8 @@ export interface EmailRenders {
   html?: Render;
   amp?: Render;
   text?: Render;
+  /** The parts whose product cards render through the fragment cache (render/fragment-cache.ts). */
+  cards: Partial<Record<CardPartName, CardPart>>;
   /** Strings this locale lacks (English was baked in instead), reported with every render. */
   warnings: string[];
 }
@@ -331,6 +335,8 @@ export async function compileTemplate(
     const mj = mjmlDocument ? await runMjml(mjmlDocument, sources.mjml!.path) : undefined;
     const units = collectUnits(sources, shared, mj?.html);
     const specs: Record<string, string> = {};
+    const cardReads: NonNullable<CompiledArtifacts['cardReads']> = {};
+    const partialSources = new Map([...shared.hbsPartials].map(([name, file]) => [name, file.text]));
     const staticWarnings: Record<string, string[]> = {};
     const precompile = (key: string, unit: Unit, source: string) => {
       try {
@@ -349,9 +355,19 @@ export async function compileTemplate(
         const localized = localizeSource(unit.source, locale, shared.locales, unit.noEscape ? (v) => v : hb.Utils.escapeExpression);
         (staticWarnings[locale] ??= []).push(...localized.warnings.filter((w) => !staticWarnings[locale]!.includes(w)));
         precompile(`${locale}/${key}`, unit, localized.source);
+        // The same part with its product cards cut out, for the fragment cache.
+        if (CARD_PARTS.has(key)) {
+          const split = splitProductCards(hb, localized.source, partialSources);
+          if (split) {
+            const options = { noEscape: unit.noEscape, preventIndent: true, ...knownHelpers(hb) };
+            specs[`${locale}/${key}#main`] = hb.precompile(split.main, options) as string;
+            split.cards.forEach((card, i) => (specs[`${locale}/${key}#card${i}`] = hb.precompile(card.program, options) as string));
+            cardReads[`${locale}/${key}`] = split.cards.map((card) => card.reads);
+          }
+        }
       }
     }
-    artifacts = { hash, mjmlDocument, skeleton: mj?.html, mjmlWarnings: mj?.warnings ?? [], specs, staticWarnings } satisfies CompiledArtifacts;
+    artifacts = { hash, mjmlDocument, skeleton: mj?.html, mjmlWarnings: mj?.warnings ?? [], specs, staticWarnings, cardReads } satisfies CompiledArtifacts;
     cache.set(artifacts);
   }
   return instantiate(sources, artifacts, envs, [...shared.locales.keys()]);
@@ -416,6 +432,7 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
       html: wrapHtml(get(`${p}html`), a.skeleton),
       amp: get(`${p}amp`),
       text: get(`${p}text`),
+      cards: cardParts(p, a, get, (render) => wrapHtml(render, a.skeleton)!),
       warnings: a.staticWarnings?.[locale] ?? [],
     });
   }
@@ -445,6 +462,23 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
         }
       : undefined,
   };
+}
+
+const CARD_PARTS = new Set<string>(['html', 'amp', 'text']);
+
+function cardParts(prefix: string, a: CompiledArtifacts, get: (key: string) => Render | undefined, wrap: (render: Render) => Render): EmailRenders['cards'] {
+  const out: EmailRenders['cards'] = {};
+  for (const part of ['html', 'amp', 'text'] as const) {
+    const reads = a.cardReads?.[`${prefix}${part}`];
+    const main = get(`${prefix}${part}#main`);
+    if (!reads || !main) continue;
+    out[part] = {
+      // The HTML post-pass runs on the whole part, after the cards are in, as on a full render.
+      main: part === 'html' ? wrap(main) : main,
+      cards: reads.map((r, i) => cardTemplate(get(`${prefix}${part}#card${i}`)!, r)),
+    };
+  }
+  return out;
 }
 
 function wrapHtml(render: Render | undefined, skeleton: string | undefined): Render | undefined {

@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
 import { channelView, listHasMarks, type RenderView, type ViewBase } from '../build-view.ts';
-import { cohortKey, inertValue, MARK, type MarkerValues } from '../cohort-cache.ts';
+import { cohortKey, inertValue, MARK, type CohortCache, type CohortEntry, type MarkerValues } from '../cohort-cache.ts';
 import type { RenderPlan } from './validate-request.ts';
 
 /**
@@ -10,17 +10,28 @@ import type { RenderPlan } from './validate-request.ts';
  */
 export type EmailView =
   | { kind: 'full'; view: RenderView; unsubscribe: string }
-  | { kind: 'cohort'; key: string; view: RenderView; raw: MarkerValues; escaped: MarkerValues; inert: boolean; unsubscribe: string };
+  | { kind: 'cohort'; key: string; cached: CohortEntry | undefined; view: RenderView; raw: MarkerValues; escaped: MarkerValues; inert: boolean; unsubscribe: string };
 
 /**
  * Step 3 (email): the view the parts are rendered from. A cohort view when the caller shares
- * renders (`shareable`: a cohort cache, and a text part of its own — a derived one is wrapped
- * by width, which a marker would change) and this recipient's values can be shared safely;
- * otherwise the recipient's own.
+ * renders (`cohorts`, and a text part of its own — a derived one is wrapped by width, which a
+ * marker would change), the cache's gate says looking up pays (hit-rate-gate.ts), this
+ * recipient's values can be shared safely, and the cohort is cached or worth keeping; otherwise
+ * the recipient's own. Which view is taken never changes the output.
  */
-export function emailView(plan: RenderPlan, base: ViewBase, shareable: boolean): EmailView {
-  const cohort = shareable ? cohortView(plan, base) : undefined;
-  if (cohort) return cohort;
+export function emailView(plan: RenderPlan, base: ViewBase, cohorts: CohortCache | undefined): EmailView {
+  if (cohorts) {
+    if (!cohorts.gate.tries()) cohorts.stats.skipped++;
+    else {
+      const cohort = cohortView(plan, base);
+      if (!cohort) cohorts.stats.bypassed++;
+      else {
+        const cached = cohorts.get(cohort.key);
+        // A miss the gate does not keep renders in full, as without the cache.
+        if (cached || cohorts.gate.admit(cohort.key)) return { ...cohort, cached };
+      }
+    }
+  }
   const { view, unsubscribe } = channelView(base, { channel: 'email' }, plan.viewDeps);
   return { kind: 'full', view, unsubscribe };
 }
@@ -30,7 +41,7 @@ export function emailView(plan: RenderPlan, base: ViewBase, shareable: boolean):
  * differently in place (runs of white space collapse in the subject) or data that already
  * contains the marker character.
  */
-function cohortView(plan: RenderPlan, base: ViewBase): Extract<EmailView, { kind: 'cohort' }> | undefined {
+function cohortView(plan: RenderPlan, base: ViewBase): Omit<Extract<EmailView, { kind: 'cohort' }>, 'cached'> | undefined {
   const profile = base.input.profile;
   const firstName = profile.firstName?.trim() || undefined;
   if (firstName !== undefined && (/\s\s|[\r\n\t]/.test(firstName) || firstName.includes(MARK))) return undefined;
