@@ -53,7 +53,7 @@ export function emailView(kit: RenderKit, request: RenderRequest, compiledResult
       publicBaseUrl: deps.publicBaseUrl,
       // Signed for what the message shows, as the render signs it: the AMP part then matches too.
       ampToken: (content) =>
-        deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, tpl: request.template, cartAt: Math.floor(Date.parse(now) / 1000) }, content),
+        deps.signAmpToken({ sub: request.profile.id, msg: messageId, cmp: request.context.campaignId, var: request.context.campaignId === undefined ? undefined : compiledResult.variant, tpl: request.template, cartAt: Math.floor(Date.parse(now) / 1000) }, content),
       signPayload: deps.signPayload,
       unsubscribeToken: (loc) => deps.signUnsubscribeToken!({ sub: request.profile.id, cmp: request.context.campaignId, loc }, new Date(now)),
     },
