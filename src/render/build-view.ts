@@ -10,7 +10,6 @@ import type { Product, Reason, Recommendations } from '../personalize/recommenda
 import { preferredSize } from '../personalize/preferred-size.ts';
 import { computeSegments, listSegments, SEGMENT_NAMES, type SegmentName, type Segments } from '../personalize/segments.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
-import { Memo } from '../shared/memo.ts';
 import { plainText, plainView } from '../shared/plain-text.ts';
 import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { Brand } from '../templates/brand.ts';
@@ -486,16 +485,12 @@ function signAmpContent(sign: (content: AmpMessageContent, contentJson: string) 
 }
 
 function sharedAmpContent(products: readonly ProductView[], offer: OfferView | undefined, currency: string, intlLocale: string, cart: CartView | undefined) {
-  let byKey = caches.ampContents.get(products);
-  if (!byKey) {
-    byKey = new Memo(1_000);
-    caches.ampContents.set(products, byKey);
-  }
   const percentOff = offer?.percentOff;
   const offerExpiresAt = percentOff ? offer!.expiresAt : undefined;
-  // Currency and locale are codes; the expiry an ISO date: none contains '|'.
-  const key = `${percentOff ?? ''}|${offerExpiresAt ?? ''}|${currency}|${intlLocale}|${cart ? serialOf(cart) : ''}`;
-  return byKey.get(key, () => ampContent(products, offer, currency, intlLocale, cart));
+  // The list by its serial (shared lists are frozen); currency and locale are codes and the
+  // expiry an ISO date: none contains '|'.
+  const key = `${serialOf(products)}|${percentOff ?? ''}|${offerExpiresAt ?? ''}|${currency}|${intlLocale}|${cart ? serialOf(cart) : ''}`;
+  return caches.ampContents.get(key, () => ampContent(products, offer, currency, intlLocale, cart));
 }
 
 function brandLinks(brand: Brand): InternTable<RenderView['links']> {

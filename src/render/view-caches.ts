@@ -31,8 +31,12 @@ export const listTotals = new WeakMap<readonly ProductView[], string | undefined
 /** What is wrong with a catalog product's URLs, worked out once per product object. */
 export const problemsByProduct = new WeakMap<Product, readonly string[]>();
 
-/** The AMP content (and its claims' JSON) by product list, then offer, market and cart. */
-export const ampContents = new WeakMap<readonly ProductView[], Memo<SharedAmpContent>>();
+/**
+ * The AMP content (and its claims' JSON) by product list (its serial), offer, market and cart.
+ * One memo for all lists: a memo per list cost an lru-cache (and its arrays) per recipient
+ * when every recipient has a list of their own.
+ */
+export const ampContents = new Memo<SharedAmpContent>(5_000);
 export type { AmpMessageContent };
 
 // Parts of a view that repeat for every recipient of a campaign, interned (interned.ts).
