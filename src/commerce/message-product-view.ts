@@ -3,7 +3,7 @@ import { plainText } from '../shared/plain-text.ts';
 import { checkUrl } from '../shared/safe-url.ts';
 import { formatMinor, toMinor } from './money.ts';
 import type { productShape } from './product-schema.ts';
-import { productView, type ProductView as SharedProductView, type ViewableProduct } from './product-view.ts';
+import { pricedView, sizeFields, type ProductView as SharedProductView, type SizedFields, type ViewableProduct } from './product-view.ts';
 
 /**
  * A product as a message shows it: the one product view every channel shares (prices, sizes,
@@ -56,14 +56,16 @@ export function productUrlProblems(product: Pick<CatalogEntry, 'sku' | 'image' |
   return found;
 }
 
+/** What the messages that show a product in one market, offer, channel and campaign share: all but the size and the reason. */
+export type MessageProductBase = Omit<ProductView, keyof SizedFields | 'reason' | 'payload'>;
+
 /**
- * The shared product view (prices, sizes, stock) with the message's text and links around it
- * (`url`: the product link, checked and tagged with the campaign's parameters).
- * Written out field by field rather than spread: every view then has one shape, which the
- * templates' property lookups (once per field, product and recipient) run faster on.
+ * The shared product view's prices (product-view.ts) with the message's text and links around
+ * them (`url`: the product link, checked and tagged with the campaign's parameters). A
+ * recipient's view adds their size and the reason (`messageProductView`).
  */
-export function messageProductView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, url: string, c: MessageProductContext): ProductView {
-  const v = productView(product, { currency: c.currency, intlLocale: c.intlLocale, percentOff: c.percentOff, preferredSize: preferred });
+export function messageProductBase(product: CatalogEntry, url: string, c: MessageProductContext): MessageProductBase {
+  const v = pricedView(product, { currency: c.currency, intlLocale: c.intlLocale, percentOff: c.percentOff });
   const txt = c.plain ? plainText : (s: string) => s;
   const image = product.image === undefined ? undefined : checkUrl(product.image, 'image')?.href;
   return {
@@ -71,7 +73,6 @@ export function messageProductView(product: CatalogEntry, preferred: string | un
     title: txt(product.title),
     description: product.description === undefined ? undefined : txt(product.description),
     category: product.category,
-    reason: reason === undefined ? undefined : txt(reason),
     url,
     image: image ?? c.placeholderImage,
     currency: v.currency,
@@ -85,13 +86,43 @@ export function messageProductView(product: CatalogEntry, preferred: string | un
     priorPriceMinor: v.priorPriceMinor,
     priorPriceText: v.priorPriceText,
     newArrival: product.newArrival,
-    sizes: c.plain ? v.sizes.map((s) => ({ ...s, size: plainText(s.size) })) : v.sizes,
-    hasSizes: v.hasSizes,
-    preferredSize: v.preferredSize,
-    selectedSize: v.selectedSize,
-    preferredAvailable: v.preferredAvailable,
-    soldOut: v.soldOut,
-    selectedStock: v.selectedStock,
+  };
+}
+
+/**
+ * A recipient's view of a product: the shared base with their usual size pre-selected and the
+ * reason it is recommended. Written out field by field rather than spread: every view then has
+ * one shape, which the templates' property lookups (once per field, product and recipient) run
+ * faster on.
+ */
+export function messageProductView(base: MessageProductBase, product: CatalogEntry, preferred: string | undefined, reason: string | undefined, plain: boolean): ProductView {
+  const s = sizeFields(product.sizes, preferred);
+  return {
+    sku: base.sku,
+    title: base.title,
+    description: base.description,
+    category: base.category,
+    reason: reason === undefined ? undefined : plain ? plainText(reason) : reason,
+    url: base.url,
+    image: base.image,
+    currency: base.currency,
+    priceMinor: base.priceMinor,
+    priceText: base.priceText,
+    offerPriceMinor: base.offerPriceMinor,
+    offerPriceText: base.offerPriceText,
+    compareAtMinor: base.compareAtMinor,
+    compareAtText: base.compareAtText,
+    onSale: base.onSale,
+    priorPriceMinor: base.priorPriceMinor,
+    priorPriceText: base.priorPriceText,
+    newArrival: base.newArrival,
+    sizes: plain ? s.sizes.map((z) => ({ ...z, size: plainText(z.size) })) : s.sizes,
+    hasSizes: s.hasSizes,
+    preferredSize: s.preferredSize,
+    selectedSize: s.selectedSize,
+    preferredAvailable: s.preferredAvailable,
+    soldOut: s.soldOut,
+    selectedStock: s.selectedStock,
     // Present (unset) on every view, so the per-message copy that sets it keeps the same shape.
     payload: undefined,
   };

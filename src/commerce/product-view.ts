@@ -129,6 +129,17 @@ export function priorPriceFor(product: Pick<ViewableProduct, 'referencePrices'>,
  * // { currency: 'SEK', priceMinor: 76900, priceText: '769,00 kr', offerPriceMinor: 65365, offerPriceText: '653,65 kr', … }
  */
 export function productView(product: ViewableProduct, f: ViewFor): ProductView {
+  return withSizes(pricedView(product, f), product.sizes, f.preferredSize);
+}
+
+/** The fields of a product view that depend on the customer's usual size. */
+export type SizedFields = Pick<ProductView, 'sizes' | 'hasSizes' | 'preferredSize' | 'selectedSize' | 'preferredAvailable' | 'soldOut' | 'selectedStock'>;
+
+/**
+ * A product view's prices, for a market and offer but no customer's size yet: messages that
+ * show the same product in the same market share it and add their sizes (`withSizes`).
+ */
+export function pricedView(product: ViewableProduct, f: Omit<ViewFor, 'preferredSize'>): Omit<ProductView, keyof SizedFields> {
   const price = marketPrice(product, f.currency);
   const { currency } = price;
   const discounted = f.percentOff ? unitPriceMinor(price.minor, f.percentOff) : undefined;
@@ -136,15 +147,6 @@ export function productView(product: ViewableProduct, f: ViewFor): ProductView {
   const offerMinor = discounted !== undefined && discounted < price.minor ? discounted : undefined;
   const compareAt = compareAtMinor(product, price);
   const prior = priorPriceFor(product, price);
-  const preferred = f.preferredSize;
-  let selected: string | undefined;
-  let firstInStock: { size: string; stock: number } | undefined;
-  for (const s of product.sizes) {
-    if (s.stock <= 0) continue;
-    firstInStock ??= s;
-    if (s.size === preferred) selected = preferred;
-  }
-  selected ??= firstInStock?.size;
   return {
     sku: product.sku,
     currency,
@@ -157,12 +159,31 @@ export function productView(product: ViewableProduct, f: ViewFor): ProductView {
     onSale: compareAt !== undefined,
     priorPriceMinor: prior,
     priorPriceText: prior === undefined ? undefined : formatMinor(prior, currency, f.intlLocale),
-    sizes: product.sizes.map((s) => ({ size: s.size, inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
-    hasSizes: product.sizes.length > 1,
+  };
+}
+
+/** A priced view with the sizes as a customer sees them: their usual size pre-selected when in stock, else the first in stock. */
+export function withSizes<P extends Omit<ProductView, keyof SizedFields>>(priced: P, sizes: ViewableProduct['sizes'], preferred: string | undefined): P & SizedFields {
+  return { ...priced, ...sizeFields(sizes, preferred) };
+}
+
+/** The size fields alone (`withSizes`), for callers that write their view out field by field. */
+export function sizeFields(sizes: ViewableProduct['sizes'], preferred: string | undefined): SizedFields {
+  let selected: string | undefined;
+  let firstInStock: { size: string; stock: number } | undefined;
+  for (const s of sizes) {
+    if (s.stock <= 0) continue;
+    firstInStock ??= s;
+    if (s.size === preferred) selected = preferred;
+  }
+  selected ??= firstInStock?.size;
+  return {
+    sizes: sizes.map((s) => ({ size: s.size, inStock: s.stock > 0, preferred: s.size === preferred, selected: s.size === selected })),
+    hasSizes: sizes.length > 1,
     preferredSize: preferred,
     selectedSize: selected,
     preferredAvailable: preferred !== undefined && selected === preferred,
     soldOut: firstInStock === undefined,
-    selectedStock: selected === undefined ? undefined : product.sizes.find((s) => s.size === selected)?.stock,
+    selectedStock: selected === undefined ? undefined : sizes.find((s) => s.size === selected)?.stock,
   };
 }

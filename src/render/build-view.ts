@@ -1,5 +1,5 @@
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
-import { cartView, messageProductView, orderMoney, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
+import { cartView, messageProductBase, messageProductView, orderMoney, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
 import { marketPrice, priorPriceFor } from '../commerce/product-view.ts';
 import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
 import { ampContent, ampUrls } from '../channels/email/amp-content.ts';
@@ -133,15 +133,21 @@ interface PricingContext extends MessageProductContext {
 }
 
 /**
- * A message product view, made once per product, market, size, offer, campaign, channel and
- * reason and shared (callers that add per-message fields copy first).
+ * A message product view. Its prices, text and links are made once per product, market,
+ * offer, campaign and channel (`productBases`); the recipient's size and reason are added once
+ * per base, size and reason (`productViews`). Both are shared: callers that add per-message
+ * fields copy first. Two steps because personal campaigns rarely repeat a size and reason
+ * together, and formatting prices and checking links is most of a view's cost.
  */
 function productView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
-  const key = `${serialOf(product)}|${c.intlLocale}|${c.currency}|${preferred ?? ''}|${c.percentOff ?? ''}|${c.paramsKey}|${c.plain ? 1 : 0}|${reason ?? ''}`;
-  return caches.productViews.get(key, () => {
+  const baseKey = `${serialOf(product)}|${c.intlLocale}|${c.currency}|${c.percentOff ?? ''}|${serialOf(c.campaignParams)}|${c.plain ? 1 : 0}`;
+  const base = caches.productBases.get(baseKey, () => {
     const url = caches.links.get(`${product.url}\u0000${c.paramsKey}`, () => withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams));
-    return messageProductView(product, preferred, reason, url, c);
+    return messageProductBase(product, url, c);
   });
+  // Lengths first: sizes and reasons are free text, and must not run into each other.
+  const key = `${serialOf(base)}|${preferred?.length ?? -1}:${preferred ?? ''}|${reason ?? ''}`;
+  return caches.productViews.get(key, () => messageProductView(base, product, preferred, reason, c.plain));
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */

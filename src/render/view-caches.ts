@@ -6,7 +6,7 @@
  * Everything here exists for speed; clearing any of it changes no output.
  */
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
-import type { CartView, ProductView } from '../commerce/message-product-view.ts';
+import type { CartView, MessageProductBase, ProductView } from '../commerce/message-product-view.ts';
 import type { SharedAmpContent } from '../channels/email/amp-content.ts';
 import type { SegmentName, Segments } from '../personalize/segments.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
@@ -18,7 +18,10 @@ import { InternTable } from './interned.ts';
 /** Checked, tagged links by raw URL and campaign parameters (URL parsing costs microseconds a call). */
 export const links = new Memo<string>(20_000);
 
-/** Message product views by product (its serial: catalog objects are immutable snapshots) and everything else they depend on. */
+/** Message product bases (prices, text, links) by product (its serial: catalog objects are immutable snapshots), market, offer, campaign and channel. */
+export const productBases = new Memo<MessageProductBase>(20_000);
+
+/** Message product views by base (its serial), preferred size and reason. */
 export const productViews = new Memo<ProductView>(20_000);
 
 /** Whole product lists (frozen; their identity stands for their content in cohort keys). */
