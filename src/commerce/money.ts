@@ -1,4 +1,4 @@
-import { Memo } from '../shared/memo.ts';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Money, once for every part of inboxcart: amounts are integer minor units (cents, öre, kuruş;
@@ -87,27 +87,40 @@ export function percentOffMinor(listMinor: number, percentOff: number): number {
 
 /**
  * Formatter instances are cached: constructing an Intl.NumberFormat costs ~20 µs, formatting
- * with one ~1 µs, and every recipient formats several prices.
+ * with one ~1 µs, and every recipient formats several prices. Prices repeat across a
+ * campaign's recipients, so the strings are kept too, by amount in minor units (a number key:
+ * no string to build and hash per call). Bounded: locales come from profiles.
  */
-const numberFormats = new Map<string, Intl.NumberFormat>();
+interface MoneyFormat {
+  format: Intl.NumberFormat;
+  texts: LRUCache<number, string>;
+}
+const moneyFormats = new LRUCache<string, MoneyFormat>({ max: 200 });
 
-export function moneyFormat(locale: string, currency: string): Intl.NumberFormat {
+function moneyFormatFor(locale: string, currency: string): MoneyFormat {
   const key = `${locale}|${currency}`;
-  let f = numberFormats.get(key);
+  let f = moneyFormats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale, { style: 'currency', currency });
-    numberFormats.set(key, f);
+    f = { format: new Intl.NumberFormat(locale, { style: 'currency', currency }), texts: new LRUCache<number, string>({ max: 2_000 }) };
+    moneyFormats.set(key, f);
   }
   return f;
 }
 
-const formatted = new Memo<string>();
+export function moneyFormat(locale: string, currency: string): Intl.NumberFormat {
+  return moneyFormatFor(locale, currency).format;
+}
 
 /**
  * An amount in minor units as the customer reads it in their locale: 5946 EUR in en → "€59.46",
- * 76900 SEK in sv → "769,00 kr". Prices repeat across a campaign's recipients, so the strings
- * are memoised too.
+ * 76900 SEK in sv → "769,00 kr".
  */
 export function formatMinor(minor: number, currency: string, locale: string): string {
-  return formatted.get(`${locale}|${currency}|${minor}`, () => moneyFormat(locale, currency).format(fromMinor(minor, currency)));
+  const f = moneyFormatFor(locale, currency);
+  let text = f.texts.get(minor);
+  if (text === undefined) {
+    text = f.format.format(fromMinor(minor, currency));
+    f.texts.set(minor, text);
+  }
+  return text;
 }
