@@ -1,5 +1,5 @@
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
-import { cartView, messageProductBase, messageProductView, orderMoney, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
+import { cartView, messageProductBase, messageProductView, orderMoney, type MessageProductBase, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
 import { marketPrice, priorPriceFor } from '../commerce/product-view.ts';
 import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
 import { ampContent, ampUrls } from '../channels/email/amp-content.ts';
@@ -133,21 +133,25 @@ interface PricingContext extends MessageProductContext {
 }
 
 /**
- * A message product view. Its prices, text and links are made once per product, market,
- * offer, campaign and channel (`productBases`); the recipient's size and reason are added once
- * per base, size and reason (`productViews`). Both are shared: callers that add per-message
- * fields copy first. Two steps because personal campaigns rarely repeat a size and reason
- * together, and formatting prices and checking links is most of a view's cost.
+ * A message product's prices, text and links, made once per product, market, offer, campaign
+ * and channel and shared: formatting prices and checking links is most of a view's cost.
  */
-function productView(product: CatalogEntry, preferred: string | undefined, reason: string | undefined, c: PricingContext): ProductView {
-  const baseKey = `${serialOf(product)}|${c.intlLocale}|${c.currency}|${c.percentOff ?? ''}|${serialOf(c.campaignParams)}|${c.plain ? 1 : 0}`;
-  const base = caches.productBases.get(baseKey, () => {
+function productBase(product: CatalogEntry, c: PricingContext): MessageProductBase {
+  const key = `${serialOf(product)}|${c.intlLocale}|${c.currency}|${c.percentOff ?? ''}|${serialOf(c.campaignParams)}|${c.plain ? 1 : 0}`;
+  return caches.productBases.get(key, () => {
     const url = caches.links.get(`${product.url}\u0000${c.paramsKey}`, () => withCampaignParams(checkUrl(product.url, 'link') ?? new URL(c.shopUrl), c.campaignParams));
     return messageProductBase(product, url, c);
   });
-  // Lengths first: sizes and reasons are free text, and must not run into each other.
-  const key = `${serialOf(base)}|${preferred?.length ?? -1}:${preferred ?? ''}|${reason ?? ''}`;
-  return caches.productViews.get(key, () => messageProductView(base, product, preferred, reason, c.plain));
+}
+
+/**
+ * A cart line's product view, shared by the carts that show the same product in the same
+ * size, market and channel (callers that add per-message fields copy first): its identity
+ * stands for its content in the cart's key (buildCart).
+ */
+function cartProductView(product: CatalogEntry, preferred: string | undefined, c: PricingContext): ProductView {
+  const base = productBase(product, c);
+  return caches.productViews.get(`${serialOf(base)}|${preferred === undefined ? '-' : `s${preferred}`}`, () => messageProductView(base, product, preferred, undefined, c.plain));
 }
 
 /** Thrown when the data does not satisfy what the template declares it needs (a 400 for callers). */
@@ -462,7 +466,9 @@ function productList(base: ViewBase, c: PricingContext): readonly ProductView[] 
     key += `|${serialOf(product)}:${preferred?.length ?? -1}:${preferred ?? ''}${reason?.length ?? -1}:${reason ?? ''}`;
   }
   return caches.productLists.get(key, () => {
-    const list = Object.freeze(base.items.map(({ product, reason }) => productView(product, preferredFor(base, product.category), reason, c)));
+    // Made here, not memoised one by one: a list is memoised whole, and personal campaigns
+    // rarely repeat a product with the same size and reason in another list.
+    const list = Object.freeze(base.items.map(({ product, reason }) => messageProductView(productBase(product, c), product, preferredFor(base, product.category), reason, c.plain)));
     if (list.some(viewHasMark)) caches.listsWithMarks.add(list);
     return list;
   });
@@ -553,7 +559,7 @@ function resolveCart(cart: CartInput, deps: ViewDeps, currency: string, warnings
  * in the same market give the same frozen cart, so a cohort key carries its serial.
  */
 function buildCart(lines: NonNullable<ViewBase['cartLines']>, base: ViewBase, c: PricingContext, deps: ViewDeps): CartView {
-  const views = lines.map(({ product, line }) => ({ view: productView(product, preferredFor(base, product.category), undefined, c), line }));
+  const views = lines.map(({ product, line }) => ({ view: cartProductView(product, preferredFor(base, product.category), c), line }));
   let key = `${serialOf(deps.brand)}|${c.currency}|${c.intlLocale}`;
   for (const { view, line } of views) key += `|${serialOf(view)}:${line.quantity}:${line.size?.length ?? -1}:${line.size ?? ''}`;
   return caches.cartViews.get(key, () => cartView(views, c, deps.brand.freeShippingThreshold));

@@ -21,7 +21,7 @@ export const links = new Memo<string>(20_000);
 /** Message product bases (prices, text, links) by product (its serial: catalog objects are immutable snapshots), market, offer, campaign and channel. */
 export const productBases = new Memo<MessageProductBase>(20_000);
 
-/** Message product views by base (its serial), preferred size and reason. */
+/** Cart lines' product views by base (its serial) and preferred size (list items are made with their list). */
 export const productViews = new Memo<ProductView>(20_000);
 
 /** Whole product lists (frozen; their identity stands for their content in cohort keys). */
