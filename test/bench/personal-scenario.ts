@@ -150,6 +150,8 @@ async function measure(products: number | undefined) {
   for (let i = warmup.length - settle; i < warmup.length; i++) renderMessage(warmup[i]!, uncached);
   const profiler = CPU_PROF ? await startProfiler() : undefined;
   const wall0 = performance.now();
+  const fragments = main.fragments;
+  const fragmentsBefore = fragments ? { ...fragments.stats } : undefined;
   const t0 = process.cpuUsage();
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i]!;
@@ -207,6 +209,8 @@ async function measure(products: number | undefined) {
     us_per_recipient: us(mainSeconds, RECIPIENTS),
     wall_per_sec: round(RECIPIENTS / mainWall),
     cohort_cache: { ...cohorts.stats },
+    // Product cards over the timed pass (fragment-cache.ts): skipped = part renders a closed gate sent to the one-pass render.
+    fragment_cache: fragments && fragmentsBefore ? Object.fromEntries(Object.entries(fragments.stats).map(([k, v]) => [k, v - fragmentsBefore[k as keyof typeof fragmentsBefore]])) : undefined,
     uncached_us: us(split.full, PARTS),
     parts_us: {
       html: us(split.html, PARTS),
