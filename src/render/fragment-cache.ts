@@ -14,9 +14,13 @@
  * part locale fixes which strings were baked. Root values that differ per recipient and that
  * the card only prints (the AMP endpoint URLs with the recipient's token) are holes: the card
  * is rendered with a marker in their place, cut there, and each recipient's escaped value is
- * put back. The render's output is byte for byte the full render's (test/render/fragment-cache.test.ts).
+ * put back. Product fields the card only prints, gives to `t` or tests for presence (the
+ * reason, the selected size) are holes too, keyed by their presence alone and filled in per
+ * card: recipients shown the same product for another reason or in another size share it.
+ * The render's output is byte for byte the full render's (test/render/fragment-cache.test.ts).
  *
- * A card whose keyed data contains the marker character is rendered in full, not cached.
+ * A card whose keyed data or filled values contain the marker character is rendered in full,
+ * not cached.
  */
 import Handlebars from 'handlebars';
 import { LRUCache } from 'lru-cache';
@@ -140,11 +144,17 @@ export function renderPart<V extends CardRoot>(part: CardPartName, full: Render,
     return full(view);
   }
   const fragments: Record<string, string> = {};
-  for (let b = 0; b < split.cards.length; b++) fragments[`c${b}`] = renderCards(keyValue(scope.templateHash) + keyValue(part) + keyValue(scope.locale) + keyValue(b), split.cards[b]!, view, scope, gate);
+  // Text parts are compiled without escaping: what they print goes in as it is.
+  const escape = part === 'text' ? asText : Handlebars.Utils.escapeExpression;
+  for (let b = 0; b < split.cards.length; b++) fragments[`c${b}`] = renderCards(keyValue(scope.templateHash) + keyValue(part) + keyValue(scope.locale) + keyValue(b), split.cards[b]!, view, scope, gate, escape);
   return split.main({ ...view, fragments });
 }
 
-function renderCards(prefix: string, card: CardTemplate, view: CardRoot, scope: FragmentScope, gate: HitRateGate): string {
+function asText(v: unknown): string {
+  return v === undefined || v === null ? '' : String(v);
+}
+
+function renderCards(prefix: string, card: CardTemplate, view: CardRoot, scope: FragmentScope, gate: HitRateGate, escape: (v: string) => string): string {
   const products = view.products;
   const n = products.length;
   let out = '';
@@ -154,7 +164,7 @@ function renderCards(prefix: string, card: CardTemplate, view: CardRoot, scope: 
     const product = products[i]!;
     const data = { index: i, first: i === 0, last: i === n - 1, key: i };
     const key = cardKey(prefix, card, product, view, data);
-    if (key.includes(HOLE)) {
+    if (key.includes(HOLE) || holeValueHasMark(card, product)) {
       scope.cache.stats.bypassed++;
       out += card.render(product, { data: { root: view, ...data } });
       continue;
@@ -168,7 +178,7 @@ function renderCards(prefix: string, card: CardTemplate, view: CardRoot, scope: 
     if (!entry) {
       holeRoot ??= withHoles(view, card.holePaths);
       holeRoot.warnings = [];
-      entry = cut(card.render(product, { data: { root: holeRoot, ...data } }), holeRoot.warnings);
+      entry = cut(card.render(withProductHoles(product, card), { data: { root: holeRoot, ...data } }), holeRoot.warnings);
       scope.cache.set(key, entry);
     }
     for (const w of entry.warnings) view.warnings.push(w);
@@ -176,9 +186,16 @@ function renderCards(prefix: string, card: CardTemplate, view: CardRoot, scope: 
       out += entry.segments[0];
       continue;
     }
-    holeValues ??= card.holePaths.map((path) => Handlebars.Utils.escapeExpression(valueAt(view, path) as string));
+    holeValues ??= card.holePaths.map((path) => escape(valueAt(view, path) as string));
+    const rootHoles = holeValues.length;
+    const fields = card.reads.productHoles;
     out += entry.segments[0];
-    for (let h = 0; h < entry.holes.length; h++) out += holeValues[entry.holes[h]!]! + entry.segments[h + 1]!;
+    for (let h = 0; h < entry.holes.length; h++) {
+      const hole = entry.holes[h]!;
+      // Root holes first, then the product's own (withProductHoles numbers them after the root's).
+      const filled = hole < rootHoles ? holeValues[hole]! : escape((product as Record<string, unknown>)[fields[hole - rootHoles]!] as string);
+      out += filled + entry.segments[h + 1]!;
+    }
   }
   return out;
 }
@@ -192,9 +209,41 @@ function cardKey(prefix: string, card: CardTemplate, product: object, view: obje
   const reads = card.reads;
   if (reads.product === 'all') key += keyValue(product);
   else for (const field of reads.product) key += keyValue((product as Record<string, unknown>)[field]);
+  for (const field of reads.productHoles) key += presenceKey((product as Record<string, unknown>)[field]);
   for (const path of card.rootPaths) key += keyValue(valueAt(view, path));
   for (const name of reads.data) key += keyValue(data[name]);
   return key;
+}
+
+/**
+ * A product hole as a piece of the key: whether it is there, as the card's `if`s and
+ * printing tell it apart (absent, null and empty text each print or interpolate differently).
+ * A value that is not text is keyed by value and not filled in (withProductHoles leaves it).
+ */
+function presenceKey(v: unknown): string {
+  if (typeof v === 'string') return v === '' ? 'e' : 'p';
+  return `v${keyValue(v)}`;
+}
+
+/** The product with each present text hole replaced by its marker, numbered after the root holes. */
+function withProductHoles(product: object, card: CardTemplate): object {
+  const fields = card.reads.productHoles;
+  if (fields.length === 0) return product;
+  const marked: Record<string, unknown> = { ...product };
+  fields.forEach((field, k) => {
+    const v = marked[field];
+    if (typeof v === 'string' && v !== '') marked[field] = HOLE + String.fromCharCode(0x61 + card.holePaths.length + k);
+  });
+  return marked;
+}
+
+/** Whether a value filled into a product hole contains the marker character (then the card is rendered in full). */
+function holeValueHasMark(card: CardTemplate, product: object): boolean {
+  for (const field of card.reads.productHoles) {
+    const v = (product as Record<string, unknown>)[field];
+    if (typeof v === 'string' && v.includes(HOLE)) return true;
+  }
+  return false;
 }
 
 /**

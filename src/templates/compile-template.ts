@@ -16,7 +16,7 @@ import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './
 const require = createRequire(import.meta.url);
 /** Bumped when the compile pipeline changes, so old disk-cache entries are not reused. */
 const PIPELINE_VERSION = [
-  'inboxcart-compile-3',
+  'inboxcart-compile-4',
   (require('handlebars/package.json') as { version: string }).version,
   (require('mjml/package.json') as { version: string }).version,
 ].join('|');

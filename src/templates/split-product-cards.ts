@@ -25,6 +25,13 @@ export interface CardReads {
   data: string[];
   /** Root paths only ever printed escaped (`{{@root.amp.checkout}}`), filled in per recipient. */
   holes: string[];
+  /**
+   * Product fields only ever printed escaped (`{{reason}}`), given to `t` as a value in an
+   * escaped mustache (`{{t "product.yourSize" size=selectedSize}}`) or tested for presence
+   * (`{{#if reason}}`): keyed by presence alone and filled in per card, so recipients who see
+   * the same product with another reason or size share the card. Not among `product`.
+   */
+  productHoles: string[];
 }
 
 /**
@@ -186,9 +193,16 @@ function callsBlockAtRoot(layout: hbs.AST.Program, helpers: ReadonlySet<string>)
   return atRoot && !elsewhere;
 }
 
+/**
+ * How a card uses a value: printed escaped, given to `t` as a value in an escaped mustache,
+ * tested for presence by `if`/`unless`, or anything else (keyed by value).
+ */
+type Use = 'printed' | 't' | 'presence' | 'other';
+
 /** What a card reads (see CardReads); throws Unsupported for anything it cannot follow. */
 function cardReads(program: hbs.AST.Program, helpers: ReadonlySet<string>, partial: (name: string) => hbs.AST.Program): CardReads {
   const product = new Set<string>();
+  const productUses = new Map<string, Set<Use>>();
   let allProduct = false;
   const root = new Set<string>();
   const data = new Set<string>();
@@ -197,8 +211,9 @@ function cardReads(program: hbs.AST.Program, helpers: ReadonlySet<string>, parti
   const partialsSeen = new Set<string>();
 
   // `level`: how many context changes (each, with) the walk is inside, the card's own being 0.
-  const value = (node: Node | undefined, level: number, printedPlainly = false) => {
+  const value = (node: Node | undefined, level: number, use: Use = 'other'): void => {
     if (!node) return;
+    const printedPlainly = use === 'printed';
     if (node.type === 'SubExpression') return call(node, level);
     if (node.type !== 'PathExpression') return; // a literal
     const p = node as Path;
@@ -220,22 +235,33 @@ function cardReads(program: hbs.AST.Program, helpers: ReadonlySet<string>, parti
     if (up < 0) throw new Unsupported('../ out of the card');
     if (up > 0) return; // inside a nested each/with: covered by the field it iterates
     if (p.parts.length === 0) allProduct = true;
-    else product.add(p.parts[0]!);
+    else {
+      product.add(p.parts[0]!);
+      const uses = productUses.get(p.parts[0]!) ?? new Set<Use>();
+      // A deeper path (`sizes.length`) reads more than the field's presence.
+      uses.add(p.parts.length === 1 ? use : 'other');
+      productUses.set(p.parts[0]!, uses);
+    }
   };
-  const args = (node: Node, level: number) => {
+  const args = (node: Node, level: number, hashUse: Use = 'other') => {
     for (const param of node.params as Node[]) value(param, level);
-    for (const pair of ((node.hash as { pairs: { value: Node }[] } | undefined)?.pairs ?? [])) value(pair.value, level);
+    for (const pair of ((node.hash as { pairs: { value: Node }[] } | undefined)?.pairs ?? [])) value(pair.value, level, hashUse);
   };
   const helperReads = (name: string) => {
     const reads = HELPER_ROOT_READS[name];
     if (!reads) throw new Unsupported(`helper ${name}`);
     for (const r of reads) keyed.add(r);
   };
-  const call = (node: Node, level: number) => {
+  // `escapedOutput`: the call is an escaped mustache's own (its result is printed escaped).
+  const call = (node: Node, level: number, escapedOutput = false): void => {
     const name = simpleName(node.path as Node, helpers);
     if (name === undefined) throw new Unsupported('a call that is not a known helper');
     helperReads(name);
-    args(node, level);
+    const params = node.params as Node[];
+    const hash = node.hash as { pairs: unknown[] } | undefined;
+    if ((name === 'if' || name === 'unless') && params.length === 1 && !hash?.pairs.length) return value(params[0], level, 'presence');
+    // `t` prints its values as they are, into its string: escaped with it in an escaped mustache.
+    args(node, level, name === 't' && escapedOutput ? 't' : 'other');
   };
   const statements = (p: hbs.AST.Program | undefined, level: number) => {
     for (const node of (p?.body ?? []) as unknown as Node[]) statement(node, level);
@@ -247,9 +273,9 @@ function cardReads(program: hbs.AST.Program, helpers: ReadonlySet<string>, parti
         return;
       case 'MustacheStatement': {
         const name = simpleName(node.path as Node, helpers);
-        if (name !== undefined) return call(node, level);
+        if (name !== undefined) return call(node, level, node.escaped === true);
         if ((node.params as unknown[]).length || node.hash) throw new Unsupported('params on data');
-        return value(node.path as Node, level, node.escaped === true);
+        return value(node.path as Node, level, node.escaped === true ? 'printed' : 'other');
       }
       case 'BlockStatement': {
         const name = simpleName(node.path as Node, helpers);
@@ -285,5 +311,12 @@ function cardReads(program: hbs.AST.Program, helpers: ReadonlySet<string>, parti
   statements(program, 0);
   const holes = [...printed].filter((p) => PER_RECIPIENT.has(p) && !keyed.has(p));
   for (const p of printed) if (!holes.includes(p)) keyed.add(p);
-  return { product: allProduct ? 'all' : [...product].sort(), root: [...keyed].sort(), data: [...data].sort(), holes: holes.sort() };
+  const productHoles = allProduct ? [] : [...productUses].filter(([, uses]) => !uses.has('other')).map(([field]) => field);
+  return {
+    product: allProduct ? 'all' : [...product].filter((f) => !productHoles.includes(f)).sort(),
+    root: [...keyed].sort(),
+    data: [...data].sort(),
+    holes: holes.sort(),
+    productHoles: productHoles.sort(),
+  };
 }
