@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { priceOrder } from '../../src/commerce/price-order.ts';
+import { priceOrder } from '../../src/shop/price-order.ts';
 import { loadFixtures } from '../../src/templates/template-fixtures.ts';
 import { FIXTURES_DIR } from '../support/render-kit.ts';
 

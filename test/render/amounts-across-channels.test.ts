@@ -2,7 +2,7 @@ import Handlebars from 'handlebars';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { toMinor } from '../../src/commerce/money.ts';
-import { priceOrder } from '../../src/commerce/price-order.ts';
+import { priceOrder } from '../../src/shop/price-order.ts';
 import { priorPriceMinor } from '../../src/commerce/reference-price.ts';
 import type { CatalogProduct } from '../../src/store/index.ts';
 import { loadFixtures, sampleRequest } from '../../src/templates/template-fixtures.ts';

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { cartSummary } from '../../commerce/cart-summary.ts';
-import { linesDigest as digest } from '../../commerce/lines-digest.ts';
-import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
-import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
+import { cartSummary } from '../../shop/cart-summary.ts';
+import { linesDigest as digest } from '../../shop/lines-digest.ts';
+import { messageCart, storeCartWins } from '../../shop/message-cart.ts';
+import { checkout, quote, type Quote, type Refusal } from '../../shop/checkout.ts';
 import { formatMinor } from '../../commerce/money.ts';
 import { percentOffFor, productView } from '../../commerce/product-view.ts';
-import { recordWhatsappOptedOut } from '../../commerce/shop-events.ts';
+import { recordWhatsappOptedOut } from '../../shop/shop-events.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { linesDigest } from '../../commerce/lines-digest.ts';
+import { linesDigest } from '../../shop/lines-digest.ts';
 import { payloadField } from './payload-field.ts';
 import { WHATSAPP_LIMITS } from './whatsapp-limits.ts';
 

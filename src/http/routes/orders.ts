@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { orderRenderInput, profileForCustomer } from '../../channels/whatsapp/outbox.ts';
-import { changeOrderStatus, NEXT_STATUSES, statusChangeRequestSchema } from '../../commerce/order-status.ts';
-import { orderView } from '../../commerce/order-view.ts';
+import { changeOrderStatus, NEXT_STATUSES, statusChangeRequestSchema } from '../../shop/order-status.ts';
+import { orderView } from '../../shop/order-view.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
 import type { Order, Store } from '../../store/index.ts';
 import type { CatalogCache } from '../catalog-cache.ts';

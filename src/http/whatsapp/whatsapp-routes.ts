@@ -3,7 +3,7 @@ import twilio from 'twilio';
 import type { Config } from '../../config.ts';
 import type { ContentSidCache } from '../../channels/whatsapp/content-sid-cache.ts';
 import { createConversationEngine, type HandleResult } from '../../channels/whatsapp/conversation-engine.ts';
-import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, ORDER_UPDATE_KIND, orderConfirmationKey, orderUpdateKey, updatesOnWhatsApp } from '../../channels/whatsapp/confirmation-queue.ts';
+import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, ORDER_UPDATE_KIND, orderConfirmationKey, orderUpdateKey, updatesOnWhatsApp } from '../../shop/confirmation-queue.ts';
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
 import type { Order, OrderStatus } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
