@@ -12,7 +12,7 @@ import { errorMiddleware, notFound } from './error-middleware.ts';
 import { jsonBody, jsonBodyReader } from './json-body.ts';
 import { accessLogger, createLogger, type Logger } from './logger.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { storeRender } from './render-service.ts';
+import { storeRender } from '../render-service/render-service.ts';
 import { requestLogging } from './request-logging.ts';
 import { renderFastPath } from './render-fast-path.ts';
 import { catalogRoutes } from './routes/catalog.ts';

@@ -16,7 +16,7 @@ import { preferredSize } from '../../personalize/preferred-size.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
 import type { CartItem, Customer, Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
-import type { CatalogCache } from '../catalog-cache.ts';
+import type { CatalogCache } from '../../render-service/catalog-cache.ts';
 import { clickUrl, signClickToken } from '../../commerce/click-token.ts';
 import type { CampaignEventInput, ResultsRepository } from '../../store/results-repository.ts';
 import { fieldsFromZod, HttpError, toHttpError } from '../http-error.ts';

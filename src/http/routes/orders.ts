@@ -5,10 +5,10 @@ import { changeOrderStatus, NEXT_STATUSES, statusChangeRequestSchema } from '../
 import { orderView } from '../../shop/order-view.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
 import type { Order, Store } from '../../store/index.ts';
-import type { CatalogCache } from '../catalog-cache.ts';
+import type { CatalogCache } from '../../render-service/catalog-cache.ts';
 import { decodeCursor, encodeCursor, pageLimitSchema } from '../cursor.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
-import type { RenderFn } from '../render-service.ts';
+import type { RenderFn } from '../../render-service/render-service.ts';
 import { sendRenderResult } from './render.ts';
 
 const listQuerySchema = z

@@ -11,7 +11,7 @@ import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsap
 import { createRenderDeps } from '../../render/create-renderer.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type Repositories, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
-import type { CatalogCache } from '../catalog-cache.ts';
+import type { CatalogCache } from '../../render-service/catalog-cache.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../logger.ts';
 import { retryDelayMs, unrefTimeout, type Schedule } from '../../channels/whatsapp/reply-retry.ts';
