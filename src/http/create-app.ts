@@ -28,7 +28,7 @@ import { unsubscribeRoutes } from './routes/unsubscribe.ts';
 import type { TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { whatsappRoutes } from './whatsapp/whatsapp-routes.ts';
 import type { Schedule } from '../channels/whatsapp/reply-retry.ts';
-import { createPreview } from '../preview/preview-routes.ts';
+import { createPreview } from './preview/preview-routes.ts';
 import { createWebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';

@@ -12,7 +12,7 @@ import { createApp } from './create-app.ts';
 import type { BatchRenderPool } from './batch/render-pool.ts';
 import type { Logger } from './logger.ts';
 import type { WhatsAppRoutes } from './whatsapp/whatsapp-routes.ts';
-import type { Preview } from '../preview/preview-routes.ts';
+import type { Preview } from './preview/preview-routes.ts';
 import type { WebhookDispatcher } from '../channels/webhooks/webhook-dispatcher.ts';
 import type { Campaigns } from '../campaigns/campaign-service.ts';
 import type { Triggers } from '../triggers/trigger-service.ts';
