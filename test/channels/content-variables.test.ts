@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
-import { numberedJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
-import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
+import { numberedJson } from '../../src/render/whatsapp/render-whatsapp.ts';
+import { charLength } from '../../src/templates/whatsapp-limits.ts';
 import { templateVariable } from '../../src/shared/plain-text.ts';
 import { truncate } from '../../src/render/handlebars-env.ts';
 

@@ -18,12 +18,12 @@ import { atomically } from '../../store/transactions.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { boundTo, chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
-import { payloadOwner } from './message-payloads.ts';
+import { payloadOwner } from '../../render/whatsapp/message-payloads.ts';
 import { activeDiscount, chatCheckoutRequest, chatPurchase, confirmedPurchase } from './chat-checkout.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
-import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
-import { charLength, WHATSAPP_LIMITS } from './whatsapp-limits.ts';
+import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from '../../render/whatsapp/render-whatsapp.ts';
+import { charLength, WHATSAPP_LIMITS } from '../../templates/whatsapp-limits.ts';
 
 /** One inbound WhatsApp message, as the webhook parsed it. */
 export interface InboundMessage {

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { validateAmpEmail, type AmpVerdict } from '../../channels/email/amp-validator.ts';
-import { WhatsAppLimitError } from '../../channels/whatsapp/whatsapp-limits.ts';
+import { WhatsAppLimitError } from '../../templates/whatsapp-limits.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
 import { profileSchema, type Profile } from '../../personalize/profile-schema.ts';
 import { recommendationsSchema } from '../../personalize/recommendations-schema.ts';

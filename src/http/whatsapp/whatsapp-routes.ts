@@ -7,7 +7,7 @@ import { confirmsOnWhatsApp, ORDER_CONFIRMATION_KIND, ORDER_UPDATE_KIND, orderCo
 import { createWhatsAppOutbox, type WhatsAppOutbox } from '../../channels/whatsapp/outbox.ts';
 import type { Order, OrderStatus } from '../../store/orders-repository.ts';
 import { createTwilioSender, type SendResult, type TwilioHttpClient, type WhatsAppSender } from '../../channels/whatsapp/twilio-sender.ts';
-import type { MessageCreateParams } from '../../channels/whatsapp/render-whatsapp.ts';
+import type { MessageCreateParams } from '../../render/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../../render/create-renderer.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type Repositories, type Store } from '../../store/index.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
