@@ -16,10 +16,10 @@ import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/saf
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { MARK, MARKERS } from './markers.ts';
-import type { HelperRoot } from './handlebars-env.ts';
-import { truncate } from './handlebars-env.ts';
+import type { HelperRoot } from '../templates/handlebars-env.ts';
+import { truncate } from '../templates/handlebars-env.ts';
 import { InternTable } from './interned.ts';
-import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
+import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from '../templates/locale-strings.ts';
 import { serialOf } from './object-serial.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import * as caches from './view-caches.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { payloadOwner } from '../../src/render/whatsapp/message-payloads.ts';
 import { verifyPayload } from '../../src/commerce/signed-token.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { loadTemplateSet } from '../../src/templates/template-registry.ts';
 import { NOW, renderKit, TEMPLATES_DIR, TEST_KEYS } from '../support/render-kit.ts';
 

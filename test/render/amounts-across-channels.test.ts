@@ -5,7 +5,7 @@ import { toMinor } from '../../src/commerce/money.ts';
 import { priceOrder } from '../../src/shop/price-order.ts';
 import { priorPriceMinor } from '../../src/commerce/reference-price.ts';
 import type { CatalogProduct } from '../../src/store/index.ts';
-import { loadFixtures, sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { loadFixtures, sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { decodeEntities, expectAmpAnswer, pathOf, SENDER, v2 } from '../amp/amp-kit.ts';
 import { FIXED_NOW, FIXTURES, useTestApp, type TestApp } from '../http/helpers.ts';
 import { amountsIn, moneyText } from '../support/money-strings.ts';

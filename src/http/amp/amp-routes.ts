@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Order } from '../../store/orders-repository.ts';
-import { canonicalLocale } from '../../render/locale-strings.ts';
+import { canonicalLocale } from '../../templates/locale-strings.ts';
 import { messageOffer, type AmpClaims } from '../../commerce/amp-claims.ts';
 import { cartSummary, type CartContext } from '../../shop/cart-summary.ts';
 import { formatMinor, fromMinor } from '../../commerce/money.ts';

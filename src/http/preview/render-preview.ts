@@ -11,12 +11,12 @@ import { createRenderDeps } from '../../render/create-renderer.ts';
 import { renderRequestSchema, type RenderRequest } from '../../render/render-input.ts';
 import { renderMessage, type RenderDeps, type RenderResult } from '../../render/render-message.ts';
 import type { Channel, TemplateManifest } from '../../templates/template-manifest.ts';
-import { sampleRequest, type Fixtures } from '../../templates/template-fixtures.ts';
+import { sampleRequest, type Fixtures } from '../../validate/template-fixtures.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
-import { budgetProblems, BUDGETS, locateAmpLine, partSizes, type PartSizes } from '../../templates/validate-templates.ts';
+import { budgetProblems, BUDGETS, locateAmpLine, partSizes, type PartSizes } from '../../validate/validate-templates.ts';
 import { problemFrom, type PreviewProblem } from './preview-problem.ts';
 import type { PreviewSnapshot } from './preview-source.ts';
-import { FIXTURES_NOW } from '../../templates/template-fixtures.ts';
+import { FIXTURES_NOW } from '../../validate/template-fixtures.ts';
 
 /**
  * The fixtures' "today" (fixtures/README.md). On the real clock the personas drift out of

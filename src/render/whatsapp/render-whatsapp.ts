@@ -1,8 +1,8 @@
 import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '../../templates/compile-template.ts';
 import type { RenderView } from '../build-view.ts';
-import type { HelperRoot } from '../handlebars-env.ts';
+import type { HelperRoot } from '../../templates/handlebars-env.ts';
 import { templateVariable } from '../../shared/plain-text.ts';
-import { truncate } from '../handlebars-env.ts';
+import { truncate } from '../../templates/handlebars-env.ts';
 import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from '../../templates/whatsapp-limits.ts';
 
 /** The parameters of twilio `client.messages.create` that a render decides (To/From are filled by the sender). */
