@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './http/logger.ts';
-import { storeRender } from './http/render-service.ts';
+import { storeRender } from './render-service/render-service.ts';
 import { openStore } from './store/index.ts';
 import { loadTemplateSet } from './templates/template-registry.ts';
 import { createCampaigns } from './campaigns/campaign-service.ts';

@@ -5,7 +5,7 @@ import { sortKeys } from '../channels/whatsapp/content-definitions.ts';
 import { createTwilioSender, type TwilioHttpClient } from '../channels/whatsapp/twilio-sender.ts';
 import { brandSender } from '../channels/email/brand-sender.ts';
 import type { Config } from '../config.ts';
-import type { RenderFn } from '../http/render-service.ts';
+import type { RenderFn } from '../render-service/render-service.ts';
 import { SEGMENT_NAMES } from '../personalize/segments.ts';
 import type { Store } from '../store/index.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { buildEml } from '../channels/email/build-eml.ts';
 import type { WhatsAppSender } from '../channels/whatsapp/twilio-sender.ts';
 import type { Config } from '../config.ts';
-import type { RenderFn } from '../http/render-service.ts';
+import type { RenderFn } from '../render-service/render-service.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Recommendations } from '../personalize/recommendations-schema.ts';
 import { computeSegments } from '../personalize/segments.ts';

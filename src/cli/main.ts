@@ -5,9 +5,9 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import { renderRequestSchema } from '../render/render-input.ts';
 import { renderMessage } from '../render/render-message.ts';
-import { FIXTURES_NOW, loadFixtures } from '../templates/template-fixtures.ts';
+import { FIXTURES_NOW, loadFixtures } from '../validate/template-fixtures.ts';
 import { loadTemplateSet } from '../templates/template-registry.ts';
-import { validateTemplates } from '../templates/validate-templates.ts';
+import { validateTemplates } from '../validate/validate-templates.ts';
 import { parseArgs } from './parse-args.ts';
 import { commandTwilioSync } from './twilio-sync.ts';
 import { commandCampaignStatus } from './campaign-progress.ts';
@@ -129,7 +129,7 @@ async function commandDemo(flags: Map<string, string | true>): Promise<number> {
   const compiled = templates.templates.get(campaign.template);
   if (!compiled) throw new UsageError(`The demo campaign uses template '${campaign.template}', which does not compile.`);
   mkdirSync(out, { recursive: true });
-  const { sampleRequest } = await import('../templates/template-fixtures.ts');
+  const { sampleRequest } = await import('../validate/template-fixtures.ts');
   for (const profile of campaign.profiles) {
     const result = renderMessage(sampleRequest(compiled.manifest, fixtures, profile), deps);
     if (!result.email) continue;

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import { renderMessage } from '../render/render-message.ts';
 import { openStore } from '../store/index.ts';
-import { loadFixtures, sampleRequest, type Fixtures } from '../templates/template-fixtures.ts';
+import { loadFixtures, sampleRequest, type Fixtures } from '../validate/template-fixtures.ts';
 import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
 
 export interface TwilioSyncOptions {

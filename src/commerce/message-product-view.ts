@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { plainText } from '../shared/plain-text.ts';
 import { checkUrl } from '../shared/safe-url.ts';
 import { formatMinor, toMinor } from './money.ts';
-import type { productShape } from './product-schema.ts';
+import type { productShape } from '../personalize/product-shape.ts';
 import { pricedView, sizeFields, type ProductView as SharedProductView, type SizedFields, type ViewableProduct } from './product-view.ts';
 
 /**

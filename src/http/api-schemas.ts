@@ -3,8 +3,8 @@ import { productSchema } from '../commerce/product-schema.ts';
 import { SEGMENT_NAMES } from '../personalize/segments.ts';
 import type { RenderResult } from '../render/render-message.ts';
 import { CHANNELS } from '../templates/template-manifest.ts';
-import { orderViewSchema } from '../commerce/order-view.ts';
-import { SHOP_EVENT_DATA } from '../commerce/shop-events.ts';
+import { orderViewSchema } from '../shop/order-view.ts';
+import { SHOP_EVENT_DATA } from '../shop/shop-events.ts';
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES, type WebhookDelivery } from '../store/webhooks-repository.ts';
 
 /**

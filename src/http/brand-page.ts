@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
 import type { Brand } from '../templates/brand.ts';
-import { textDirection } from '../render/locale-strings.ts';
+import { textDirection } from '../templates/locale-strings.ts';
 
 const esc = Handlebars.Utils.escapeExpression;
 

@@ -2,7 +2,7 @@ import { ZodError } from 'zod';
 import { fieldsFromZod, type FieldProblem } from '../shared/field-problems.ts';
 import { TemplateDataError } from '../render/build-view.ts';
 import { UnknownTemplateError } from '../render/render-message.ts';
-import { WhatsAppLimitError } from '../channels/whatsapp/whatsapp-limits.ts';
+import { WhatsAppLimitError } from '../templates/whatsapp-limits.ts';
 
 // Routes name request problems through the HTTP layer; the shared module lets non-HTTP code
 // (trigger settings files) name them too without importing the HTTP layer.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { productShape } from '../commerce/product-schema.ts';
+import { productShape } from './product-shape.ts';
 import { dataText } from '../shared/data-text.ts';
 
 /** Products inlined by campaign systems: the lenient level of the one product contract. */

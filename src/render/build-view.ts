@@ -2,8 +2,8 @@ import type { AmpMessageContent } from '../commerce/amp-claims.ts';
 import { cartView, messageProductBase, messageProductView, orderMoney, type MessageProductBase, productsTotalText, productUrlProblems, type CartLineView, type CartView, type CatalogEntry, type MessageProductContext, type ProductView } from '../commerce/message-product-view.ts';
 import { marketPrice, priorPriceFor } from '../commerce/product-view.ts';
 import { unsubscribeUrl } from '../commerce/unsubscribe-token.ts';
-import { ampContent, ampUrls } from '../channels/email/amp-content.ts';
-import { payloadOwner, signedPayloads, type PayloadContext } from '../channels/whatsapp/message-payloads.ts';
+import { ampContent, ampUrls } from '../commerce/amp-content.ts';
+import { payloadOwner, signedPayloads, type PayloadContext } from './whatsapp/message-payloads.ts';
 import { offerFor, offerTag, type OfferView } from '../personalize/offer-policy.ts';
 import type { Profile } from '../personalize/profile-schema.ts';
 import type { Product, Reason, Recommendations } from '../personalize/recommendations-schema.ts';
@@ -15,10 +15,10 @@ import { checkUrl, withCampaignParams, type CampaignParams } from '../shared/saf
 import type { Brand } from '../templates/brand.ts';
 import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { MARK, MARKERS } from './markers.ts';
-import type { HelperRoot } from './handlebars-env.ts';
-import { truncate } from './handlebars-env.ts';
+import type { HelperRoot } from '../templates/handlebars-env.ts';
+import { truncate } from '../templates/handlebars-env.ts';
 import { InternTable } from './interned.ts';
-import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from './locale-strings.ts';
+import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from '../templates/locale-strings.ts';
 import { serialOf } from './object-serial.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import * as caches from './view-caches.ts';
@@ -490,7 +490,7 @@ function viewHasMark(v: ProductView): boolean {
 
 /**
  * What a message's AMP token binds, shared by the messages that show the same list, offer,
- * market and cart: the signer gets its claims' JSON made once (channels/email/amp-content.ts).
+ * market and cart: the signer gets its claims' JSON made once (commerce/amp-content.ts).
  */
 function signAmpContent(sign: (content: AmpMessageContent, contentJson: string) => string, shared: { content: AmpMessageContent; json: string }): string {
   return sign(shared.content, shared.json);

@@ -5,7 +5,7 @@ import type { UnsubscribeRequest } from '../commerce/unsubscribe-token.ts';
 import type { SegmentThresholds } from '../personalize/segment-thresholds.ts';
 import type { SegmentName } from '../personalize/segments.ts';
 import type { TemplateSet } from '../templates/template-registry.ts';
-import type { WhatsAppRender } from '../channels/whatsapp/render-whatsapp.ts';
+import type { WhatsAppRender } from './whatsapp/render-whatsapp.ts';
 import type { CohortCache, MarkerValues, SharedPart } from './cohort-cache.ts';
 import { TemplateDataError, type CatalogEntry } from './build-view.ts';
 

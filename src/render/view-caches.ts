@@ -7,7 +7,7 @@
  */
 import type { AmpMessageContent } from '../commerce/amp-claims.ts';
 import type { CartView, MessageProductBase, ProductView } from '../commerce/message-product-view.ts';
-import type { SharedAmpContent } from '../channels/email/amp-content.ts';
+import type { SharedAmpContent } from '../commerce/amp-content.ts';
 import type { SegmentName, Segments } from '../personalize/segments.ts';
 import type { Product } from '../personalize/recommendations-schema.ts';
 import type { Brand } from '../templates/brand.ts';

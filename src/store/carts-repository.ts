@@ -32,7 +32,7 @@ export interface CartsRepository {
   addItem(customerId: string, sku: string, size: string, quantity: number): Promise<Cart>;
   /**
    * Makes the cart exactly these lines, in this order, in one transaction: the cart a message
-   * showed taking over an older store cart (commerce/message-cart.ts). Repeated lines add up.
+   * showed taking over an older store cart (shop/message-cart.ts). Repeated lines add up.
    */
   replace(customerId: string, items: readonly CartItem[]): Promise<Cart>;
   /** Empties the cart; pass the transaction to clear it together with placing an order. */

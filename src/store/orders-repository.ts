@@ -8,7 +8,7 @@ export type OrderChannel = 'email' | 'whatsapp' | 'api';
 /**
  * `placed`: a saved payment method is on file for the shop to charge; `awaiting_payment`: the
  * customer pays through the payment link. The rest are set by the shop's order system
- * (POST /v1/orders/:id/status; commerce/order-status.ts says which change may follow which).
+ * (POST /v1/orders/:id/status; shop/order-status.ts says which change may follow which).
  */
 export type OrderStatus = 'placed' | 'awaiting_payment' | 'paid' | 'fulfilled' | 'cancelled' | 'refunded';
 export const ORDER_STATUSES = ['placed', 'awaiting_payment', 'paid', 'fulfilled', 'cancelled', 'refunded'] as const satisfies readonly OrderStatus[];

@@ -49,7 +49,7 @@ export interface VariantRows {
 
 export type ResultsRepository = ReturnType<typeof createResultsRepository>;
 
-/** Orders that no longer count as sales (commerce/order-status.ts). */
+/** Orders that no longer count as sales (shop/order-status.ts). */
 const NOT_SALES = ['cancelled', 'refunded'];
 
 /** PostgreSQL answers count() and sum() as bigint text; SQLite as numbers. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { createRequire } from 'node:module';
-import { checkWhatsAppSpec } from '../channels/whatsapp/whatsapp-limits.ts';
+import { checkWhatsAppSpec } from './whatsapp-limits.ts';
 import type { CompileCache, CompiledArtifacts } from './compile-cache.ts';
 import { expandMjml } from './expand-mjml.ts';
 import { lintHandlebars, lintMjml } from './lint-template.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { flattenStrings } from '../render/locale-strings.ts';
+import { flattenStrings } from './locale-strings.ts';
 import { TemplateError } from './template-error.ts';
 import {
   templateManifestSchema,

@@ -35,7 +35,7 @@ export interface CardReads {
 }
 
 /**
- * Root fields each helper reads (render/handlebars-env.ts), apart from those fixed by the
+ * Root fields each helper reads (handlebars-env.ts), apart from those fixed by the
  * template version and locale (`strings`, `fallbackStrings`, `brand`) and `warnings`, which
  * helpers write. A helper missing here makes its card uncacheable (a test checks the list
  * covers every registered helper).

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createHandlebarsEnv } from '../render/handlebars-env.ts';
+import { createHandlebarsEnv } from './handlebars-env.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { CompileCache } from './compile-cache.ts';
 import { compileTemplate, localizeSource, TemplateCompileError, type CompiledTemplate, type HandlebarsEnvs } from './compile-template.ts';

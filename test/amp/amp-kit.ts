@@ -4,7 +4,7 @@ import request from 'supertest';
 import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { expect } from 'vitest';
 import { compactAmpClaims, type AmpTokenRequest } from '../../src/commerce/amp-claims.ts';
-import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
+import { seedFixtureCustomers } from '../../src/shop/seed-customers.ts';
 import { signToken, type SigningKey } from '../../src/commerce/signed-token.ts';
 import { FIXTURES, openTestApp, removeDir, renderBody, type TestApp } from '../http/helpers.ts';
 import { testClock } from '../support/test-clock.ts';

@@ -1,7 +1,7 @@
-import { customerOutputSchema, customerUpsertResultSchema } from '../../src/commerce/customer-schema.ts';
+import { customerOutputSchema, customerUpsertResultSchema } from '../../src/shop/customer-schema.ts';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedFixtureCustomers } from '../../src/commerce/seed-customers.ts';
+import { seedFixtureCustomers } from '../../src/shop/seed-customers.ts';
 import { FIXTURES, openTestApp, profile, removeDir, type TestApp } from '../http/helpers.ts';
 
 const API_KEY = 'customers-test-key-0123456789';

@@ -17,7 +17,7 @@
 import { parseArgs } from '../../src/cli/parse-args.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
 import type { RenderRequest } from '../../src/render/render-input.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { createNaiveHtml } from '../support/naive-render.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 

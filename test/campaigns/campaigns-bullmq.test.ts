@@ -8,7 +8,7 @@ import request from 'supertest';
 import { CHUNK_QUEUE } from '../../src/campaigns/bullmq-runner.ts';
 import { createCampaigns, type Campaigns } from '../../src/campaigns/campaign-service.ts';
 import { createLogger } from '../../src/http/logger.ts';
-import { storeRender } from '../../src/http/render-service.ts';
+import { storeRender } from '../../src/render-service/render-service.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { dropPgSchema, PG_URL } from '../store/backends.ts';
 import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';

@@ -9,7 +9,7 @@ import { createCampaigns, type Campaigns } from '../../src/campaigns/campaign-se
 import type { EmbeddedRunner } from '../../src/campaigns/embedded-runner.ts';
 import { createSendPacer } from '../../src/campaigns/send-pacer.ts';
 import { createLogger } from '../../src/http/logger.ts';
-import { storeRender } from '../../src/http/render-service.ts';
+import { storeRender } from '../../src/render-service/render-service.ts';
 import { openTestApp, picks, removeDir, type TestApp } from '../http/helpers.ts';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { createManualClock, NOW } from '../support/test-clock.ts';

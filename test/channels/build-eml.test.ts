@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildEml } from '../../src/channels/email/build-eml.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { countBareLf, parseEml } from '../support/parse-eml.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 

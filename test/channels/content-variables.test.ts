@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
-import { numberedJson } from '../../src/channels/whatsapp/render-whatsapp.ts';
-import { charLength } from '../../src/channels/whatsapp/whatsapp-limits.ts';
+import { numberedJson } from '../../src/render/whatsapp/render-whatsapp.ts';
+import { charLength } from '../../src/templates/whatsapp-limits.ts';
 import { templateVariable } from '../../src/shared/plain-text.ts';
-import { truncate } from '../../src/render/handlebars-env.ts';
+import { truncate } from '../../src/templates/handlebars-env.ts';
 
 describe('numberedJson', () => {
   it('writes exactly what JSON.stringify writes for the values numbered from 1, in numeric key order', () => {

@@ -2,10 +2,10 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { payloadOwner } from '../../src/channels/whatsapp/message-payloads.ts';
+import { payloadOwner } from '../../src/render/whatsapp/message-payloads.ts';
 import { verifyPayload } from '../../src/commerce/signed-token.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { loadTemplateSet } from '../../src/templates/template-registry.ts';
 import { NOW, renderKit, TEMPLATES_DIR, TEST_KEYS } from '../support/render-kit.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ampClaimsJson, ampClaimsSchema, compactAmpClaims, type AmpMessageContent } from '../../src/commerce/amp-claims.ts';
 import { verifyToken } from '../../src/commerce/signed-token.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit, TEST_KEYS } from '../support/render-kit.ts';
 
 const WHO = [

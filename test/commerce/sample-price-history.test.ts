@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSampleHistory, sampleReferencePrices } from '../../src/commerce/sample-price-history.ts';
-import { loadFixtures } from '../../src/templates/template-fixtures.ts';
+import { loadFixtures } from '../../src/validate/template-fixtures.ts';
 import { FIXTURES_DIR, NOW } from '../support/render-kit.ts';
 
 const catalog = JSON.parse(readFileSync(join(FIXTURES_DIR, 'catalog.json'), 'utf8')) as Parameters<typeof readSampleHistory>[1];

@@ -8,8 +8,8 @@ import { sessionDefinitions } from '../../src/channels/whatsapp/content-definiti
 import { syncContent } from '../../src/channels/whatsapp/content-sync.ts';
 import { createTwilioClient } from '../../src/channels/whatsapp/twilio-sender.ts';
 import { compactAmpClaims } from '../../src/commerce/amp-claims.ts';
-import { checkoutKey } from '../../src/commerce/email-checkout.ts';
-import type { RequestedLine } from '../../src/commerce/price-order.ts';
+import { checkoutKey } from '../../src/shop/email-checkout.ts';
+import type { RequestedLine } from '../../src/shop/price-order.ts';
 import { signToken } from '../../src/commerce/signed-token.ts';
 import { openStore, type Customer, type OpenStoreOptions, type Order, type ProductInput, type Store } from '../../src/store/index.ts';
 import { SENDER } from '../amp/amp-kit.ts';

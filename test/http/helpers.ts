@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import { afterAll, beforeAll } from 'vitest';
-import { seedFixtureCatalog } from '../../src/commerce/seed-catalog.ts';
+import { seedFixtureCatalog } from '../../src/shop/seed-catalog.ts';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
 import type { WebhookDispatcher } from '../../src/channels/webhooks/webhook-dispatcher.ts';
 import { createApp, type AppDeps } from '../../src/http/create-app.ts';

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignProgressSchema, campaignSchema } from '../../src/campaigns/campaign-schema.ts';
 import { renderRequestSchema } from '../../src/render/render-input.ts';
-import { orderViewSchema } from '../../src/commerce/order-view.ts';
+import { orderViewSchema } from '../../src/shop/order-view.ts';
 import { productSchema, WEBHOOK_EVENT_TYPES } from '../../src/store/index.ts';
 import { CUSTOMER_EVENT_TYPES } from '../../src/triggers/event-schema.ts';
 import { openTestApp, removeDir, type TestApp } from './helpers.ts';

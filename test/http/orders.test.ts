@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderViewSchema } from '../../src/commerce/order-view.ts';
+import { orderViewSchema } from '../../src/shop/order-view.ts';
 import { placeOrder, type Order } from '../../src/store/index.ts';
 import { BACKENDS, dropPgSchema, PG_URL, uid } from '../store/backends.ts';
 import { orderInput, product } from '../store/fixtures.ts';

@@ -4,7 +4,7 @@ import { assignVariant } from '../../src/personalize/assign-variant.ts';
 import { preferredSize } from '../../src/personalize/preferred-size.ts';
 import { DEFAULT_THRESHOLDS, segmentThresholdsSchema } from '../../src/personalize/segment-thresholds.ts';
 import { computeSegments, listSegments } from '../../src/personalize/segments.ts';
-import { loadFixtures } from '../../src/templates/template-fixtures.ts';
+import { loadFixtures } from '../../src/validate/template-fixtures.ts';
 import { FIXTURES_DIR, NOW } from '../support/render-kit.ts';
 
 const fixtures = loadFixtures(FIXTURES_DIR);

@@ -2,7 +2,7 @@ import { get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventStream } from '../../src/preview/event-stream.ts';
+import { EventStream } from '../../src/http/preview/event-stream.ts';
 
 let server: Server | undefined;
 afterEach(async () => {

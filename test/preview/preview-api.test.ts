@@ -5,10 +5,10 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { verifyToken } from '../../src/commerce/signed-token.ts';
-import { escapeHtml, jsonForScript } from '../../src/preview/preview-page.ts';
-import type { Preview } from '../../src/preview/preview-routes.ts';
-import { PREVIEW_NOW, type PreviewRender } from '../../src/preview/render-preview.ts';
-import { BUDGETS } from '../../src/templates/validate-templates.ts';
+import { escapeHtml, jsonForScript } from '../../src/http/preview/preview-page.ts';
+import type { Preview } from '../../src/http/preview/preview-routes.ts';
+import { PREVIEW_NOW, type PreviewRender } from '../../src/http/preview/render-preview.ts';
+import { BUDGETS } from '../../src/validate/validate-templates.ts';
 import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
 
 const API_KEY = 'preview-test-key-0123456789';

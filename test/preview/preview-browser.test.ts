@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
-import type { Preview } from '../../src/preview/preview-routes.ts';
+import type { Preview } from '../../src/http/preview/preview-routes.ts';
 import { loadTemplateSet } from '../../src/templates/template-registry.ts';
 import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
 import { launchChromium } from '../support/chromium.ts';

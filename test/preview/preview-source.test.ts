@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.ts';
-import { PreviewSource, type PreviewSnapshot } from '../../src/preview/preview-source.ts';
+import { PreviewSource, type PreviewSnapshot } from '../../src/http/preview/preview-source.ts';
 import { removeDir } from '../http/helpers.ts';
 
 let work: string;

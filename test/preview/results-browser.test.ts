@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Campaigns } from '../../src/campaigns/campaign-service.ts';
 import type { EmbeddedRunner } from '../../src/campaigns/embedded-runner.ts';
 import { assignVariant } from '../../src/personalize/assign-variant.ts';
-import type { Preview } from '../../src/preview/preview-routes.ts';
+import type { Preview } from '../../src/http/preview/preview-routes.ts';
 import { createResultsRepository } from '../../src/store/results-repository.ts';
 import { atRiskCustomer, putCustomers } from '../campaigns/helpers.ts';
 import { openTestApp, picks, removeDir, type TestApp } from '../http/helpers.ts';

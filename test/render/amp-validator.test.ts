@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateAmpEmail } from '../../src/channels/email/amp-validator.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { listTemplateNames } from '../../src/templates/read-template-sources.ts';
 import { LOCALES, NOW, renderKit, TEMPLATES_DIR } from '../support/render-kit.ts';
 

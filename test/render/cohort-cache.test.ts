@@ -3,7 +3,7 @@ import { CohortCache, fillMarkers, inertValue, MARKERS, splitAtMarkers, type Mar
 import { oneLine, tidyText } from '../../src/render/tidy-text.ts';
 import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
 import type { RenderRequest } from '../../src/render/render-input.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 
 const { templates, fixtures, deps } = await renderKit();

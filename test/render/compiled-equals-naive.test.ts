@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { createNaiveHtml } from '../support/naive-render.ts';
 import { LOCALES, NOW, renderKit } from '../support/render-kit.ts';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createHandlebarsEnv } from '../../src/render/handlebars-env.ts';
+import { createHandlebarsEnv } from '../../src/templates/handlebars-env.ts';
 import { FragmentCache, renderPart, type CardPartName } from '../../src/render/fragment-cache.ts';
 import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
 import { HELPER_ROOT_READS } from '../../src/templates/split-product-cards.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { emailView } from '../support/naive-render.ts';
 import { personalCatalog, personalRequests } from '../support/personal-campaign.ts';
 import { LOCALES, NOW, renderKit } from '../support/render-kit.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHandlebarsEnv } from '../../src/render/handlebars-env.ts';
+import { createHandlebarsEnv } from '../../src/templates/handlebars-env.ts';
 
 function compile(source: string) {
   const env = createHandlebarsEnv();

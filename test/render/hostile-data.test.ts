@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateAmpEmail } from '../../src/channels/email/amp-validator.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 
 const { templates, fixtures, deps } = await renderKit();
@@ -95,7 +95,7 @@ describe('edge data', () => {
 
 describe('the json helper (inline amp-state data)', () => {
   it('cannot close the script element it sits in', async () => {
-    const { createHandlebarsEnv } = await import('../../src/render/handlebars-env.ts');
+    const { createHandlebarsEnv } = await import('../../src/templates/handlebars-env.ts');
     const hb = createHandlebarsEnv();
     const out = hb.compile('<script type="application/json">{{json value}}</script>')({ value: { name: '</script><script>alert(1)</script> & \u2028' } });
     expect(out).toBe('<script type="application/json">{"name":"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e \\u0026 \\u2028"}</script>');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpolate } from '../../src/render/locale-strings.ts';
+import { interpolate } from '../../src/templates/locale-strings.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 
 describe('interpolate', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderMessage, UnknownTemplateError } from '../../src/render/render-message.ts';
 import { TemplateDataError } from '../../src/render/build-view.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 
 const { templates, fixtures, deps } = await renderKit();

@@ -7,7 +7,7 @@ import type { CatalogEntry } from '../../src/render/build-view.ts';
 import { createRenderDeps } from '../../src/render/create-renderer.ts';
 import { renderMessage, type RenderDeps, type RenderResult } from '../../src/render/render-message.ts';
 import type { RenderRequest } from '../../src/render/render-input.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { ampUrls, expectAmpAnswer, pathOf, SENDER, v2 } from '../amp/amp-kit.ts';
 import { openTestApp, removeDir, renderBody } from '../http/helpers.ts';
 import { NOW, renderKit, TEST_KEYS } from '../support/render-kit.ts';

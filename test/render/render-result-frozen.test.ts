@@ -4,7 +4,7 @@ import { gzipPieces } from '../../src/http/compression/gzip-member.ts';
 import { CohortCache } from '../../src/render/cohort-cache.ts';
 import { encodeRenderResult } from '../../src/render/encode-result.ts';
 import { renderMessage, type RenderDeps, type RenderResult } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 
 const { templates, fixtures, deps } = await renderKit();

@@ -9,7 +9,7 @@ import { CHUNK_QUEUE } from '../../src/campaigns/bullmq-runner.ts';
 import { createCampaigns, type Campaigns } from '../../src/campaigns/campaign-service.ts';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logger.ts';
-import { storeRender } from '../../src/http/render-service.ts';
+import { storeRender } from '../../src/render-service/render-service.ts';
 import { openStore, type ProductInput, type Store } from '../../src/store/index.ts';
 import { loadTemplateSet } from '../../src/templates/template-registry.ts';
 import { dropPgSchema, PG_URL } from '../store/backends.ts';

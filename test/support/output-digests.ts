@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CohortCache } from '../../src/render/cohort-cache.ts';
 import { encodeRenderResult } from '../../src/render/encode-result.ts';
 import { renderMessage, type RenderDeps, type RenderResult } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from './render-kit.ts';
 
 export const GOLDEN_FILE = fileURLToPath(new URL('../render/output-digests.json', import.meta.url));

@@ -3,7 +3,7 @@ import { PROJECT_ROOT } from '../../src/config.ts';
 import { DEFAULT_THRESHOLDS } from '../../src/personalize/segment-thresholds.ts';
 import { createRenderDeps } from '../../src/render/create-renderer.ts';
 import type { RenderDeps } from '../../src/render/render-message.ts';
-import { loadFixtures, type Fixtures } from '../../src/templates/template-fixtures.ts';
+import { loadFixtures, type Fixtures } from '../../src/validate/template-fixtures.ts';
 import { loadTemplateSet, type TemplateSet } from '../../src/templates/template-registry.ts';
 import { NOW } from './test-clock.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderMessage, type RenderResult } from '../../src/render/render-message.ts';
-import { sampleRequest } from '../../src/templates/template-fixtures.ts';
+import { sampleRequest } from '../../src/validate/template-fixtures.ts';
 import { NOW, renderKit } from '../support/render-kit.ts';
 
 const { templates, fixtures, deps } = await renderKit();

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Preview } from '../../src/preview/preview-routes.ts';
+import type { Preview } from '../../src/http/preview/preview-routes.ts';
 import { openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
 
 let t: TestApp;

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTap } from '../../src/channels/whatsapp/conversation-payloads.ts';
-import { payloadOwner } from '../../src/channels/whatsapp/message-payloads.ts';
+import { payloadOwner } from '../../src/render/whatsapp/message-payloads.ts';
 import { signPayload } from '../../src/commerce/signed-token.ts';
 import type { Product } from '../../src/personalize/recommendations-schema.ts';
 import { renderMessage, type RenderResult } from '../../src/render/render-message.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.ts';
 import { parseTap } from '../../src/channels/whatsapp/conversation-payloads.ts';
-import { payloadOwner } from '../../src/channels/whatsapp/message-payloads.ts';
-import { fromPayloadField, payloadField } from '../../src/channels/whatsapp/payload-field.ts';
+import { payloadOwner } from '../../src/render/whatsapp/message-payloads.ts';
+import { fromPayloadField, payloadField } from '../../src/render/whatsapp/payload-field.ts';
 import type { Product } from '../../src/personalize/recommendations-schema.ts';
 import { renderMessage } from '../../src/render/render-message.ts';
 import { renderKit, TEST_KEYS } from '../support/render-kit.ts';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WhatsAppSender } from '../../src/channels/whatsapp/twilio-sender.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logger.ts';
-import { storeRender } from '../../src/http/render-service.ts';
+import { storeRender } from '../../src/render-service/render-service.ts';
 import { REPLY_ATTEMPTS, retryDelayMs } from '../../src/channels/whatsapp/reply-retry.ts';
 import { whatsappRoutes, type WhatsAppRoutes } from '../../src/http/whatsapp/whatsapp-routes.ts';
 import type { TemplateSet } from '../../src/templates/template-registry.ts';

@@ -1,10 +1,10 @@
 import type { MessageOffer } from '../../commerce/amp-claims.ts';
-import type { CheckoutRequest, Purchase } from '../../commerce/checkout.ts';
-import { linesDigest } from '../../commerce/lines-digest.ts';
+import type { CheckoutRequest, Purchase } from '../../shop/checkout.ts';
+import { linesDigest } from '../../shop/lines-digest.ts';
 import type { FlowState } from './conversation-state.ts';
 
 /**
- * The chat's purchases as the one checkout (commerce/checkout.ts) takes them: what a
+ * The chat's purchases as the one checkout (shop/checkout.ts) takes them: what a
  * conversation state buys, the order's key, and the request. The engine turns the outcomes
  * into replies; it runs in the inbound message's transaction, which the order joins.
  */

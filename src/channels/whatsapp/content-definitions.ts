@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TemplateSet } from '../../templates/template-registry.ts';
-import { approvedContentRoot, renderApprovedContent, type WhatsAppPreview } from './render-whatsapp.ts';
-import { WHATSAPP_LIMITS } from './whatsapp-limits.ts';
+import { approvedContentRoot, renderApprovedContent, type WhatsAppPreview } from '../../render/whatsapp/render-whatsapp.ts';
+import { WHATSAPP_LIMITS } from '../../templates/whatsapp-limits.ts';
 
 /**
  * A Twilio Content API definition in the API's own JSON shape (POST /v1/Content:

@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
-import { cartSummary } from '../../commerce/cart-summary.ts';
-import { linesDigest as digest } from '../../commerce/lines-digest.ts';
-import { messageCart, storeCartWins } from '../../commerce/message-cart.ts';
-import { checkout, quote, type Quote, type Refusal } from '../../commerce/checkout.ts';
+import { cartSummary } from '../../shop/cart-summary.ts';
+import { linesDigest as digest } from '../../shop/lines-digest.ts';
+import { messageCart, storeCartWins } from '../../shop/message-cart.ts';
+import { checkout, quote, type Quote, type Refusal } from '../../shop/checkout.ts';
 import { formatMinor } from '../../commerce/money.ts';
 import { percentOffFor, productView } from '../../commerce/product-view.ts';
-import { recordWhatsappOptedOut } from '../../commerce/shop-events.ts';
+import { recordWhatsappOptedOut } from '../../shop/shop-events.ts';
 import type { Product } from '../../commerce/product-schema.ts';
 import type { SigningKey } from '../../commerce/signed-token.ts';
 import { preferredSize } from '../../personalize/preferred-size.ts';
-import { truncate } from '../../render/handlebars-env.ts';
-import { canonicalLocale, interpolate, resolveLocale } from '../../render/locale-strings.ts';
+import { truncate } from '../../templates/handlebars-env.ts';
+import { canonicalLocale, interpolate, resolveLocale } from '../../templates/locale-strings.ts';
 import { renderMessage, type RenderDeps } from '../../render/render-message.ts';
 import type { Address, Customer } from '../../store/customers-repository.ts';
 import type { Order, Repositories } from '../../store/index.ts';
@@ -18,12 +18,12 @@ import { atomically } from '../../store/transactions.ts';
 import type { TemplateSet } from '../../templates/template-registry.ts';
 import { CONVERSATION_TTL_MS, idleState, loadState, newFlowId, toJson, type FlowState } from './conversation-state.ts';
 import { boundTo, chatPayload, parseTap, type ChatAction, type Tap, type TapOffer } from './conversation-payloads.ts';
-import { payloadOwner } from './message-payloads.ts';
+import { payloadOwner } from '../../render/whatsapp/message-payloads.ts';
 import { activeDiscount, chatCheckoutRequest, chatPurchase, confirmedPurchase } from './chat-checkout.ts';
 import { fold, keywordOf, localeForPhone, matchLabel, matchPartial, numberOf, type Keyword } from './conversation-text.ts';
 import { orderRenderInput, profileForCustomer } from './outbox.ts';
-import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from './render-whatsapp.ts';
-import { charLength, WHATSAPP_LIMITS } from './whatsapp-limits.ts';
+import { sessionMessage, type MessageCreateParams, type WhatsAppPreview } from '../../render/whatsapp/render-whatsapp.ts';
+import { charLength, WHATSAPP_LIMITS } from '../../templates/whatsapp-limits.ts';
 
 /** One inbound WhatsApp message, as the webhook parsed it. */
 export interface InboundMessage {

@@ -1,16 +1,16 @@
 import { signPayload, verifyPayload, type SigningKey } from '../../commerce/signed-token.ts';
-import { fromPayloadField } from './payload-field.ts';
+import { fromPayloadField } from '../../render/whatsapp/payload-field.ts';
 
 /**
  * What a tap means. Button and list ids are opaque signed values (signed-token.ts
  * `signPayload`): a tap is trusted for what its id says, never for the label the customer saw
  * (`ButtonText` / `ListTitle` travel unsigned and can be typed by anyone).
  *
- * Two families exist. Message payloads come from rendered templates (message-payloads.ts):
- * `buy@OWNER:SKU:SIZE:MSG`, `pick@OWNER:SKU:MSG`, `picks@OWNER:MSG|SKU|…`, `cart@OWNER:MSG|AT|LINES`,
- * `later@OWNER:MSG`, `stop@OWNER:MSG`, with SKU and SIZE encoded by payload-field.ts; OWNER
- * names the customer the message was rendered for. Those signed before OWNER existed parse
- * with `owner` absent (see `boundTo`).
+ * Two families exist. Message payloads come from rendered templates
+ * (render/whatsapp/message-payloads.ts): `buy@OWNER:SKU:SIZE:MSG`, `pick@OWNER:SKU:MSG`,
+ * `picks@OWNER:MSG|SKU|…`, `cart@OWNER:MSG|AT|LINES`, `later@OWNER:MSG`, `stop@OWNER:MSG`, with
+ * SKU and SIZE encoded by render/whatsapp/payload-field.ts; OWNER names the customer the message
+ * was rendered for. Those signed before OWNER existed parse with `owner` absent (see `boundTo`).
  * Conversation payloads are made here for the chat's own buttons: `c|FLOW|ACTION|VALUE`, where
  * FLOW ties the tap to one purchase attempt of the customer's own conversation.
  */
@@ -38,9 +38,10 @@ export type Tap =
   | { kind: 'yes' | 'change' | 'cancel' | 'checkout'; flowId: string };
 
 /**
- * Whom a message payload was rendered for: its OWNER (message-payloads.ts `payloadOwner`), or
- * null for one signed before payloads were bound. Undefined for the chat's own payloads: their
- * FLOW must be the sender's current one, which binds them to the sender's conversation.
+ * Whom a message payload was rendered for: its OWNER (render/whatsapp/message-payloads.ts
+ * `payloadOwner`), or null for one signed before payloads were bound. Undefined for the chat's
+ * own payloads: their FLOW must be the sender's current one, which binds them to the sender's
+ * conversation.
  */
 export function boundTo(tap: Tap): string | null | undefined {
   switch (tap.kind) {

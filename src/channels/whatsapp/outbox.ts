@@ -6,7 +6,7 @@ import type { Customer } from '../../store/customers-repository.ts';
 import type { Store } from '../../store/index.ts';
 import { fromMinor } from '../../commerce/money.ts';
 import type { Order } from '../../store/orders-repository.ts';
-import { latestInbound, whatsappWindow, type MessageCreateParams } from './render-whatsapp.ts';
+import { latestInbound, whatsappWindow, type MessageCreateParams } from '../../render/whatsapp/render-whatsapp.ts';
 import type { SendError, SendMeta, SendResult, WhatsAppSender } from './twilio-sender.ts';
 
 export interface ProactiveRequest {

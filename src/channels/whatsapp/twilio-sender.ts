@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
 import { maskPhone } from '../../shared/mask-phone.ts';
 import { MESSAGE_STATUSES, type MessageStatus, type MessagesRepository } from '../../store/messages-repository.ts';
-import type { MessageCreateParams } from './render-whatsapp.ts';
+import type { MessageCreateParams } from '../../render/whatsapp/render-whatsapp.ts';
 import { rebasedHttpClient, type TwilioHttpClient } from './twilio-base-url.ts';
 
 export type { TwilioHttpClient };

@@ -1,4 +1,4 @@
-import { interpolate, resolveLocale, type LocaleTables } from '../../render/locale-strings.ts';
+import { interpolate, resolveLocale, type LocaleTables } from '../../templates/locale-strings.ts';
 
 export type AmpMessageKey =
   | 'invalidToken'

@@ -1,6 +1,6 @@
 import { encodeRenderResult, type EncodedResult } from '../../render/encode-result.ts';
 import { HttpError, toHttpError } from '../http-error.ts';
-import type { RenderFn } from '../render-service.ts';
+import type { RenderFn } from '../../render-service/render-service.ts';
 import { parseRenderRequest } from '../routes/render.ts';
 
 /** One batch line rendered: its result encoded as an output line, or the error it gets instead. */

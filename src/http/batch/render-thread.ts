@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../../config.ts';
 import { openStore, type OpenStoreOptions, type CatalogProduct } from '../../store/index.ts';
 import { loadTemplateSet, type RegistryOptions } from '../../templates/template-registry.ts';
-import { storeRender, type RenderFn } from '../render-service.ts';
+import { storeRender, type RenderFn } from '../../render-service/render-service.ts';
 import { deflateFragment } from '../compression/gzip-member.ts';
 import { errorLine, renderBatchLine } from './batch-line.ts';
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { fromMinor } from '../../commerce/money.ts';
 import { productBatchSchema, type CatalogProduct, type PricePoint, type Product, type ReferencePrice, type Store } from '../../store/index.ts';
-import type { CatalogCache } from '../catalog-cache.ts';
+import type { CatalogCache } from '../../render-service/catalog-cache.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
 
 /** PUT /v1/catalog/products and GET /v1/catalog/products/:sku. */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { consentsInputSchema, customerBatchSchema, customerOutput, toCustomer } from '../../commerce/customer-schema.ts';
+import { consentsInputSchema, customerBatchSchema, customerOutput, toCustomer } from '../../shop/customer-schema.ts';
 import { createConsentsRepository } from '../../store/consents-repository.ts';
 import { createCustomersRepository } from '../../store/customers-repository.ts';
 import type { Store } from '../../store/index.ts';

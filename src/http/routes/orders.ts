@@ -1,14 +1,14 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { orderRenderInput, profileForCustomer } from '../../channels/whatsapp/outbox.ts';
-import { changeOrderStatus, NEXT_STATUSES, statusChangeRequestSchema } from '../../commerce/order-status.ts';
-import { orderView } from '../../commerce/order-view.ts';
+import { changeOrderStatus, NEXT_STATUSES, statusChangeRequestSchema } from '../../shop/order-status.ts';
+import { orderView } from '../../shop/order-view.ts';
 import { profileSchema } from '../../personalize/profile-schema.ts';
 import type { Order, Store } from '../../store/index.ts';
-import type { CatalogCache } from '../catalog-cache.ts';
+import type { CatalogCache } from '../../render-service/catalog-cache.ts';
 import { decodeCursor, encodeCursor, pageLimitSchema } from '../cursor.ts';
 import { fieldsFromZod, HttpError } from '../http-error.ts';
-import type { RenderFn } from '../render-service.ts';
+import type { RenderFn } from '../../render-service/render-service.ts';
 import { sendRenderResult } from './render.ts';
 
 const listQuerySchema = z

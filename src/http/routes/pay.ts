@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import Handlebars from 'handlebars';
 import { verifyPaymentSignature } from '../../commerce/payment-link.ts';
 import { formatMinor } from '../../commerce/money.ts';
-import { canonicalLocale, FALLBACK_LOCALE, interpolate, resolveLocale, stringsIn, type LocaleTables } from '../../render/locale-strings.ts';
+import { canonicalLocale, FALLBACK_LOCALE, interpolate, resolveLocale, stringsIn, type LocaleTables } from '../../templates/locale-strings.ts';
 import type { Store } from '../../store/index.ts';
 import type { Brand } from '../../templates/brand.ts';
 import type { Config } from '../../config.ts';

@@ -9,7 +9,7 @@ import { joinChunks, negotiateEncoding } from '../compression/body-encoding.ts';
 import type { DeflateFragment } from '../compression/gzip-member.ts';
 import { HttpError, payloadTooLarge, toHttpError } from '../http-error.ts';
 import { BodyLimitExceeded, ndjsonLines } from '../ndjson-lines.ts';
-import type { RenderFn } from '../render-service.ts';
+import type { RenderFn } from '../../render-service/render-service.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl'];
 

@@ -8,7 +8,7 @@ import { sendError } from '../error-middleware.ts';
 import { fieldsFromZod, HttpError, type FieldProblem } from '../http-error.ts';
 import type { ReadJsonBody } from '../json-body.ts';
 import type { Logger } from '../logger.ts';
-import type { RenderFn } from '../render-service.ts';
+import type { RenderFn } from '../../render-service/render-service.ts';
 import { trackRequest } from '../request-logging.ts';
 import type { ServiceRenderResult } from '../../render/render-message.ts';
 

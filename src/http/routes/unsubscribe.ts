@@ -1,8 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import Handlebars from 'handlebars';
-import { recordEmailUnsubscribed } from '../../commerce/shop-events.ts';
+import { recordEmailUnsubscribed } from '../../shop/shop-events.ts';
 import { verifyUnsubscribeToken } from '../../commerce/unsubscribe-token.ts';
-import { interpolate, resolveLocale, type LocaleTables } from '../../render/locale-strings.ts';
+import { interpolate, resolveLocale, type LocaleTables } from '../../templates/locale-strings.ts';
 import type { Store } from '../../store/index.ts';
 import type { Brand } from '../../templates/brand.ts';
 import type { Config } from '../../config.ts';

@@ -1,4 +1,4 @@
-import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../../channels/whatsapp/render-whatsapp.ts';
+import { planWhatsApp, renderWhatsApp, type WhatsAppRender } from '../whatsapp/render-whatsapp.ts';
 import { channelView, type ViewBase } from '../build-view.ts';
 import type { RenderDeps } from '../render-result.ts';
 import type { RenderPlan } from './validate-request.ts';

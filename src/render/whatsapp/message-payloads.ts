@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { linesDigest } from '../../commerce/lines-digest.ts';
+import { linesDigest } from '../../shop/lines-digest.ts';
 import { payloadField } from './payload-field.ts';
-import { WHATSAPP_LIMITS } from './whatsapp-limits.ts';
+import { WHATSAPP_LIMITS } from '../../templates/whatsapp-limits.ts';
 
 /**
  * The signed ids of a rendered template's buttons and list rows (conversation-payloads.ts

@@ -1,4 +1,4 @@
-import { TemplateError } from '../templates/template-error.ts';
+import { TemplateError } from '../../templates/template-error.ts';
 
 /**
  * Something the designer should fix, shown in the preview page instead of failing the request

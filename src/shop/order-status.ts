@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { queueOrderUpdate } from '../channels/whatsapp/confirmation-queue.ts';
-import { carrierSchema, trackingUrlSchema } from './shipment-schema.ts';
+import { queueOrderUpdate } from './confirmation-queue.ts';
+import { carrierSchema, trackingUrlSchema } from '../commerce/shipment-schema.ts';
 import type { Repositories } from '../store/open-store.ts';
 import type { Order, OrderStatus, OrderStatusChange } from '../store/orders-repository.ts';
 import { stockTakes } from '../store/place-order.ts';

@@ -1,6 +1,6 @@
 import type { Store } from '../store/index.ts';
 import type { Cart, CartItem } from '../store/carts-repository.ts';
-import type { AmpClaims } from './amp-claims.ts';
+import type { AmpClaims } from '../commerce/amp-claims.ts';
 
 /**
  * The cart a message's checkout acts on — "Complete order" in the email and "Check out" in

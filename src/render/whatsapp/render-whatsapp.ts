@@ -1,9 +1,9 @@
 import { CELL, FIELD, ROW, type CompiledMessage, type CompiledWhatsApp } from '../../templates/compile-template.ts';
-import type { RenderView } from '../../render/build-view.ts';
-import type { HelperRoot } from '../../render/handlebars-env.ts';
+import type { RenderView } from '../build-view.ts';
+import type { HelperRoot } from '../../templates/handlebars-env.ts';
 import { templateVariable } from '../../shared/plain-text.ts';
-import { truncate } from '../../render/handlebars-env.ts';
-import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from './whatsapp-limits.ts';
+import { truncate } from '../../templates/handlebars-env.ts';
+import { charLength, WHATSAPP_LIMITS, WhatsAppLimitError } from '../../templates/whatsapp-limits.ts';
 
 /** The parameters of twilio `client.messages.create` that a render decides (To/From are filled by the sender). */
 export interface MessageCreateParams {

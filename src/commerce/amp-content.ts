@@ -1,6 +1,6 @@
-import { contentClaimsJson, type AmpMessageContent } from '../../commerce/amp-claims.ts';
-import type { CartView, ProductView } from '../../commerce/message-product-view.ts';
-import type { OfferView } from '../../personalize/offer-policy.ts';
+import { contentClaimsJson, type AmpMessageContent } from './amp-claims.ts';
+import type { CartView, ProductView } from './message-product-view.ts';
+import type { OfferView } from '../personalize/offer-policy.ts';
 
 /** A message content with its claims' JSON, made once for all the messages that share it. */
 export interface SharedAmpContent {

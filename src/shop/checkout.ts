@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { queueOrderConfirmation } from '../channels/whatsapp/confirmation-queue.ts';
+import { queueOrderConfirmation } from './confirmation-queue.ts';
 import type { CartItem } from '../store/carts-repository.ts';
 import type { Customer } from '../store/customers-repository.ts';
 import { findPlacedOrder, placeOrder, type Order, type PlaceOrderInput, type Product, type Repositories } from '../store/index.ts';
-import type { AmpClaims, MessageOffer } from './amp-claims.ts';
+import type { AmpClaims, MessageOffer } from '../commerce/amp-claims.ts';
 import { linesDigest } from './lines-digest.ts';
 import { messageCart } from './message-cart.ts';
-import { paymentLink } from './payment-link.ts';
+import { paymentLink } from '../commerce/payment-link.ts';
 import { priceOrder, type PricingResult, type RequestedLine } from './price-order.ts';
 import { recordOrderCreated } from './shop-events.ts';
-import type { SigningKey } from './signed-token.ts';
+import type { SigningKey } from '../commerce/signed-token.ts';
 
 /**
  * The one checkout of every channel (shared/DESIGN.md, "One customer, one cart"): the rules a

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { knownCurrencies } from './product-schema.ts';
+import { knownCurrencies } from '../commerce/product-schema.ts';
 import { profileSchema } from '../personalize/profile-schema.ts';
 import type { Customer } from '../store/customers-repository.ts';
 

@@ -1,5 +1,5 @@
-import { formatMinor } from '../commerce/money.ts';
-import type { CampaignReport, VariantResult } from '../reports/campaign-report.ts';
+import { formatMinor } from '../../commerce/money.ts';
+import type { CampaignReport, VariantResult } from '../../reports/campaign-report.ts';
 import { escapeHtml } from './preview-page.ts';
 
 /** The funnel the chart draws for each variant, in order. */

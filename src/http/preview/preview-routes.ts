@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { buildEml } from '../channels/email/build-eml.ts';
-import { getAmpValidator } from '../channels/email/amp-validator.ts';
-import type { Config } from '../config.ts';
-import type { CampaignProgress } from '../campaigns/campaign-schema.ts';
-import { fieldsFromZod, HttpError } from '../http/http-error.ts';
-import { jsonBody } from '../http/json-body.ts';
-import type { Logger } from '../http/logger.ts';
-import type { CampaignReport } from '../reports/campaign-report.ts';
+import { buildEml } from '../../channels/email/build-eml.ts';
+import { getAmpValidator } from '../../channels/email/amp-validator.ts';
+import type { Config } from '../../config.ts';
+import type { CampaignProgress } from '../../campaigns/campaign-schema.ts';
+import { fieldsFromZod, HttpError } from '../http-error.ts';
+import { jsonBody } from '../json-body.ts';
+import type { Logger } from '../logger.ts';
+import type { CampaignReport } from '../../reports/campaign-report.ts';
 import { EventStream } from './event-stream.ts';
 import { resultsPage } from './results-page.ts';
 import { previewPage, type PreviewOptions } from './preview-page.ts';
 import { PreviewSource, type PreviewSnapshot } from './preview-source.ts';
 import { createPreviewRenderer, PASTED_PROFILE, PREVIEW_NOW, previewRequestSchema, templateNames, type PreviewRequest } from './render-preview.ts';
 import { z } from 'zod';
-import { profileSchema } from '../personalize/profile-schema.ts';
-import { TRIGGER_NAMES, type TriggerSettings } from '../triggers/trigger-config.ts';
-import { simulateTrigger } from '../triggers/simulate-trigger.ts';
+import { profileSchema } from '../../personalize/profile-schema.ts';
+import { TRIGGER_NAMES, type TriggerSettings } from '../../triggers/trigger-config.ts';
+import { simulateTrigger } from '../../triggers/simulate-trigger.ts';
 
 export interface Preview {
   router: Router;

@@ -1,22 +1,22 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Config } from '../config.ts';
-import { validateAmpEmail, type AmpVerdict } from '../channels/email/amp-validator.ts';
-import { WhatsAppLimitError } from '../channels/whatsapp/whatsapp-limits.ts';
-import { fieldsFromZod, HttpError } from '../http/http-error.ts';
-import { profileSchema, type Profile } from '../personalize/profile-schema.ts';
-import { recommendationsSchema } from '../personalize/recommendations-schema.ts';
-import { TemplateDataError } from '../render/build-view.ts';
-import { createRenderDeps } from '../render/create-renderer.ts';
-import { renderRequestSchema, type RenderRequest } from '../render/render-input.ts';
-import { renderMessage, type RenderDeps, type RenderResult } from '../render/render-message.ts';
-import type { Channel, TemplateManifest } from '../templates/template-manifest.ts';
-import { sampleRequest, type Fixtures } from '../templates/template-fixtures.ts';
-import type { TemplateSet } from '../templates/template-registry.ts';
-import { budgetProblems, BUDGETS, locateAmpLine, partSizes, type PartSizes } from '../templates/validate-templates.ts';
+import type { Config } from '../../config.ts';
+import { validateAmpEmail, type AmpVerdict } from '../../channels/email/amp-validator.ts';
+import { WhatsAppLimitError } from '../../templates/whatsapp-limits.ts';
+import { fieldsFromZod, HttpError } from '../http-error.ts';
+import { profileSchema, type Profile } from '../../personalize/profile-schema.ts';
+import { recommendationsSchema } from '../../personalize/recommendations-schema.ts';
+import { TemplateDataError } from '../../render/build-view.ts';
+import { createRenderDeps } from '../../render/create-renderer.ts';
+import { renderRequestSchema, type RenderRequest } from '../../render/render-input.ts';
+import { renderMessage, type RenderDeps, type RenderResult } from '../../render/render-message.ts';
+import type { Channel, TemplateManifest } from '../../templates/template-manifest.ts';
+import { sampleRequest, type Fixtures } from '../../validate/template-fixtures.ts';
+import type { TemplateSet } from '../../templates/template-registry.ts';
+import { budgetProblems, BUDGETS, locateAmpLine, partSizes, type PartSizes } from '../../validate/validate-templates.ts';
 import { problemFrom, type PreviewProblem } from './preview-problem.ts';
 import type { PreviewSnapshot } from './preview-source.ts';
-import { FIXTURES_NOW } from '../templates/template-fixtures.ts';
+import { FIXTURES_NOW } from '../../validate/template-fixtures.ts';
 
 /**
  * The fixtures' "today" (fixtures/README.md). On the real clock the personas drift out of

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CatalogCache } from '../../src/http/catalog-cache.ts';
+import { CatalogCache } from '../../src/render-service/catalog-cache.ts';
 import { openStore } from '../../src/store/index.ts';
 import { createManualClock } from '../support/test-clock.ts';
-import { catalogFixture, openTestApp, removeDir, type TestApp } from './helpers.ts';
-import { day } from './price-history-api.ts';
+import { catalogFixture, openTestApp, removeDir, type TestApp } from '../http/helpers.ts';
+import { day } from '../http/price-history-api.ts';
 
 describe('CatalogCache', () => {
   let t: TestApp;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Channel } from '../templates/template-manifest.ts';
+import type { Channel } from '../../templates/template-manifest.ts';
 import type { PreviewProblem } from './preview-problem.ts';
 
 /** What the page's pickers offer; also GET /preview/api/options. */

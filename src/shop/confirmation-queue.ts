@@ -1,7 +1,7 @@
-import type { Consent } from '../../store/consents-repository.ts';
-import type { Customer } from '../../store/customers-repository.ts';
-import type { Repositories } from '../../store/open-store.ts';
-import type { Order, OrderStatus } from '../../store/orders-repository.ts';
+import type { Consent } from '../store/consents-repository.ts';
+import type { Customer } from '../store/customers-repository.ts';
+import type { Repositories } from '../store/open-store.ts';
+import type { Order, OrderStatus } from '../store/orders-repository.ts';
 
 /** The `kind` of a queued WhatsApp item that confirms an order placed in another channel. */
 export const ORDER_CONFIRMATION_KIND = 'order_confirmation';

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { latestInbound } from '../channels/whatsapp/render-whatsapp.ts';
+import { latestInbound } from '../render/whatsapp/render-whatsapp.ts';
 import { createRenderDeps } from '../render/create-renderer.ts';
 import type { RenderRequest } from '../render/render-input.ts';
 import type { ClickLink } from '../commerce/click-token.ts';

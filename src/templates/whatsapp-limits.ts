@@ -1,5 +1,5 @@
-import { TemplateError } from '../../templates/template-error.ts';
-import type { WhatsAppManifest, WhatsAppMessageSpec } from '../../templates/template-manifest.ts';
+import { TemplateError } from './template-error.ts';
+import type { WhatsAppManifest, WhatsAppMessageSpec } from './template-manifest.ts';
 
 /**
  * WhatsApp limits as Twilio's Content API and Meta document them (see shared/facts/whatsapp.md §3, §6).

@@ -1,9 +1,9 @@
 import { checkUrl } from '../shared/safe-url.ts';
 import type { CartItem } from '../store/carts-repository.ts';
-import type { MessageOffer } from './amp-claims.ts';
-import { formatMinor, fromMinor, toMinor } from './money.ts';
-import { marketPrice, percentOffFor, unitPriceMinor } from './product-view.ts';
-import type { Product } from './product-schema.ts';
+import type { MessageOffer } from '../commerce/amp-claims.ts';
+import { formatMinor, fromMinor, toMinor } from '../commerce/money.ts';
+import { marketPrice, percentOffFor, unitPriceMinor } from '../commerce/product-view.ts';
+import type { Product } from '../commerce/product-schema.ts';
 
 export interface CartSummaryLine {
   sku: string;

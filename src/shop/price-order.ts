@@ -1,7 +1,7 @@
-import type { Product } from './product-schema.ts';
+import type { Product } from '../commerce/product-schema.ts';
 import type { OrderLine } from '../store/orders-repository.ts';
-import type { MessageOffer } from './amp-claims.ts';
-import { marketPrice, percentOffFor, unitPriceMinor } from './product-view.ts';
+import type { MessageOffer } from '../commerce/amp-claims.ts';
+import { marketPrice, percentOffFor, unitPriceMinor } from '../commerce/product-view.ts';
 
 export interface RequestedLine {
   sku: string;

@@ -5,7 +5,7 @@ import { profileSchema, type Profile } from '../personalize/profile-schema.ts';
 import { productSchema, recommendationsSchema, type Recommendations } from '../personalize/recommendations-schema.ts';
 import type { CatalogEntry } from '../render/build-view.ts';
 import { cartInputSchema, orderInputSchema, type CartInput, type OrderInput, type RenderRequest } from '../render/render-input.ts';
-import type { TemplateManifest } from './template-manifest.ts';
+import type { TemplateManifest } from '../templates/template-manifest.ts';
 
 /**
  * The date the fixtures are written around (Emre subscribed five days before it, Ingrid last

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fromMinor } from './money.ts';
+import { fromMinor } from '../commerce/money.ts';
 import { ORDER_STATUSES, type Order, type OrderStatusChange } from '../store/orders-repository.ts';
 
 /**

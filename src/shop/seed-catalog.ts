@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProductInput, Store } from '../store/index.ts';
 import { createProductsRepository } from '../store/products-repository.ts';
-import { fromMinor } from './money.ts';
-import { productBatchSchema } from './product-schema.ts';
-import { readSampleHistory, type SampleHistory } from './sample-price-history.ts';
+import { fromMinor } from '../commerce/money.ts';
+import { productBatchSchema } from '../commerce/product-schema.ts';
+import { readSampleHistory, type SampleHistory } from '../commerce/sample-price-history.ts';
 
 /**
  * Stores the sample catalog (fixtures/catalog.json) in an empty catalog, with its price history

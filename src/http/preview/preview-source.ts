@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Logger } from '../http/logger.ts';
-import { CompileCache } from '../templates/compile-cache.ts';
-import { loadFixtures, type Fixtures } from '../templates/template-fixtures.ts';
-import { loadTemplateSet, type TemplateSet } from '../templates/template-registry.ts';
+import type { Logger } from '../logger.ts';
+import { CompileCache } from '../../templates/compile-cache.ts';
+import { loadFixtures, type Fixtures } from '../../validate/template-fixtures.ts';
+import { loadTemplateSet, type TemplateSet } from '../../templates/template-registry.ts';
 import { problemFrom, type PreviewProblem } from './preview-problem.ts';
 import { watchTree, type TreeWatcher } from './watch-tree.ts';
 

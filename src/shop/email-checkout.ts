@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { withCampaignParams, type CampaignParams } from '../shared/safe-url.ts';
 import type { Order, Repositories } from '../store/index.ts';
-import { messageOffer, type AmpClaims } from './amp-claims.ts';
+import { messageOffer, type AmpClaims } from '../commerce/amp-claims.ts';
 import { checkout, type CheckoutDeps, type CheckoutOutcome } from './checkout.ts';
 import type { RequestedLine } from './price-order.ts';
 

@@ -3,10 +3,10 @@
  * with the designers' preview on, watching templates/ and fixtures/ and logging each reload's
  * problems. Open the printed URL; the page reloads itself when a template is saved.
  */
-import { ConfigError, loadConfig } from '../config.ts';
-import { createLogger } from '../http/logger.ts';
-import { startService } from '../http/start-service.ts';
-import type { Preview } from './preview-routes.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './http/logger.ts';
+import { startService } from './http/start-service.ts';
+import type { Preview } from './http/preview/preview-routes.ts';
 
 let config;
 try {

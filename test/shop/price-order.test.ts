@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { priceOrder } from '../../src/commerce/price-order.ts';
-import { loadFixtures } from '../../src/templates/template-fixtures.ts';
+import { priceOrder } from '../../src/shop/price-order.ts';
+import { loadFixtures } from '../../src/validate/template-fixtures.ts';
 import { FIXTURES_DIR } from '../support/render-kit.ts';
 
 const catalog = [...loadFixtures(FIXTURES_DIR).catalog.values()];

@@ -3,8 +3,8 @@ import { approvedDefinitions } from '../channels/whatsapp/content-definitions.ts
 import { renderRequestSchema } from '../render/render-input.ts';
 import { renderMessage, type RenderDeps } from '../render/render-message.ts';
 import { sampleRequest, type Fixtures } from './template-fixtures.ts';
-import type { SharedSources } from './read-template-sources.ts';
-import type { TemplateSet } from './template-registry.ts';
+import type { SharedSources } from '../templates/read-template-sources.ts';
+import type { TemplateSet } from '../templates/template-registry.ts';
 
 /** Budgets from shared/facts/amp-email.md §1.3. */
 export const BUDGETS = {
