@@ -24,31 +24,8 @@
  */
 import Handlebars from 'handlebars';
 import { LRUCache } from 'lru-cache';
-import type { CardReads } from '../templates/split-product-cards.ts';
+import type { CardPart, CardPartName, CardTemplate, Render } from '../templates/split-product-cards.ts';
 import { HitRateGate } from './hit-rate-gate.ts';
-
-type Render = (data: unknown, options?: { data?: { root: unknown; [name: string]: unknown } }) => string;
-
-export type CardPartName = 'html' | 'amp' | 'text';
-
-/** A card template and what it reads, ready for keys. */
-export interface CardTemplate {
-  render: Render;
-  reads: CardReads;
-  rootPaths: string[][];
-  holePaths: string[][];
-}
-
-/** An email part whose product blocks render through the fragment cache. */
-export interface CardPart {
-  /** The part with `{{{@root.fragments.cN}}}` where block N was. */
-  main: Render;
-  cards: CardTemplate[];
-}
-
-export function cardTemplate(render: Render, reads: CardReads): CardTemplate {
-  return { render, reads, rootPaths: reads.root.map((p) => p.split('.')), holePaths: reads.holes.map((p) => p.split('.')) };
-}
 
 interface FragmentEntry {
   /** The card cut at its holes: segments[0] hole[0] segments[1] … */

@@ -9,8 +9,7 @@ import { lintHandlebars, lintMjml } from './lint-template.ts';
 import type { SharedSources, TemplateSources } from './read-template-sources.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { lineAt, TemplateError } from './template-error.ts';
-import { cardTemplate, type CardPart, type CardPartName } from '../render/fragment-cache.ts';
-import { splitProductCards } from './split-product-cards.ts';
+import { cardTemplate, splitProductCards, type CardPart, type CardPartName } from './split-product-cards.ts';
 import type { TemplateManifest, WhatsAppManifest, WhatsAppMessageSpec } from './template-manifest.ts';
 
 const require = createRequire(import.meta.url);

@@ -34,6 +34,30 @@ export interface CardReads {
   productHoles: string[];
 }
 
+/** A compiled Handlebars template, as the fragment cache calls it. */
+export type Render = (data: unknown, options?: { data?: { root: unknown; [name: string]: unknown } }) => string;
+
+export type CardPartName = 'html' | 'amp' | 'text';
+
+/** A card template and what it reads, ready for keys. */
+export interface CardTemplate {
+  render: Render;
+  reads: CardReads;
+  rootPaths: string[][];
+  holePaths: string[][];
+}
+
+/** An email part whose product blocks render through the fragment cache. */
+export interface CardPart {
+  /** The part with `{{{@root.fragments.cN}}}` where block N was. */
+  main: Render;
+  cards: CardTemplate[];
+}
+
+export function cardTemplate(render: Render, reads: CardReads): CardTemplate {
+  return { render, reads, rootPaths: reads.root.map((p) => p.split('.')), holePaths: reads.holes.map((p) => p.split('.')) };
+}
+
 /**
  * Root fields each helper reads (handlebars-env.ts), apart from those fixed by the
  * template version and locale (`strings`, `fallbackStrings`, `brand`) and `warnings`, which

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHandlebarsEnv } from '../../src/templates/handlebars-env.ts';
-import { FragmentCache, renderPart, type CardPartName } from '../../src/render/fragment-cache.ts';
+import { FragmentCache, renderPart } from '../../src/render/fragment-cache.ts';
+import type { CardPartName } from '../../src/templates/split-product-cards.ts';
 import { renderMessage, type RenderDeps } from '../../src/render/render-message.ts';
 import { HELPER_ROOT_READS } from '../../src/templates/split-product-cards.ts';
 import { sampleRequest } from '../../src/validate/template-fixtures.ts';
