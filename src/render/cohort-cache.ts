@@ -96,11 +96,15 @@ export interface CohortEntry {
 }
 
 /**
- * Bounded by entries, not bytes: an entry holds one message (~100 KB, about twice that once the
- * service has sent it: its UTF-8 JSON segments and their gzip forms, alone and for up to 8
- * layouts in context, ~9 kB each, are kept by the encoders under the part's id), and 512
- * cohorts cover a campaign's locale × segment × offer × size combinations with room to spare
- * (~140 MB at most). Cleared wholesale when full (a new campaign's cohorts simply take over).
+ * Bounded by size, not entries: an entry holds one message, ~95,000 characters (subject to
+ * tidied text of `recommendations` with 8 products, and its key; the segments are slices of the
+ * rendered parts, which they keep), counted at 2 bytes a character as two-byte strings take
+ * (accents, €): ~190 KB by that count, ~150 KB measured on the heap (9.5 MB for 63 cohorts of
+ * the personal benchmark, `npm run bench -- --scenario personal --thread`). 24 MB holds ~130
+ * such cohorts: a campaign's locale × segment × offer × size combinations that repeat (the
+ * cohort benchmark has 18), where 512 entries could keep ~80 MB in every render thread. The
+ * encoders keep about half as much again per cohort sent (encode-result.ts, gzip-member.ts).
+ * The least recently used cohort goes first (a new campaign's cohorts simply take over).
  */
 export class CohortCache {
   private readonly entries: LRUCache<string, CohortEntry>;
@@ -113,8 +117,8 @@ export class CohortCache {
    */
   readonly gate = new HitRateGate({ window: 64, minHitRate: 0.25, probeEvery: 16 });
 
-  constructor(max = 512) {
-    this.entries = new LRUCache<string, CohortEntry>({ max });
+  constructor(maxBytes = 24 * 2 ** 20) {
+    this.entries = new LRUCache<string, CohortEntry>({ maxSize: maxBytes, sizeCalculation: entryBytes });
   }
 
   get(key: string): CohortEntry | undefined {
@@ -128,6 +132,15 @@ export class CohortCache {
   set(key: string, entry: CohortEntry): void {
     this.entries.set(key, entry);
   }
+}
+
+/** An entry's strings at 2 bytes a character, its key (the view's JSON) included. */
+function entryBytes(e: CohortEntry, key: string): number {
+  let chars = key.length;
+  for (const part of [e.subject, e.preheader, e.html, e.amp, e.text, e.tidyText]) {
+    if (part) for (const s of part.segments) chars += s.length;
+  }
+  return 2 * chars + 512;
 }
 
 /**

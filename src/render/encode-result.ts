@@ -86,9 +86,16 @@ function push(out: EncodedResult, bytes: Buffer, shared: boolean, context?: Piec
 
 /**
  * A shared part's segments, each as the UTF-8 of its JSON string content, by part id: encoded
- * once per cohort. Bounded like the cohort cache (512 cohorts × 3 parts).
+ * once per cohort. Bounded by bytes like the cohort cache (cohort-cache.ts): a cohort's three
+ * parts are ~90 KB of UTF-8, so 16 MB holds the parts of more cohorts than that cache keeps.
  */
-const encodedSegments = new LRUCache<string, Buffer[]>({ max: 1_536 });
+const encodedSegments = new LRUCache<string, Buffer[]>({ maxSize: 16 * 2 ** 20, sizeCalculation: segmentBytes });
+
+function segmentBytes(segments: Buffer[]): number {
+  let n = 64;
+  for (const b of segments) n += b.length + 64;
+  return n;
+}
 
 type EncodedValues = Record<keyof MarkerValues, Buffer>;
 

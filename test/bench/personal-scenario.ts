@@ -27,7 +27,10 @@
  * --products N (exactly N products per email instead of 4–8; a list such as 1,4,8,16 measures
  * each in turn, 3000 recipients and no naive pass unless given; templates that show fewer
  * than N have their maxItems raised to N for this process), --cpu-prof FILE (a V8 CPU
- * profile of the timed pass, for test/bench/cpu-profile-summary.ts; it slows the pass).
+ * profile of the timed pass, for test/bench/cpu-profile-summary.ts; it slows the pass),
+ * --thread (run in a worker thread, as a batch render thread: see render.bench.ts).
+ * `memory_mb.kept` is what the render keeps once the bench's own requests are dropped
+ * (collected heap + buffers; with --thread, that thread's).
  * Last line: one JSON object (see `measure`'s result; a series prints each point and a linear
  * fit of µs against products per email).
  */
@@ -37,6 +40,7 @@ import { findSourceMap } from 'node:module';
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 import { parseArgs } from '../../src/cli/parse-args.ts';
 import { CohortCache } from '../../src/render/cohort-cache.ts';
 import type { RenderRequest } from '../../src/render/render-input.ts';
@@ -77,11 +81,15 @@ const NAIVE = count('naive', IN_SERIES ? 0 : 200);
 const SEED = count('seed', 1);
 const ALL_TEMPLATES = flags.get('templates') === 'all';
 const CPU_PROF = flags.get('cpu-prof');
+const THREAD = !isMainThread;
 if (CPU_PROF === true) throw new Error('--cpu-prof takes a file name, e.g. --cpu-prof /tmp/personal.cpuprofile');
 
 // Memory is read on a collected heap: what the render keeps, not what it has yet to collect.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+
+// With --thread: the process before this thread built anything (the main thread, node, tsx).
+const rssAtStart = process.memoryUsage().rss;
 
 const cpuSeconds = (since: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(since);
@@ -134,7 +142,15 @@ async function measure(products: number | undefined) {
     expects.set(m.name, { amp: t.ampSource !== undefined, whatsapp: t.whatsapp !== undefined && m.channels.includes('whatsapp'), maxItems: m.data.recommendations?.maxItems ?? 0 });
   }
 
-  const requests = recipients(2, RECIPIENTS);
+  // In a thread the timed pass's requests are made a chunk at a time (untimed), as a batch
+  // thread parses one line at a time: all of them at once (~2.6 KB each, 52 MB for 20,000)
+  // would be counted as the thread's, and V8 would let its heap grow in proportion.
+  const chunk = THREAD ? 1000 : RECIPIENTS;
+  const chunkAt = (from: number) => (chunk === RECIPIENTS ? recipients(2, RECIPIENTS) : recipients(1000 + from / chunk, Math.min(chunk, RECIPIENTS - from)));
+  let requests = chunkAt(0);
+  const sample = requests.slice(0, Math.max(NAIVE, 5));
+  let withCart = 0;
+  let withDiscount = 0;
   const cohorts = new CohortCache();
   const main: RenderDeps = { ...uncached, cohorts };
   let shown = 0;
@@ -149,32 +165,43 @@ async function measure(products: number | undefined) {
   // generation, and the timed pass would otherwise start by growing it back.
   for (let i = warmup.length - settle; i < warmup.length; i++) renderMessage(warmup[i]!, uncached);
   const profiler = CPU_PROF ? await startProfiler() : undefined;
-  const wall0 = performance.now();
   const fragments = main.fragments;
   const fragmentsBefore = fragments ? { ...fragments.stats } : undefined;
-  const t0 = process.cpuUsage();
-  for (let i = 0; i < requests.length; i++) {
-    const request = requests[i]!;
-    const r = renderMessage(request, main);
-    const e = r.email!;
-    const want = expects.get(request.template)!;
-    bytes += (e.amp?.length ?? 0) + e.html.length + e.text.length;
-    if (!e.html || !e.text || (want.amp && !e.amp) || (want.whatsapp && !r.whatsapp)) partsOk = false;
-    // No pick is sold out or in the cart (personal-campaign.ts): the template shows up to its maximum.
-    shown += Math.min(request.recommendations?.items.length ?? 0, want.maxItems);
-    locales[r.locale] = (locales[r.locale] ?? 0) + 1;
-    for (const s of r.segments) segments[s] = (segments[s] ?? 0) + 1;
-    const wa = r.whatsapp === undefined ? 'none' : r.whatsapp.suppressed ? `suppressed_${r.whatsapp.reason}` : r.whatsapp.kind;
-    whatsapp[wa] = (whatsapp[wa] ?? 0) + 1;
+  let mainSeconds = 0;
+  let mainWall = 0;
+  for (let from = 0; from < RECIPIENTS; from += chunk) {
+    if (from > 0) requests = chunkAt(from);
+    const wall0 = performance.now();
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      const r = renderMessage(request, main);
+      const e = r.email!;
+      const want = expects.get(request.template)!;
+      bytes += (e.amp?.length ?? 0) + e.html.length + e.text.length;
+      if (!e.html || !e.text || (want.amp && !e.amp) || (want.whatsapp && !r.whatsapp)) partsOk = false;
+      // No pick is sold out or in the cart (personal-campaign.ts): the template shows up to its maximum.
+      shown += Math.min(request.recommendations?.items.length ?? 0, want.maxItems);
+      locales[r.locale] = (locales[r.locale] ?? 0) + 1;
+      for (const s of r.segments) segments[s] = (segments[s] ?? 0) + 1;
+      const wa = r.whatsapp === undefined ? 'none' : r.whatsapp.suppressed ? `suppressed_${r.whatsapp.reason}` : r.whatsapp.kind;
+      whatsapp[wa] = (whatsapp[wa] ?? 0) + 1;
+    }
+    mainSeconds += cpuSeconds(t0);
+    mainWall += (performance.now() - wall0) / 1000;
+    withCart += requests.filter((r) => r.cart ?? r.profile.cart).length;
+    withDiscount += requests.filter((r) => r.recommendations?.offer?.percentOff).length;
   }
-  const mainSeconds = cpuSeconds(t0);
-  const mainWall = (performance.now() - wall0) / 1000;
   if (profiler) await profiler.stop(CPU_PROF as string);
   const memory = process.memoryUsage();
   gc();
   const retained = process.memoryUsage();
-  const withCart = requests.filter((r) => r.cart ?? r.profile.cart).length;
-  const withDiscount = requests.filter((r) => r.recommendations?.offer?.percentOff).length;
+  // What the render keeps, without this bench's own data (the passes' requests):
+  // templates, catalog, and every cache and memo after this many recipients of their own.
+  requests.length = 0;
+  warmup.length = 0;
+  gc();
+  const kept = process.memoryUsage();
 
   const split = measureParts(benchKit, (set, channels) => recipients(set, PARTS_CHUNK + PARTS).map((r) => (channels ? { ...r, channels } : r)));
 
@@ -182,10 +209,9 @@ async function measure(products: number | undefined) {
   let differing = 0;
   if (NAIVE > 0) {
     const naiveHtml = createNaiveHtml(benchKit, NOW);
-    for (const r of requests.slice(0, 5)) await naiveHtml(r, renderMessage(r, uncached));
-    const sample = requests.slice(0, NAIVE);
+    for (const r of sample.slice(0, 5)) await naiveHtml(r, renderMessage(r, uncached));
     const n0 = process.cpuUsage();
-    for (const request of sample) {
+    for (const request of sample.slice(0, NAIVE)) {
       // AMP, text and WhatsApp as the render makes them, the HTML through Handlebars + MJML.
       const r = renderMessage(request, uncached);
       if ((await naiveHtml(request, r)) !== r.email!.html) differing++;
@@ -233,10 +259,19 @@ async function measure(products: number | undefined) {
       rss: mb(memory.rss),
       heap_before: mb(before.heapUsed),
       heap_used: mb(memory.heapUsed),
+      // The heap V8 had reserved at the end of the pass: garbage and all, what the thread costs in rss.
+      heap_total: mb(memory.heapTotal),
       heap_after_gc: mb(retained.heapUsed),
       heap_growth_after_gc: mb(retained.heapUsed - before.heapUsed),
       external: mb(retained.external),
       max_rss: mb(process.resourceUsage().maxRSS * 1024),
+      // In a thread (--thread) these are that thread's heap and buffers; rss is the process's.
+      thread: THREAD,
+      heap_kept: mb(kept.heapUsed),
+      external_kept: mb(kept.external),
+      kept: mb(kept.heapUsed + kept.external),
+      rss_kept: mb(kept.rss),
+      rss_at_start: mb(rssAtStart),
     },
     ...(naivePerSec !== undefined ? { naive_per_sec: round(naivePerSec, 1), naive_sample: NAIVE, ratio: round(compiledPerSec / naivePerSec, 1), identical: differing === 0, naive_differing: differing } : {}),
     mix: { locales, segments, whatsapp, with_cart: withCart, with_discount_offer: withDiscount },
@@ -343,6 +378,7 @@ for (const products of SERIES) {
   );
   const m = report.memory_mb;
   console.log(`memory: rss ${m.rss_before} → ${m.rss} MB over the timed pass, heap ${m.heap_before} → ${m.heap_used} MB (${m.heap_after_gc} MB after gc: +${m.heap_growth_after_gc} MB)`);
+  console.log(`kept by the ${m.thread ? 'render thread' : 'process'} without the bench's requests: ${m.kept} MB (heap ${m.heap_kept} MB + buffers ${m.external_kept} MB); heap reserved before gc ${m.heap_total} MB; process rss ${m.rss_at_start} MB at start, ${m.rss_kept} MB at the end`);
   if (report.naive_per_sec !== undefined) console.log(`naive    : ${report.naive_per_sec} recipients/s (${report.naive_sample} recipients), ratio ${report.ratio}×, HTML identical: ${report.identical}${report.naive_differing ? ` (${report.naive_differing} differ)` : ''}`);
 }
 const loadAfter = loadavg().map((x) => round(x, 2));

@@ -61,6 +61,20 @@ describe('cohort cache: recipients sharing a view share one render', () => {
     expect(claims([...tokens(b.email!.amp!)][0]!)).toMatchObject({ sub: 'b', msg: 'msg-b' });
   });
 
+  it('is bounded by the size of its entries, not their count (issue 18: ~80 MB per render thread at 512 entries)', () => {
+    const part = (chars: number, id: string) => ({ segments: ['x'.repeat(chars)], slots: [], id });
+    const entry = (chars: number) => ({ subject: part(0, ''), preheader: part(0, ''), html: part(chars, 'h'), text: part(0, ''), tidyText: part(0, 't'), warnings: [] });
+    // Each entry counts 2 bytes a character (its key too) and 512 for its objects: three fit.
+    const cohorts = new CohortCache(3 * (2 * (1 + 10_000) + 512));
+    for (const key of ['a', 'b', 'c', 'd']) cohorts.set(key, entry(10_000));
+    expect(cohorts.get('a')).toBeUndefined();
+    expect(['b', 'c', 'd'].map((k) => cohorts.get(k) !== undefined)).toEqual([true, true, true]);
+    // An entry bigger than the whole bound is not kept at all.
+    cohorts.set('huge', entry(50_000));
+    expect(cohorts.get('huge')).toBeUndefined();
+    expect(cohorts.get('d')).toBeDefined();
+  });
+
   it('presence of a name, segments and locale are part of the cohort', () => {
     const cohorts = new CohortCache();
     const cached = { ...deps, cohorts };

@@ -161,12 +161,13 @@ function segmentKey(context: PieceContext): string {
 }
 
 /**
- * By segment name. A cohort's parts have a few hundred segments at most, and 512 cohorts are
- * kept (cohort-cache.ts): the bounds hold every live cohort's segments.
+ * By segment name. A cohort's parts have a few hundred segments at most, and the cohort cache
+ * keeps ~130 cohorts (24 MB, cohort-cache.ts): the bounds hold every live cohort's segments,
+ * and no more, since entries of evicted cohorts are never asked for again.
  */
-const checksums = new LRUCache<string, Checksum>({ max: 200_000 });
-/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared segment on its own. */
-const deflatedAlone = new LRUCache<string, Buffer>({ maxSize: 64 * 1024 * 1024, sizeCalculation: (b) => b.length + 64 });
+const checksums = new LRUCache<string, Checksum>({ max: 60_000 });
+/** Raw deflate, Z_SYNC_FLUSH (byte-aligned, no final block), of a shared segment on its own (~19 kB a cohort). */
+const deflatedAlone = new LRUCache<string, Buffer>({ maxSize: 16 * 1024 * 1024, sizeCalculation: (b) => b.length + 64 });
 
 function checksumOf(piece: Buffer, context: PieceContext | undefined): Checksum {
   const key = context && segmentKey(context);
@@ -204,7 +205,7 @@ function deflatedShared(piece: Buffer, context: PieceContext | undefined): Buffe
  * ones before go out with the segments compressed alone), and at most LAYOUTS are tracked per
  * part, so the work and the memory stay bounded (~9 kB per layout of a cohort's three parts).
  */
-const inContext = new LRUCache<string, Map<string, { seen: number; deflated?: Buffer[] }>>({ max: 1_536 });
+const inContext = new LRUCache<string, Map<string, { seen: number; deflated?: Buffer[] }>>({ max: 512 });
 const INCONTEXT_AFTER = 8;
 const LAYOUTS = 8;
 
