@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { envForUnit } from './helper-envs.ts';
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { createRequire } from 'node:module';
@@ -393,7 +394,7 @@ function instantiate(sources: TemplateSources, a: CompiledArtifacts, envs: Handl
     // A localized part runs in its locale's environment, whose partials carry the same strings.
     const env = slash > 0 ? (envs.byLocale.get(key.slice(0, slash)) ?? envs.generic) : envs.generic;
     // Handlebars' defaults already deny prototype access (since 4.6); no per-call options needed.
-    fns.set(key, env.template(templateSpec) as Render);
+    fns.set(key, envForUnit(env, spec, (templateSpec as { usePartial?: boolean }).usePartial === true).template(templateSpec) as Render);
   }
   const get = (key: string) => fns.get(key);
   const must = (key: string) => fns.get(key)!;

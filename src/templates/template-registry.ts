@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createHandlebarsEnv } from './handlebars-env.ts';
 import { substituteBrandTokens } from './brand.ts';
 import { CompileCache } from './compile-cache.ts';
+import { recordPartial } from './helper-envs.ts';
 import { compileTemplate, localizeSource, TemplateCompileError, type CompiledTemplate, type HandlebarsEnvs } from './compile-template.ts';
 import { lintHandlebars } from './lint-template.ts';
 import { listTemplateNames, readSharedSources, readTemplateSources, type SharedSources } from './read-template-sources.ts';
@@ -50,9 +51,11 @@ export async function loadTemplateSet(options: RegistryOptions, cache = new Comp
     // txt-* partials feed plain-text parts, which are never HTML-escaped.
     const noEscape = name.startsWith('txt-');
     hb.registerPartial(name, hb.compile(source, { preventIndent: true, noEscape }));
+    recordPartial(hb, source);
     for (const [locale, env] of byLocale) {
       const localized = localizeSource(source, locale, shared.locales, noEscape ? (v) => v : env.Utils.escapeExpression);
       env.registerPartial(name, env.compile(localized.source, { preventIndent: true, noEscape }));
+      recordPartial(env, localized.source);
     }
   }
   const envs: HandlebarsEnvs = { generic: hb, byLocale };
