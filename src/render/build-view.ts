@@ -17,11 +17,12 @@ import type { TemplateManifest } from '../templates/template-manifest.ts';
 import { MARK, MARKERS } from './markers.ts';
 import type { HelperRoot } from '../templates/handlebars-env.ts';
 import { truncate } from '../templates/handlebars-env.ts';
-import { InternTable } from './interned.ts';
+import { intern, InternTable } from './interned.ts';
 import { canonicalLocale, FALLBACK_LOCALE, resolveLocale, textDirection, type LocaleTables } from '../templates/locale-strings.ts';
 import { serialOf } from './object-serial.ts';
 import type { CartInput, OrderInput } from './render-input.ts';
 import * as caches from './view-caches.ts';
+import type { CampaignContext } from './view-caches.ts';
 
 // The view's parts are owned elsewhere: product views and carts by commerce/, offers by personalize/.
 export type { CartLineView, CartView, CatalogEntry, OfferView, ProductView };
@@ -334,7 +335,8 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
   const content = input.variant ? `${manifest.name}-${input.variant}` : manifest.name;
   // Lengths first: a campaign id is free text and must not run into the content.
   const paramsKey = `${channel}|${campaign.length}:${campaign}|${content}`;
-  const campaignParams = caches.campaignParamsTable.get(paramsKey, () => ({ source: 'inboxcart', medium: channel, campaign, content }));
+  const ctx = campaignContext(deps, paramsKey, { source: 'inboxcart', medium: channel, campaign, content });
+  const campaignParams = ctx.campaignParams;
   const pricing: PricingContext = {
     currency,
     intlLocale,
@@ -424,9 +426,9 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
     loyalty: base.loyalty,
     location: { region: profile.location?.region, city: optionalPlainIf(plain, profile.location?.city), nearStore: optionalPlainIf(plain, profile.location?.nearStore) },
     preferences: plain ? plainView(profile.preferences ?? {}) : (profile.preferences ?? {}),
-    links: viewLinks(deps, paramsKey, campaignParams, unsubscribe, markers),
+    links: !unsubscribe ? ctx.links : markers ? ctx.markerLinks : { shop: ctx.links.shop, preferences: ctx.links.preferences, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, unsubscribe) },
     // A cohort view's endpoints differ only by base URL: shared, so its key carries a serial.
-    amp: markers ? caches.ampMarkerUrls.get(`${ampBase}\u0000${tokenInUrl}`, () => ampUrls(ampBase, tokenInUrl)) : ampUrls(ampBase, tokenInUrl),
+    amp: markers ? (tokenInUrl ? ctx.ampMarkerUrls : ctx.ampUntokenedUrls) : ampUrls(ampBase, tokenInUrl),
     payloads,
     message: { id: markers ? MARKERS.messageId : input.messageId, campaignId: input.campaignId },
     year: deps.now.getUTCFullYear(),
@@ -435,20 +437,28 @@ export function channelView(base: ViewBase, options: ChannelOptions, deps: ViewD
 }
 
 /**
- * Shop and preferences links are the same for a whole campaign (interned); the unsubscribe
- * link is the recipient's own, or its marker in a cohort view (then interned too).
+ * What a view shares with every message of its campaign, channel and service: the campaign
+ * parameters, the shop and preferences links, the unsubscribe link and AMP endpoints of a
+ * cohort view (markers in place of the tokens). One lookup per view; every part is interned,
+ * so its identity stands for its content in cohort keys.
  */
-function viewLinks(deps: ViewDeps, paramsKey: string, campaignParams: CampaignParams, unsubscribe: string, markers: boolean): RenderView['links'] {
-  const shared = brandLinks(deps.brand).get(paramsKey, () => ({
-    shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
-    preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
-    unsubscribe: deps.brand.unsubscribeUrl,
-  }));
-  if (!unsubscribe) return shared;
-  if (markers) {
-    return brandLinks(deps.brand).get(`${paramsKey}\u0000${deps.publicBaseUrl}`, () => ({ ...shared, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, MARKERS.unsubscribe) }));
-  }
-  return { shop: shared.shop, preferences: shared.preferences, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, unsubscribe) };
+function campaignContext(deps: ViewDeps, paramsKey: string, params: CampaignParams): CampaignContext {
+  return brandContexts(deps.brand).get(`${paramsKey}\u0000${deps.publicBaseUrl}`, () => {
+    const campaignParams = intern(params);
+    const links = intern({
+      shop: campaignLink(deps.brand.shopUrl, paramsKey, campaignParams, deps.brand.shopUrl),
+      preferences: campaignLink(deps.brand.preferencesUrl, paramsKey, campaignParams, deps.brand.shopUrl),
+      unsubscribe: deps.brand.unsubscribeUrl,
+    });
+    const ampBase = `${deps.publicBaseUrl}/amp/v1/`;
+    return {
+      campaignParams,
+      links,
+      markerLinks: intern({ ...links, unsubscribe: unsubscribeUrl(deps.publicBaseUrl, MARKERS.unsubscribe) }),
+      ampMarkerUrls: intern(ampUrls(ampBase, MARKERS.token)),
+      ampUntokenedUrls: intern(ampUrls(ampBase, '')),
+    };
+  });
 }
 
 /**
@@ -505,11 +515,11 @@ function sharedAmpContent(products: readonly ProductView[], offer: OfferView | u
   return caches.ampContents.get(key, () => ampContent(products, offer, currency, intlLocale, cart));
 }
 
-function brandLinks(brand: Brand): InternTable<RenderView['links']> {
-  let table = caches.linksByBrand.get(brand);
+function brandContexts(brand: Brand): InternTable<CampaignContext> {
+  let table = caches.contextsByBrand.get(brand);
   if (!table) {
     table = new InternTable();
-    caches.linksByBrand.set(brand, table);
+    caches.contextsByBrand.set(brand, table);
   }
   return table;
 }

@@ -53,9 +53,20 @@ export const ampContents = new Memo<SharedAmpContent>(500);
 export type { AmpMessageContent };
 
 // Parts of a view that repeat for every recipient of a campaign, interned (interned.ts).
-export const campaignParamsTable = new InternTable<CampaignParams>();
-export const ampMarkerUrls = new InternTable<{ offers: string; cart: string; checkout: string; survey: string }>(100);
-export const linksByBrand = new WeakMap<Brand, InternTable<{ shop: string; preferences: string; unsubscribe: string }>>();
+/** Per brand, by campaign parameters and service URL: campaign parameters, links and a cohort view's endpoints (build-view.ts campaignContext). */
+export const contextsByBrand = new WeakMap<Brand, InternTable<CampaignContext>>();
+
+type Links = { shop: string; preferences: string; unsubscribe: string };
+type AmpUrls = { offers: string; cart: string; checkout: string; survey: string };
+export interface CampaignContext {
+  campaignParams: CampaignParams;
+  links: Links;
+  /** A cohort view's links: the unsubscribe link with the token's marker. */
+  markerLinks: Links;
+  /** A cohort view's AMP endpoints, with the token's marker, and without a token. */
+  ampMarkerUrls: AmpUrls;
+  ampUntokenedUrls: AmpUrls;
+}
 export const segmentsTable = new InternTable<Segments>(1_000);
 export const segmentLists = new WeakMap<Segments, SegmentName[]>();
 /**
